@@ -1,0 +1,52 @@
+"""hdmf-ai: per-sample results of AI/ML workflows, stored next to the data they came from.
+
+The public API is what this module exports; everything else is internal.
+"""
+
+from .columns import (
+    ClassLabel,
+    ClassProbability,
+    ClusterLabel,
+    CrossValidationSplit,
+    EmbeddedValues,
+    EnumColumn,
+    RegressionOutput,
+    SupervisedOutput,
+    TopKClasses,
+    TopKProbabilities,
+    TrainValidateTestSplit,
+)
+from .errors import ColumnError, HdmfAiError, IncompleteTableWarning, ProbabilityWarning, ResultsFileError
+from .io import TableInfo, list_tables, open, read, write
+from .results_table import ResultsTable
+from .typemap import NAMESPACE, get_manager, get_type_map
+
+__version__ = "0.3.0.dev0"
+
+__all__ = [
+    "NAMESPACE",
+    "TableInfo",
+    "get_manager",
+    "get_type_map",
+    "list_tables",
+    "open",
+    "read",
+    "write",
+    "ClassLabel",
+    "ClassProbability",
+    "ClusterLabel",
+    "ColumnError",
+    "CrossValidationSplit",
+    "EmbeddedValues",
+    "EnumColumn",
+    "HdmfAiError",
+    "IncompleteTableWarning",
+    "ProbabilityWarning",
+    "RegressionOutput",
+    "ResultsFileError",
+    "ResultsTable",
+    "SupervisedOutput",
+    "TopKClasses",
+    "TopKProbabilities",
+    "TrainValidateTestSplit",
+]

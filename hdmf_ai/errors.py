@@ -1,0 +1,55 @@
+"""Exceptions and warnings raised by hdmf-ai.
+
+Every error about a column names the column, what was expected and what was given, so that a user
+who passes the wrong array finds the mistake from the message alone.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ColumnError",
+    "HdmfAiError",
+    "IncompleteTableWarning",
+    "ProbabilityWarning",
+    "ResultsFileError",
+]
+
+
+class HdmfAiError(Exception):
+    """Base class of every error hdmf-ai raises on purpose."""
+
+
+class ColumnError(HdmfAiError, ValueError):
+    """A column's data do not fit its type: wrong shape, dtype, values or length.
+
+    Parameters
+    ----------
+    column
+        The name of the column (or table attribute) at fault.
+    expected
+        What the column needs, in words.
+    given
+        What was passed, in words.
+    """
+
+    def __init__(self, column: str, expected: str, given: str) -> None:
+        self.column = column
+        self.expected = expected
+        self.given = given
+        super().__init__(f"column '{column}': expected {expected}; got {given}")
+
+
+class ResultsFileError(HdmfAiError, OSError):
+    """A results file cannot be read: it is corrupt, truncated, or holds no ResultsTable."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {problem}")
+
+
+class ProbabilityWarning(UserWarning):
+    """Probabilities whose rows do not sum to 1 (e.g. a model's raw scores stored by mistake)."""
+
+
+class IncompleteTableWarning(UserWarning):
+    """A table holds fewer complete rows than it was declared with."""

@@ -1,0 +1,5 @@
+"""Storage: mappers, backends and the public file API."""
+
+from .api import TableInfo, list_tables, open, read, write
+
+__all__ = ["TableInfo", "list_tables", "open", "read", "write"]

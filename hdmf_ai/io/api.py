@@ -1,0 +1,273 @@
+"""``write``, ``read``, ``open`` and ``list_tables``: the public file API.
+
+Every file holds a root ``SimpleMultiContainer`` named ``root`` (hdmf-zarr needs that name for object
+references) with the results tables and the source tables their ``samples`` point at, so table names
+survive the round trip. Files with a ResultsTable (or any container) at the root, as the reference
+package writes them, read the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import zarr
+from hdmf.backends.io import HDMFIO
+from hdmf.build import BuildManager, DatasetBuilder, GroupBuilder
+from hdmf.common import DynamicTable, DynamicTableRegion, SimpleMultiContainer
+from hdmf.container import AbstractContainer, Container
+
+from ..errors import ResultsFileError
+from ..results_table import ResultsTable
+from ..typemap import get_manager, get_type_map
+from . import hdf5 as _hdf5  # noqa: F401  (registers the backend)
+from . import zarr as _zarr  # noqa: F401  (registers the backend)
+from .backend import Backend, backend_for
+
+__all__ = ["TableInfo", "list_tables", "open", "read", "write"]
+
+ROOT_NAME = "root"
+_ROOT_FLAG = "_hdmf_ai_root"  # marks the root containers write() makes, so a table can be written again
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """What :func:`list_tables` reports of one table in a file."""
+
+    name: str
+    data_type: str
+    n_rows: int
+    colnames: tuple[str, ...]
+
+
+# -- writing ---------------------------------------------------------------------------------------------
+
+
+def write(
+    tables: DynamicTable | Sequence[DynamicTable],
+    path: str | os.PathLike[str],
+    *,
+    backend: str | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write one or more tables to an HDF5 (``.h5``, ``.hdf5``, ``.nwb``) or Zarr (``.zarr``) file.
+
+    The source tables that ``samples`` columns point at are written too, whether listed or not. The file
+    is written to a temporary sibling and moved into place only when complete, so a failed write leaves
+    any existing file untouched and no partial file behind.
+
+    Parameters
+    ----------
+    tables
+        A ResultsTable, or a list of tables (results and source tables) to store in one file.
+    path
+        Where to write; the suffix picks the format unless ``backend`` is given.
+    backend
+        ``"hdf5"`` or ``"zarr"``.
+    overwrite
+        Replace an existing file at ``path``; without it an existing path is an error.
+
+    Returns
+    -------
+    Path
+        The path written.
+    """
+    target = Path(path)
+    chosen = backend_for(target, backend)
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+    root = _root_container([tables] if isinstance(tables, DynamicTable) else list(tables))
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with chosen.open_io(tmp, "w", _ExportingManager(get_type_map())) as io:
+            chosen.write(io, root)
+        _move_into_place(tmp, target)
+    finally:
+        _remove(tmp)
+    return target
+
+
+class _ExportingManager(BuildManager):
+    """Builds every container anew, as hdmf's export does.
+
+    hdmf ties an in-memory container to the first file it is written to and refuses to write it to a
+    second; writing results to ``.h5`` and then to ``.zarr`` is ordinary use here, so every write builds
+    the whole tree afresh for the file at hand.
+    """
+
+    def build(self, container: Any, source: str | None = None, matched_spec: Any = None, export: bool = False,
+              root: bool = False) -> Any:
+        return super().build(container, source=source, matched_spec=matched_spec, export=True, root=root)
+
+
+def _root_container(tables: list[DynamicTable]) -> SimpleMultiContainer:
+    if not tables or not all(isinstance(t, DynamicTable) for t in tables):
+        raise TypeError("write() takes a DynamicTable (e.g. a ResultsTable) or a list of them")
+    # the tables that samples point at belong in the same file, and come first: hdmf warns when a
+    # region's target is not yet in the file tree as the region joins it
+    wanted: list[DynamicTable] = []
+
+    def visit(table: DynamicTable) -> None:
+        for col in table.columns:
+            if isinstance(col, DynamicTableRegion) and col.table is not None:
+                visit(col.table)
+        if not any(t is table for t in wanted):
+            wanted.append(table)
+
+    for table in tables:
+        visit(table)
+    names = [t.name for t in wanted]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"tables in one file need distinct names; {duplicates} occur more than once")
+    for table in wanted:
+        parent = table.parent
+        if getattr(parent, _ROOT_FLAG, False):
+            table.reset_parent()  # written before: detach from that file's root
+        elif parent is not None:
+            raise ValueError(f"table '{table.name}' belongs to {type(parent).__name__} '{parent.name}'; "
+                             "write that container with its own IO (e.g. pynwb for an NWBFile)")
+    root = SimpleMultiContainer(name=ROOT_NAME, containers=wanted)
+    setattr(root, _ROOT_FLAG, True)
+    return root
+
+
+def _move_into_place(tmp: Path, target: Path) -> None:
+    if target.is_dir() and not target.is_symlink():  # a Zarr store cannot be replaced by rename alone
+        old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
+        os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, target)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+# -- reading ---------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _opened(path: str | os.PathLike[str], backend: str | None) -> Iterator[tuple[HDMFIO, GroupBuilder]]:
+    source = Path(path)
+    if not source.exists():
+        raise FileNotFoundError(f"no results file at {source}")
+    chosen = backend_for(source, backend)
+    manager = get_manager()
+    try:
+        chosen.load_cached_namespaces(source, manager.type_map)
+        io = chosen.open_io(source, "r", manager)
+    except Exception as err:
+        raise ResultsFileError(source, f"cannot be opened as {chosen.name}: {err}") from err
+    try:
+        yield io, _read_builder(io, source, chosen)
+    finally:
+        io.close()
+
+
+def _read_builder(io: HDMFIO, source: Path, chosen: Backend) -> GroupBuilder:
+    try:
+        return io.read_builder()
+    except Exception as err:
+        raise ResultsFileError(source, f"is not a readable {chosen.name} file of hdmf types: {err}") from err
+
+
+def _construct(io: HDMFIO, builder: GroupBuilder, source: Path) -> AbstractContainer:
+    try:
+        return io.manager.construct(builder)
+    except Exception as err:
+        raise ResultsFileError(source, f"holds data that do not fit the hdmf-ai schema: {err}") from err
+
+
+def _results_tables(root: AbstractContainer) -> list[ResultsTable]:
+    if isinstance(root, ResultsTable):
+        return [root]
+    if isinstance(root, Container):
+        return [c for c in root.all_children() if isinstance(c, ResultsTable)]
+    return []
+
+
+def _pick(root: AbstractContainer, table: str | None, source: Path) -> ResultsTable:
+    found = _results_tables(root)
+    names = [t.name for t in found]
+    if not found:
+        raise ResultsFileError(source, "holds no ResultsTable")
+    if table is not None:
+        for candidate in found:
+            if candidate.name == table:
+                return candidate
+        raise KeyError(f"{source} has no ResultsTable named {table!r}; it has {names}")
+    if len(found) > 1:
+        raise ValueError(f"{source} holds {len(found)} ResultsTables {names}; pass table=<name> to pick one")
+    return found[0]
+
+
+def _load_into_memory(builder: GroupBuilder | DatasetBuilder) -> None:
+    """Replace every on-disk dataset under ``builder`` by a numpy copy, before anything is constructed."""
+    if isinstance(builder, DatasetBuilder):
+        data = builder.data
+        if isinstance(data, (h5py.Dataset, zarr.Array)) or hasattr(data, "dataset"):  # hdmf's StrDataset
+            builder["data"] = _to_numpy(data)
+        return
+    for child in (*builder.groups.values(), *builder.datasets.values()):
+        _load_into_memory(child)
+
+
+def _to_numpy(data: Any) -> np.ndarray:
+    arr = np.asarray(data[()] if getattr(data, "shape", None) == () else data[:])
+    if arr.dtype.kind == "O" and arr.size and isinstance(arr.flat[0], bytes):
+        arr = np.array([b.decode("utf-8") for b in arr.ravel()], dtype=object).reshape(arr.shape)
+    return arr
+
+
+def read(path: str | os.PathLike[str], *, table: str | None = None, backend: str | None = None) -> ResultsTable:
+    """Read a ResultsTable fully into memory (numpy arrays); the file is closed on return.
+
+    Parameters
+    ----------
+    path
+        An HDF5 or Zarr file written by hdmf-ai (any version) or another HDMF writer.
+    table
+        The name of the ResultsTable to read, when the file holds several.
+    backend
+        ``"hdf5"`` or ``"zarr"``, when the suffix does not tell.
+    """
+    source = Path(path)
+    with _opened(source, backend) as (io, builder):
+        _load_into_memory(builder)
+        return _pick(_construct(io, builder, source), table, source)
+
+
+@contextlib.contextmanager
+def open(  # noqa: A001  (the public name mirrors the builtin on purpose: hdmf_ai.open)
+    path: str | os.PathLike[str], *, table: str | None = None, backend: str | None = None
+) -> Iterator[ResultsTable]:
+    """Open a ResultsTable lazily: columns stay on disk until sliced. The file closes with the block.
+
+    Example: ``with hdmf_ai.open("results.zarr") as rt: first = rt["predicted_class"].data[:100]``
+    """
+    source = Path(path)
+    with _opened(source, backend) as (io, builder):
+        yield _pick(_construct(io, builder, source), table, source)
+
+
+def list_tables(path: str | os.PathLike[str], *, backend: str | None = None) -> list[TableInfo]:
+    """The tables (results and source) a file holds, with their types, row counts and columns."""
+    source = Path(path)
+    with _opened(source, backend) as (io, builder):
+        root = _construct(io, builder, source)
+        found: Iterable[Any] = root.all_children() if isinstance(root, Container) else [root]
+        return [TableInfo(t.name, t.data_type, len(t), tuple(t.colnames)) for t in found if isinstance(t, DynamicTable)]

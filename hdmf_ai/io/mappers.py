@@ -1,0 +1,171 @@
+"""Explicit ObjectMappers for the ``hdmf-ai`` types.
+
+Writing uses hdmf's own mapping from container attributes to spec fields unchanged. Reading needs more:
+hdmf's ``ObjectMapper.construct`` collects constructor arguments from the builder, then passes only
+those a docval argument list names. Our containers have plain signatures, so :class:`SignatureMapper`
+overrides ``construct`` to gather the values of every spec field (attributes, data, sub-datasets and
+sub-groups) and pass those the constructor's real signature accepts. Methods named ``<field>_carg``
+translate one field where the stored form differs from what the constructor wants.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from hdmf.build import BuildManager, DatasetBuilder, GroupBuilder, ObjectMapper, ReferenceBuilder
+from hdmf.build.errors import ConstructError
+from hdmf.common.io.table import DynamicTableMap
+from hdmf.container import AbstractContainer
+from hdmf.query import ReferenceResolver
+from hdmf.spec import GroupSpec
+from hdmf.spec.spec import BaseStorageSpec
+from hdmf.utils import get_docval
+
+__all__ = ["ColumnMap", "CrossValidationSplitMap", "EnumColumnMap", "ResultsTableMap", "SignatureMapper"]
+
+Builder = GroupBuilder | DatasetBuilder
+
+
+def _accepted(cls: type) -> set[str] | None:
+    """The keyword arguments ``cls`` accepts; None when it takes any."""
+    published = get_docval(cls.__init__)
+    if published:  # hdmf-generated subclasses (get_class) declare theirs through docval
+        return {arg["name"] for arg in published}
+    params = inspect.signature(cls.__init__).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)} - {"self"}
+
+
+class SignatureMapper(ObjectMapper):
+    """Construct containers whose ``__init__`` is a plain keyword-only signature."""
+
+    def construct(  # type: ignore[override]
+        self, builder: Builder, manager: BuildManager, parent: AbstractContainer | None = None
+    ) -> AbstractContainer:
+        cls = manager.get_cls(builder)
+        values = self.field_values(builder, self.spec, manager)
+        values["name"] = builder.name
+        if isinstance(builder, DatasetBuilder):
+            data = builder.data
+            values["data"] = data.invert() if isinstance(data, ReferenceResolver) else data
+        for argname, override in self.constructor_args.items():
+            if argname != "name":
+                result = override(self, builder, manager)
+                if result is not self.NO_OVERRIDE:
+                    values[argname] = result
+        accepted = _accepted(cls)
+        kwargs = {k: v for k, v in values.items() if v is not None and (accepted is None or k in accepted)}
+        object_id = builder.attributes.get(self.spec.id_key())
+        try:
+            return self.__new_container__(cls, builder.source, parent, object_id, **kwargs)
+        except Exception as ex:
+            raise ConstructError(builder, f"could not construct {cls.__name__} '{builder.name}': {ex}") from ex
+
+    def field_values(self, builder: Builder, spec: BaseStorageSpec, manager: BuildManager) -> dict[str, Any]:
+        """Map each constructor-argument name to the value its spec field holds in ``builder``."""
+        values: dict[str, Any] = {}
+        for attr_spec in spec.attributes:
+            stored = builder.attributes.get(attr_spec.name)
+            if stored is not None:
+                values[self._carg_name(attr_spec)] = self._resolve(stored, manager)
+        if not isinstance(spec, GroupSpec) or not isinstance(builder, GroupBuilder):
+            return values
+        children = self._children(builder)
+        for sub in [*spec.datasets, *spec.groups]:
+            if sub.data_type is None:  # a named, untyped group: its fields belong to this container
+                if sub.name in builder.groups:
+                    values.update(self.field_values(builder.groups[sub.name], sub, manager))
+            elif sub.name is not None:
+                if sub.name in children:
+                    values[self._carg_name(sub)] = manager.construct(children[sub.name])
+            else:
+                matched = [manager.construct(b) for b in self._of_type(children.values(), sub.data_type, manager)]
+                if matched:
+                    values[self._carg_name(sub)] = matched if sub.is_many() else matched[0]
+        return values
+
+    def _carg_name(self, spec: Any) -> str:
+        return self.get_const_arg(spec) or spec.name
+
+    @staticmethod
+    def _resolve(stored: Any, manager: BuildManager) -> Any:
+        if isinstance(stored, ReferenceBuilder):
+            return manager.construct(stored.builder)
+        if isinstance(stored, (GroupBuilder, DatasetBuilder)):
+            return manager.construct(stored)
+        return stored
+
+    @staticmethod
+    def _children(builder: GroupBuilder) -> dict[str, Builder]:
+        children: dict[str, Builder] = {**builder.groups, **builder.datasets}
+        children.update({name: link.builder for name, link in builder.links.items()})
+        return children
+
+    @staticmethod
+    def _of_type(builders: Iterable[Builder], data_type: str, manager: BuildManager) -> list[Builder]:
+        catalog = manager.namespace_catalog
+        found = []
+        for b in builders:
+            dt, ns = manager.get_builder_dt(b), manager.get_builder_ns(b)
+            if dt is not None and ns is not None and data_type in catalog.get_hierarchy(ns, dt):
+                found.append(b)
+        return found
+
+
+class ColumnMap(SignatureMapper):
+    """Mapper of the plain column types (``SupervisedOutput`` and subtypes, ``ClusterLabel``,
+    ``EmbeddedValues``): name, description, data and reference attributes map one to one."""
+
+
+class CrossValidationSplitMap(ColumnMap):
+    """``CrossValidationSplit``: ``n_splits`` is stored as a numpy scalar, passed on as an int."""
+
+    @ObjectMapper.constructor_arg("n_splits")
+    def n_splits_carg(self, builder: DatasetBuilder, manager: BuildManager) -> Any:
+        stored = builder.attributes.get("n_splits")
+        return self.NO_OVERRIDE if stored is None else int(np.asarray(stored).reshape(-1)[0])
+
+
+class EnumColumnMap(ColumnMap):
+    """``EnumData`` and ``TrainValidateTestSplit``: ``elements`` is a reference to a VectorData."""
+
+
+def _text(stored: Any) -> list[str] | None:
+    """A text attribute as a list of str, whatever the backend returned (str, bytes, array)."""
+    if stored is None:
+        return None
+    items = [stored] if isinstance(stored, (str, bytes)) else np.asarray(stored, dtype=object).reshape(-1).tolist()
+    return [s.decode("utf-8") if isinstance(s, bytes) else str(s) for s in items]
+
+
+class ResultsTableMap(SignatureMapper, DynamicTableMap):
+    """``ResultsTable``: a DynamicTable (hdmf's mapping of columns on write) plus four text attributes
+    that every backend returns in its own form (a str, bytes, or an array of either)."""
+
+    def _text_attribute(self, builder: GroupBuilder, name: str) -> Any:
+        stored = builder.attributes.get(name)
+        return self.NO_OVERRIDE if stored is None else _text(stored)
+
+    @ObjectMapper.constructor_arg("source_code")
+    def source_code_carg(self, builder: GroupBuilder, manager: BuildManager) -> Any:
+        return self._text_attribute(builder, "source_code")
+
+    @ObjectMapper.constructor_arg("parameters")
+    def parameters_carg(self, builder: GroupBuilder, manager: BuildManager) -> Any:
+        return self._text_attribute(builder, "parameters")
+
+    @ObjectMapper.constructor_arg("model_description")
+    def model_description_carg(self, builder: GroupBuilder, manager: BuildManager) -> Any:
+        return self._text_attribute(builder, "model_description")
+
+    @ObjectMapper.constructor_arg("pre_trained_model")
+    def pre_trained_model_carg(self, builder: GroupBuilder, manager: BuildManager) -> Any:
+        return self._text_attribute(builder, "pre_trained_model")
+
+    @ObjectMapper.constructor_arg("colnames")
+    def colnames_carg(self, builder: GroupBuilder, manager: BuildManager) -> Any:
+        return _text(builder.attributes.get("colnames")) or self.NO_OVERRIDE

@@ -1,0 +1,82 @@
+"""hdmf-ai's own TypeMap: hdmf-common, hdmf-experimental and hdmf-ai, with our classes and mappers.
+
+hdmf keeps one global, mutable TypeMap that every package importing it may change (the reference
+hdmf-ai loads its namespace into it at import). We never touch that map: :func:`get_type_map` builds a
+fresh namespace catalog, copies only the registrations of hdmf's own types, and registers ours from
+:data:`REGISTRY`, so neither the import order of pynwb or the reference package nor anything they
+register changes what we read and write.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from importlib.resources import files
+
+import hdmf.common
+from hdmf.build import BuildManager, ObjectMapper, TypeMap
+from hdmf.common import CORE_NAMESPACE, EXP_NAMESPACE
+from hdmf.spec import NamespaceCatalog
+
+from . import columns
+from .io import mappers
+from .results_table import ResultsTable
+
+__all__ = ["NAMESPACE", "NAMESPACE_PATH", "REGISTRY", "get_manager", "get_type_map"]
+
+NAMESPACE = "hdmf-ai"
+NAMESPACE_PATH = str(files("hdmf_ai") / "schema" / "namespace.yaml")
+
+# (namespace, data type, container class, mapper class): the one place a type meets its class and mapper
+REGISTRY: tuple[tuple[str, str, type, type[ObjectMapper]], ...] = (
+    (NAMESPACE, "ResultsTable", ResultsTable, mappers.ResultsTableMap),
+    (NAMESPACE, "SupervisedOutput", columns.SupervisedOutput, mappers.ColumnMap),
+    (NAMESPACE, "ClassProbability", columns.ClassProbability, mappers.ColumnMap),
+    (NAMESPACE, "ClassLabel", columns.ClassLabel, mappers.ColumnMap),
+    (NAMESPACE, "TopKProbabilities", columns.TopKProbabilities, mappers.ColumnMap),
+    (NAMESPACE, "TopKClasses", columns.TopKClasses, mappers.ColumnMap),
+    (NAMESPACE, "RegressionOutput", columns.RegressionOutput, mappers.ColumnMap),
+    (NAMESPACE, "ClusterLabel", columns.ClusterLabel, mappers.ColumnMap),
+    (NAMESPACE, "EmbeddedValues", columns.EmbeddedValues, mappers.ColumnMap),
+    (NAMESPACE, "CrossValidationSplit", columns.CrossValidationSplit, mappers.CrossValidationSplitMap),
+    (NAMESPACE, "TrainValidateTestSplit", columns.TrainValidateTestSplit, mappers.EnumColumnMap),
+    # hdmf's EnumData warns "experimental" on every instance; ours reads string labels quietly
+    (EXP_NAMESPACE, "EnumData", columns.EnumColumn, mappers.EnumColumnMap),
+)
+
+
+@cache
+def _template() -> TypeMap:
+    common_path = hdmf.common._get_resources()["namespace_path"]
+    type_map = TypeMap(NamespaceCatalog(core_namespaces=[CORE_NAMESPACE, EXP_NAMESPACE]))
+    type_map.load_namespaces(common_path)
+    # classes, mappers and class generators of hdmf's types, without the global map's namespaces;
+    # anything another package registered there for our namespace is overwritten just below
+    type_map.merge(hdmf.common.get_type_map(copy=False))
+    type_map.load_namespaces(NAMESPACE_PATH)
+    for namespace, data_type, cls, mapper in REGISTRY:
+        type_map.register_container_type(namespace, data_type, cls)
+        type_map.register_map(cls, mapper)
+    return type_map
+
+
+def get_type_map(extra: TypeMap | None = None) -> TypeMap:
+    """A new TypeMap with hdmf-common, hdmf-experimental and hdmf-ai, ours alone to change.
+
+    Parameters
+    ----------
+    extra
+        Another TypeMap to merge in, namespaces included (e.g. ``pynwb.get_type_map()`` for NWB files).
+    """
+    type_map = copy.deepcopy(_template())
+    if extra is not None:
+        type_map.merge(extra, ns_catalog=True)
+        for namespace, data_type, cls, mapper in REGISTRY:  # ours win over whatever ``extra`` registered
+            type_map.register_container_type(namespace, data_type, cls)
+            type_map.register_map(cls, mapper)
+    return type_map
+
+
+def get_manager(extra: TypeMap | None = None) -> BuildManager:
+    """A BuildManager on a fresh :func:`get_type_map` (one per file: reading may load cached namespaces)."""
+    return BuildManager(get_type_map(extra))
