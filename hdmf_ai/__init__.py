@@ -17,7 +17,7 @@ from .columns import (
     TrainValidateTestSplit,
 )
 from .errors import ColumnError, HdmfAiError, IncompleteTableWarning, ProbabilityWarning, ResultsFileError
-from .io import TableInfo, list_tables, open, read, write
+from .io import TableInfo, list_tables, open, read, validate, write
 from .results_table import ResultsTable
 from .typemap import NAMESPACE, get_manager, get_type_map
 
@@ -31,6 +31,7 @@ __all__ = [
     "list_tables",
     "open",
     "read",
+    "validate",
     "write",
     "ClassLabel",
     "ClassProbability",

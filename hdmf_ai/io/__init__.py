@@ -1,5 +1,5 @@
 """Storage: mappers, backends and the public file API."""
 
-from .api import TableInfo, list_tables, open, read, write
+from .api import TableInfo, list_tables, open, read, validate, write
 
-__all__ = ["TableInfo", "list_tables", "open", "read", "write"]
+__all__ = ["TableInfo", "list_tables", "open", "read", "validate", "write"]

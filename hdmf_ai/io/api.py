@@ -21,9 +21,11 @@ import h5py
 import numpy as np
 import zarr
 from hdmf.backends.io import HDMFIO
-from hdmf.build import BuildManager, DatasetBuilder, GroupBuilder
+from hdmf.build import BuildManager, DatasetBuilder, GroupBuilder, TypeMap
 from hdmf.common import DynamicTable, DynamicTableRegion, SimpleMultiContainer
 from hdmf.container import AbstractContainer, Container
+from hdmf.spec import NamespaceCatalog
+from hdmf.validate import ValidatorMap
 
 from ..errors import ResultsFileError
 from ..results_table import ResultsTable
@@ -32,10 +34,10 @@ from . import hdf5 as _hdf5  # noqa: F401  (registers the backend)
 from . import zarr as _zarr  # noqa: F401  (registers the backend)
 from .backend import Backend, backend_for
 
-__all__ = ["TableInfo", "list_tables", "open", "read", "write"]
+__all__ = ["TableInfo", "list_tables", "open", "read", "validate", "write"]
 
 ROOT_NAME = "root"
-_ROOT_FLAG = "_hdmf_ai_root"  # marks the root containers write() makes, so a table can be written again
+_ROOT_FLAG = "_hdmf_ai_root"  # marks a file's root wrapper (written or read), so its tables can be written again
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ class _ExportingManager(BuildManager):
 
     def build(self, container: Any, source: str | None = None, matched_spec: Any = None, export: bool = False,
               root: bool = False) -> Any:
-        return super().build(container, source=source, matched_spec=matched_spec, export=True, root=root)
+        # only the root build enters export mode: each build called with export=True leaves it on return
+        return super().build(container, source=source, matched_spec=matched_spec, export=export or root, root=root)
 
 
 def _root_container(tables: list[DynamicTable]) -> SimpleMultiContainer:
@@ -187,9 +190,12 @@ def _read_builder(io: HDMFIO, source: Path, chosen: Backend) -> GroupBuilder:
 
 def _construct(io: HDMFIO, builder: GroupBuilder, source: Path) -> AbstractContainer:
     try:
-        return io.manager.construct(builder)
+        root = io.manager.construct(builder)
     except Exception as err:
         raise ResultsFileError(source, f"holds data that do not fit the hdmf-ai schema: {err}") from err
+    if isinstance(root, SimpleMultiContainer):
+        setattr(root, _ROOT_FLAG, True)  # only a file's wrapper: its tables may be written elsewhere
+    return root
 
 
 def _results_tables(root: AbstractContainer) -> list[ResultsTable]:
@@ -202,7 +208,7 @@ def _results_tables(root: AbstractContainer) -> list[ResultsTable]:
 
 def _pick(root: AbstractContainer, table: str | None, source: Path) -> ResultsTable:
     found = _results_tables(root)
-    names = [t.name for t in found]
+    names = sorted(t.name for t in found)
     if not found:
         raise ResultsFileError(source, "holds no ResultsTable")
     if table is not None:
@@ -271,3 +277,28 @@ def list_tables(path: str | os.PathLike[str], *, backend: str | None = None) -> 
         root = _construct(io, builder, source)
         found: Iterable[Any] = root.all_children() if isinstance(root, Container) else [root]
         return [TableInfo(t.name, t.data_type, len(t), tuple(t.colnames)) for t in found if isinstance(t, DynamicTable)]
+
+
+def validate(path: str | os.PathLike[str], *, backend: str | None = None, namespace: str = "hdmf-ai") -> list[str]:
+    """Validate a file against the schema cached inside it; returns the problems found (empty when valid).
+
+    Only the cached spec is used, as a reader without hdmf-ai would: a file that validates here is
+    self-describing. A file without a cached ``namespace`` is reported as such.
+    """
+    source = Path(path)
+    if not source.exists():
+        raise FileNotFoundError(f"no results file at {source}")
+    chosen = backend_for(source, backend)
+    type_map = TypeMap(NamespaceCatalog())
+    try:
+        chosen.load_cached_namespaces(source, type_map)
+    except Exception as err:
+        raise ResultsFileError(source, f"has no readable cached specification: {err}") from err
+    if namespace not in type_map.namespace_catalog.namespaces:
+        return [f"no cached specification of namespace {namespace!r} in {source}"]
+    validator = ValidatorMap(type_map.namespace_catalog.get_namespace(namespace))
+    io = chosen.open_io(source, "r", BuildManager(type_map))
+    try:
+        return [str(problem) for problem in validator.validate(_read_builder(io, source, chosen))]
+    finally:
+        io.close()

@@ -1,0 +1,112 @@
+"""The ``hdmf-ai`` command line.
+
+Each subcommand is one entry of :data:`COMMANDS`: a name, a line of help, a function that declares its
+arguments and a function that runs it and returns the exit code. Adding ``inspect``, ``validate`` or
+``convert`` means writing those two functions and adding one line to the table.
+
+Exit codes: 0 on success, 1 when the work fails (the error is printed on one line to stderr), 2 for
+usage errors (argparse's own convention).
+
+Example::
+
+    $ hdmf-ai demo --out demo-out --seed 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from .errors import HdmfAiError
+
+__all__ = ["COMMANDS", "Command", "build_parser", "main"]
+
+PROG = "hdmf-ai"
+
+# what a user can cause and fix (bad file, missing extra, unwritable directory): one line, no traceback.
+# Anything else is a bug, and its traceback is what a bug report needs.
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (HdmfAiError, OSError)
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its name, one line of help, how it declares its arguments, and how it runs."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+# -- demo ------------------------------------------------------------------------------------------------
+
+
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=Path("demo-out"), metavar="DIR",
+                        help="directory for demo.h5 and demo.zarr, created if missing (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="seed of the splits, synthetic metadata and k-means (default: %(default)s)")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo  # imported here: only the demo needs scikit-learn
+
+    run_demo(args.out, seed=args.seed, log=print)
+    return 0
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "demo",
+        "train a classifier on scikit-learn's digits, write its results to HDF5 and Zarr, read them back",
+        _demo_arguments,
+        _demo,
+    ),
+)
+
+
+# -- the parser and the entry point ----------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``hdmf-ai``, with one subparser per entry of :data:`COMMANDS`."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Store and check per-sample results of ML models in HDF5 and Zarr (HDMF-AI)."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        sub = subparsers.add_parser(command.name, help=command.help, description=command.help)
+        command.add_arguments(sub)
+        sub.set_defaults(run=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``hdmf-ai`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit code.
+
+    ``--help`` and ``--version`` return 0 and usage errors 2, as returned values rather than
+    ``SystemExit``, so that callers (and tests) handle every outcome alike.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # argparse exits, with an int, after --help, --version and usage errors
+        return int(done.code or 0)
+    try:
+        return int(args.run(args))
+    except EXPECTED_ERRORS as err:
+        print(f"{PROG} {args.command}: error: {_one_line(err)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
