@@ -38,6 +38,17 @@ def as_array(column: str, data: ArrayLike) -> np.ndarray:
         raise ColumnError(column, "a rectangular array", f"ragged data ({err})") from None
 
 
+def check_storable(column: str, data: Any) -> None:
+    """User columns hold numbers, booleans or text; arbitrary Python objects have no file form."""
+    if not isinstance(data, (list, tuple, np.ndarray)) or len(data) == 0:
+        return  # on-disk arrays, DataIO and iterators are checked by the backend as they are written
+    arr = np.asarray(data) if not isinstance(data, np.ndarray) or data.dtype == object else data
+    if arr.dtype == object:
+        bad = next((v for v in arr.ravel() if not isinstance(v, (str, bytes))), None)
+        if bad is not None:
+            raise ColumnError(column, "numbers, booleans or text", f"a {type(bad).__name__} object")
+
+
 def check_ndim(column: str, arr: np.ndarray, ndims: Sequence[int]) -> None:
     """Require one of the allowed numbers of dimensions (1 = one value per row)."""
     if arr.ndim not in ndims:

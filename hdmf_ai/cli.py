@@ -46,10 +46,20 @@ class Command:
 
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=Path("demo-out"), metavar="DIR",
-                        help="directory for demo.h5 and demo.zarr, created if missing (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, metavar="N",
-                        help="seed of the splits, synthetic metadata and k-means (default: %(default)s)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("demo-out"),
+        metavar="DIR",
+        help="directory for demo.h5 and demo.zarr, created if missing (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the splits, synthetic metadata and k-means (default: %(default)s)",
+    )
 
 
 def _demo(args: argparse.Namespace) -> int:

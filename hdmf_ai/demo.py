@@ -161,15 +161,19 @@ def _source_table(pixels: np.ndarray, rng: np.random.Generator) -> DynamicTable:
     n = len(pixels)
     columns = [
         # the grey levels are whole numbers 0-16, so uint8 stores them losslessly in an eighth of the space
-        VectorData(name="pixels", description="The 8x8 image, row by row, grey levels 0-16.",
-                   data=pixels.astype(np.uint8)),
-        VectorData(name="site", description="Acquisition site (synthetic).",
-                   data=rng.choice(SITES, size=n).tolist()),
-        VectorData(name="session", description="Acquisition session at the site (synthetic).",
-                   data=rng.integers(1, N_SESSIONS + 1, size=n)),
+        VectorData(
+            name="pixels", description="The 8x8 image, row by row, grey levels 0-16.", data=pixels.astype(np.uint8)
+        ),
+        VectorData(name="site", description="Acquisition site (synthetic).", data=rng.choice(SITES, size=n).tolist()),
+        VectorData(
+            name="session",
+            description="Acquisition session at the site (synthetic).",
+            data=rng.integers(1, N_SESSIONS + 1, size=n),
+        ),
     ]
-    return DynamicTable(name="digits", description="scikit-learn's digits: one row per handwritten digit image.",
-                        columns=columns)
+    return DynamicTable(
+        name="digits", description="scikit-learn's digits: one row per handwritten digit image.", columns=columns
+    )
 
 
 # -- the models ------------------------------------------------------------------------------------------
@@ -271,8 +275,7 @@ def _check_tables_equal(got: DynamicTable, expected: DynamicTable, *, where: str
     """Raise :class:`DemoRoundTripError` naming the first attribute or column of ``got`` that differs."""
     where = f"{where}: table '{expected.name}'"
     if got.name != expected.name or not np.array_equal(np.asarray(got.id.data), np.asarray(expected.id.data)):
-        raise DemoRoundTripError(f"{where}: read back as '{got.name}' with {len(got)} rows, "
-                                 f"not {len(expected)} rows")
+        raise DemoRoundTripError(f"{where}: read back as '{got.name}' with {len(got)} rows, not {len(expected)} rows")
     for field in PROVENANCE if isinstance(expected, ResultsTable) else ():
         if _as_list(getattr(got, field)) != _as_list(getattr(expected, field)):
             raise DemoRoundTripError(f"{where}: attribute '{field}' differs")

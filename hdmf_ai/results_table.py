@@ -161,6 +161,7 @@ class ResultsTable(DynamicTable):
         if name in self.colnames:
             raise ColumnError(name, "a column name not yet in the table", f"a second column named '{name}'")
         data = [] if data is None else data
+        checks.check_storable(name, data)
         n = len(data)
         if not kwargs.get("index"):
             checks.check_length(name, self.n_rows, n)

@@ -1,0 +1,71 @@
+"""The schema: well-formed YAML in hdmf's specification language, and every file we write validates
+against the copy of it cached in the file."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+from pathlib import Path
+
+import hdmf.common
+import jsonschema
+import numpy as np
+import pytest
+from builders import full_table
+from hdmf.build.warnings import IncorrectDatasetShapeBuildWarning
+from ruamel.yaml import YAML
+
+import hdmf_ai
+from hdmf_ai.columns import ClassProbability
+
+SCHEMA_DIR = Path(str(files("hdmf_ai") / "schema"))
+LANGUAGE = Path(hdmf.common.__file__).parent / "hdmf-common-schema" / "hdmf-common.schema.json"
+TYPES = ("ResultsTable", "SupervisedOutput", "TrainValidateTestSplit", "CrossValidationSplit", "ClassProbability",
+         "ClassLabel", "TopKProbabilities", "TopKClasses", "RegressionOutput", "ClusterLabel", "EmbeddedValues")
+
+
+@pytest.mark.parametrize("name", ["namespace.yaml", "results_table.yaml"])
+def test_schema_files_follow_the_specification_language(name: str) -> None:
+    language = json.loads(LANGUAGE.read_text())
+    document = YAML(typ="safe", pure=True).load((SCHEMA_DIR / name).read_text())
+    jsonschema.validate(document, language)
+
+
+def test_namespace_declares_every_reference_type_at_version_0_3_0() -> None:
+    catalog = hdmf_ai.get_type_map().namespace_catalog
+    namespace = catalog.get_namespace("hdmf-ai")
+    assert namespace.version == "0.3.0"
+    assert set(TYPES) <= set(namespace.get_registered_types())
+
+
+def test_results_table_declares_every_column_of_the_reference_plus_viz_embedding() -> None:
+    spec = hdmf_ai.get_type_map().namespace_catalog.get_spec("hdmf-ai", "ResultsTable")
+    names = {d.name for d in spec.datasets if d.name}
+    assert {"samples", "tvt_split_elements", "tvt_split", "cv_split", "true_label", "predicted_probability",
+            "predicted_class", "topk_probabilities", "topk_classes", "predicted_value", "cluster_label",
+            "embedding", "viz_embedding"} <= names
+    assert {a.name for a in spec.attributes} >= {"source_code", "parameters", "model_description",
+                                                  "pre_trained_model"}
+
+
+def test_changelog_names_this_version_and_every_changed_type() -> None:
+    text = (SCHEMA_DIR / "CHANGELOG.md").read_text()
+    assert "## 0.3.0" in text
+    for changed in ("EmbeddedValues", "viz_embedding", "ClassProbability", "ClassLabel", "CrossValidationSplit"):
+        assert changed in text, changed
+
+
+@pytest.mark.parametrize("n", [0, 1, 30])
+def test_every_file_we_write_validates_against_its_cached_spec(path: Path, n: int) -> None:
+    hdmf_ai.write(full_table(n), path)
+    assert hdmf_ai.validate(path) == []
+
+
+def test_the_validator_catches_a_column_of_the_wrong_shape(path: Path) -> None:
+    rt = hdmf_ai.ResultsTable()
+    # bypass add_predicted_probability's checks to store what the schema forbids: 1-D probabilities
+    rt.add_column("predicted_probability", "1-D on purpose", data=np.full(3, 0.5), col_cls=ClassProbability)
+    with pytest.warns(IncorrectDatasetShapeBuildWarning, match="ClassProbability"):  # hdmf says so on write
+        hdmf_ai.write(rt, path)
+    problems = hdmf_ai.validate(path)
+    assert len(problems) == 1 and "predicted_probability" in problems[0] and "shape" in problems[0]
