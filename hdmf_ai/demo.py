@@ -119,15 +119,15 @@ def run_demo(out_dir: Path, *, seed: int = 0, log: Callable[[str], None] = print
     """
     _require_sklearn()
     start = time.perf_counter()
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():  # mkdir's own message ("File exists") misleads here
+        raise NotADirectoryError(f"{out_dir} is a file, not a directory for the demo's output")
+    out_dir.mkdir(parents=True, exist_ok=True)  # before the training, so a bad --out fails at once
     from sklearn.datasets import load_digits
 
     digits = load_digits()
     source = _source_table(digits.data, np.random.default_rng(seed))
     results = _results_table(digits.data, digits.target, source, seed=seed)
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():  # mkdir's own message ("File exists") misleads here
-        raise NotADirectoryError(f"{out_dir} is a file, not a directory for the demo's output")
-    out_dir.mkdir(parents=True, exist_ok=True)
     paths = {backend: write(results, out_dir / name, overwrite=True) for backend, name in FILES.items()}
     for path in paths.values():
         _check_tables_equal(read(path), results, where=str(path))

@@ -177,7 +177,7 @@ def _is_complete(venv: Path) -> bool:
         stored = json.loads(marker.read_text())
     except (OSError, ValueError):
         return False
-    return stored.get("requirements") == list(REFERENCE_REQUIREMENTS)
+    return bool(stored.get("requirements") == list(REFERENCE_REQUIREMENTS))
 
 
 def _run_checked(cmd: list[str], what: str, timeout: float) -> None:
@@ -212,7 +212,8 @@ def _query_versions(python: Path) -> dict[str, str | None]:
     )
     if proc.returncode != 0:
         raise ReferenceEnvUnavailable(f"cannot query reference versions: {proc.stderr[-2000:]}")
-    return json.loads(proc.stdout)
+    versions: dict[str, str | None] = json.loads(proc.stdout)
+    return versions
 
 
 def _build(venv: Path, base_python: str) -> None:
@@ -263,7 +264,8 @@ def reference_versions(python: Path) -> dict[str, str | None]:
     """Versions of the reference stack (read from versions.json, else queried live)."""
     stored = Path(python).parent.parent / VERSIONS_NAME
     if stored.is_file():
-        return json.loads(stored.read_text())
+        versions: dict[str, str | None] = json.loads(stored.read_text())
+        return versions
     return _query_versions(Path(python))
 
 
@@ -283,6 +285,13 @@ def _clean_env() -> dict[str, str]:
     env["PYTHONNOUSERSITE"] = "1"
     env["PYNWB_NO_CACHE_DIR"] = "1"
     return env
+
+
+def _as_text(output: str | bytes | None) -> str:
+    """TimeoutExpired may carry bytes even in text mode; make it printable."""
+    if isinstance(output, bytes):
+        return output.decode(errors="replace")
+    return output or ""
 
 
 def _script_path(script: str) -> Path:
@@ -313,7 +322,8 @@ def run_reference(
         )
     except subprocess.TimeoutExpired as exc:
         raise ReferenceScriptError(
-            f"{path.name} timed out after {timeout}s\nstdout:\n{exc.stdout}\nstderr:\n{exc.stderr}"
+            f"{path.name} timed out after {timeout}s\n"
+            f"stdout:\n{_as_text(exc.stdout)}\nstderr:\n{_as_text(exc.stderr)}"
         ) from exc
     if proc.returncode != 0:
         raise ReferenceScriptError(

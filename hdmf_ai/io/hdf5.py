@@ -22,8 +22,9 @@ class HDF5Backend(Backend):
 
     def load_cached_namespaces(self, path: Path, type_map: TypeMap) -> None:
         with warnings.catch_warnings():
-            # hdmf warns for each cached namespace already loaded (ours, hdmf-common): expected, not news
-            warnings.filterwarnings("ignore", message="Ignoring cached namespace")
+            # only hdmf-common, hdmf-experimental and hdmf-ai are loaded before: the versions we know
+            # (files of older versions of these read with the newer schema by design)
+            warnings.filterwarnings("ignore", message="Ignoring (the following )?cached namespace")
             HDF5IO.load_namespaces(type_map, str(path))
 
 

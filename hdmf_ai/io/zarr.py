@@ -33,7 +33,7 @@ class ZarrBackend(Backend):
     def load_cached_namespaces(self, path: Path, type_map: TypeMap) -> None:
         io_cls = ZarrV2IO if is_zarr_v2_file(str(path)) else ZarrIO
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Ignoring cached namespace")
+            warnings.filterwarnings("ignore", message="Ignoring (the following )?cached namespace")
             io_cls.load_namespaces(type_map, str(path))
 
 

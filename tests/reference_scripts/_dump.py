@@ -55,7 +55,7 @@ METADATA_ATTRS = ("source_code", "parameters", "model_description", "pre_trained
 COLUMN_ATTRS = ("n_splits", "probabilities", "training_labels")
 VERSION_DISTS = ("hdmf-ai", "hdmf", "hdmf-zarr", "zarr", "h5py", "numpy")
 
-ManagerFactory = Callable[[str, type], Any]
+ManagerFactory = Callable[[str, Any], Any]
 
 
 # --------------------------------------------------------------------------- json
@@ -176,7 +176,11 @@ def _builder_attributes(manager: Any, table: Any) -> dict[str, Any]:
 
 
 def dump_table(table: Any, manager: Any) -> dict[str, Any]:
-    """One DynamicTable (ResultsTable or not) as JSON, with per-column error capture."""
+    """One DynamicTable (ResultsTable or not) as JSON, with per-column error capture.
+
+    ``metadata`` holds the four ResultsTable attributes as the Python object exposes
+    them (the reference returns None); ``builder_attributes`` shows what the file holds.
+    """
     out: dict[str, Any] = {
         "name": table.name,
         "class": type(table).__name__,
@@ -202,7 +206,8 @@ def dump_table(table: Any, manager: Any) -> dict[str, Any]:
         except Exception as exc:  # noqa: BLE001
             out["column_errors"][name] = error_text(exc)
             traceback.print_exc(file=sys.stderr)
-    for attr in METADATA_ATTRS:
+    is_results = "ResultsTable" in mro_names(table)
+    for attr in METADATA_ATTRS if is_results else ():
         try:
             out["metadata"][attr] = jsonable(getattr(table, attr))
         except Exception as exc:  # noqa: BLE001
@@ -254,8 +259,9 @@ def cached_namespaces(path: str, backend: str) -> dict[str, list[str]]:
         import zarr
 
         group = zarr.open_group(path, mode="r")
-        spec = group[str(group.attrs.get(".specloc", "specifications")).lstrip("/")]
-        return {ns: sorted(spec[ns].group_keys()) for ns in spec.group_keys()}
+        spec = zarr.open_group(
+            path, mode="r", path=str(group.attrs.get(".specloc", "specifications")).lstrip("/"))
+        return {ns: sorted(spec[ns].group_keys()) for ns in spec.group_keys()}  # type: ignore[union-attr]
     import h5py
 
     with h5py.File(path, "r") as f:
@@ -338,9 +344,11 @@ def dump_table_builder(group: Any, manager: Any) -> dict[str, Any]:
         "neurodata_type": attrs.get("data_type"), "namespace": attrs.get("namespace"),
         "description": attrs.get("description"), "colnames": attrs.get("colnames") or [],
         "columns": {}, "column_errors": {}, "builder_attributes": attrs,
-        "metadata": {a: None for a in METADATA_ATTRS},
-        "metadata_errors": {a: "table could not be constructed" for a in METADATA_ATTRS},
+        "metadata": {}, "metadata_errors": {},
     }
+    if "ResultsTable" in _hierarchy(manager, group):
+        out["metadata"] = {a: None for a in METADATA_ATTRS}
+        out["metadata_errors"] = {a: "table could not be constructed" for a in METADATA_ATTRS}
     if "id" in group.datasets:
         out["id"] = jsonable(_read_all(group.datasets["id"].data))
     for name in out["colnames"]:

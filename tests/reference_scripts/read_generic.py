@@ -22,7 +22,7 @@ import _dump  # noqa: E402  (sibling module; never imports hdmf_ai)
 from hdmf.common import get_manager  # noqa: E402
 
 
-def cached_spec_manager(path: str, io_cls: type) -> Any:
+def cached_spec_manager(path: str, io_cls: Any) -> Any:
     """A manager whose hdmf-ai classes are generated from the spec cached in ``path``."""
     manager = get_manager()
     io_cls.load_namespaces(manager.type_map, path=path)

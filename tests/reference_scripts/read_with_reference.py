@@ -20,12 +20,12 @@ os.environ.setdefault("PYNWB_NO_CACHE_DIR", "1")
 
 import _dump  # noqa: E402  (sibling module; sets up the environment first)
 import hdmf_zarr  # noqa: E402,F401  (import pynwb before hdmf_ai registers classes)
-
-import hdmf_ai  # noqa: E402,F401  (registers the reference ResultsTable & column classes)
 from hdmf.common import get_manager  # noqa: E402
 
+import hdmf_ai  # noqa: E402,F401  (registers the reference ResultsTable & column classes)
 
-def reference_manager(path: str, io_cls: type) -> Any:
+
+def reference_manager(path: str, io_cls: Any) -> Any:
     """The reference's global type map: classes and schema come from hdmf_ai 0.2.0."""
     return get_manager()
 
