@@ -1,10 +1,11 @@
 """hdmf-ai's own TypeMap: hdmf-common, hdmf-experimental and hdmf-ai, with our classes and mappers.
 
 hdmf keeps one global, mutable TypeMap that every package importing it may change (the reference
-hdmf-ai loads its namespace into it at import). We never touch that map: :func:`get_type_map` builds a
-fresh namespace catalog, copies only the registrations of hdmf's own types, and registers ours from
-:data:`REGISTRY`, so neither the import order of pynwb or the reference package nor anything they
-register changes what we read and write.
+hdmf-ai loads its namespace into it at import). We never change that map: :func:`get_type_map` builds a
+fresh namespace catalog with our schema, copies the global map's registrations (hdmf's own types, and
+whatever other packages added), then registers ours from :data:`REGISTRY` over them, so neither the
+import order of pynwb or the reference package nor anything they register changes what we read and
+write.
 """
 
 from __future__ import annotations
@@ -50,10 +51,16 @@ def _template() -> TypeMap:
     common_path = hdmf.common._get_resources()["namespace_path"]
     type_map = TypeMap(NamespaceCatalog(core_namespaces=[CORE_NAMESPACE, EXP_NAMESPACE]))
     type_map.load_namespaces(common_path)
-    # classes, mappers and class generators of hdmf's types, without the global map's namespaces;
-    # anything another package registered there for our namespace is overwritten just below
-    type_map.merge(hdmf.common.get_type_map(copy=False))
     type_map.load_namespaces(NAMESPACE_PATH)
+    # Copy the classes, mappers and class generators of hdmf's types from hdmf's global map. Other
+    # packages may have loaded namespaces there (the reference hdmf-ai loads 'hdmf-ai' 0.2.0); merge
+    # needs each of them in our catalog, but our own 'hdmf-ai' stays, and our registrations below win.
+    global_map = hdmf.common.get_type_map(copy=False)
+    catalog = type_map.namespace_catalog
+    for name in global_map.namespace_catalog.namespaces:
+        if name not in catalog.namespaces:
+            catalog.add_namespace(name, global_map.namespace_catalog.get_namespace(name))
+    type_map.merge(global_map)
     for namespace, data_type, cls, mapper in REGISTRY:
         type_map.register_container_type(namespace, data_type, cls)
         type_map.register_map(cls, mapper)
