@@ -11,14 +11,12 @@ wrapped and its arguments are not re-checked at run time.
 from __future__ import annotations
 
 import inspect
-from typing import Any, TypeVar
+from typing import Any
 
 from hdmf.utils import docval_attr_name, docval_idx_name
 
-T = TypeVar("T", bound=type)
 
-
-def publish_signature(cls: T) -> T:
+def publish_signature[T: type](cls: T) -> T:
     """Class decorator: expose ``cls.__init__``'s keyword-only parameters to hdmf's class generator."""
     init = cls.__dict__["__init__"]
     params = [p for p in inspect.signature(init).parameters.values() if p.kind is p.KEYWORD_ONLY]

@@ -161,8 +161,8 @@ def as_tvt_codes(column: str, data: ArrayLike) -> np.ndarray:
     arr = as_array(column, data)
     check_ndim(column, arr, (1,))
     if arr.dtype.kind in "USO":
-        lookup = {name: code for code, name in enumerate(TVT_ELEMENTS)}
-        lookup.update({name.encode(): code for name, code in list(lookup.items())})
+        lookup: dict[str | bytes, int] = {name: code for code, name in enumerate(TVT_ELEMENTS)}
+        lookup.update({name.encode(): code for code, name in enumerate(TVT_ELEMENTS)})
         uniques, inverse = np.unique(arr, return_inverse=True)
         unknown = [u for u in uniques.tolist() if u not in lookup]
         if unknown:

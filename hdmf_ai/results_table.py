@@ -146,7 +146,7 @@ class ResultsTable(DynamicTable):
 
     # -- generic column addition ---------------------------------------------------------------------------
 
-    def add_column(self, name: str, description: str, data: Any = None, **kwargs: Any) -> VectorData:  # type: ignore[override]
+    def add_column(self, name: str, description: str, data: Any = None, **kwargs: Any) -> VectorData:
         """Add a column (a user column such as a loss or metric, or a predefined one).
 
         Parameters
@@ -170,7 +170,7 @@ class ResultsTable(DynamicTable):
             self._rows_fixed = True
         super().add_column(name=name, description=description, data=data, **kwargs)
         self._link_columns()
-        return self._column(name)  # type: ignore[return-value]
+        return self._column(name)
 
     def _add_predefined(self, name: str, data: Any, description: str | None, **kwargs: Any) -> Any:
         conf = next(c for c in self.__columns__ if c["name"] == name)
@@ -288,9 +288,7 @@ class ResultsTable(DynamicTable):
             checks.check_below("predicted_class", labels, n_classes, "the number of classes")
         return self._add_predefined("predicted_class", labels, description)
 
-    def add_topk_probabilities(
-        self, data: ArrayLike, *, description: str | None = None
-    ) -> TopKProbabilities:
+    def add_topk_probabilities(self, data: ArrayLike, *, description: str | None = None) -> TopKProbabilities:
         """The probabilities of the k most probable classes, shape ``(n_samples, k)``, descending per row."""
         probs = checks.as_float("topk_probabilities", data, (2,))
         checks.check_probabilities("topk_probabilities", probs, check_sum=False)

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-import numpy as np
-import pytest
-from hdmf.common import DynamicTable, VectorData
 
-import hdmf_ai
+import pytest
 
 BACKENDS = {"hdf5": ".h5", "zarr": ".zarr"}
 

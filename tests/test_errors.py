@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from builders import full_table, source_table
 from hdmf.common import VectorData
 from hdmf.data_utils import DataChunkIterator
-from builders import full_table, source_table
 
 import hdmf_ai
 from hdmf_ai import ColumnError, ProbabilityWarning, ResultsFileError
@@ -204,8 +204,9 @@ def unwritable_table(n: int) -> hdmf_ai.ResultsTable:
         yield np.zeros(2)
         raise RuntimeError("inference crashed")
 
-    streamed = VectorData(name="streamed", description="from a generator",
-                          data=DataChunkIterator(data=crashing_batches(), buffer_size=1))
+    streamed = VectorData(
+        name="streamed", description="from a generator", data=DataChunkIterator(data=crashing_batches(), buffer_size=1)
+    )
     return hdmf_ai.ResultsTable(columns=[streamed], id=np.arange(n))
 
 

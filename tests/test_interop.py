@@ -66,8 +66,9 @@ def test_we_read_every_column_the_reference_wrote(
     for name, col in want["columns"].items():
         ours = got[name]
         assert ours.data_type == col["neurodata_type"], name
-        np.testing.assert_array_equal(np.asarray(as_list(ours), dtype=object), np.asarray(col["values"], dtype=object),
-                                      err_msg=name)
+        np.testing.assert_array_equal(
+            np.asarray(as_list(ours), dtype=object), np.asarray(col["values"], dtype=object), err_msg=name
+        )
         if "elements" in col:
             assert list(column_values(ours.elements)) == col["elements"], name
             assert list(ours[:]) == col["decoded"], name
@@ -115,9 +116,14 @@ def table_the_reference_can_construct(n: int) -> hdmf_ai.ResultsTable:
     """Every column but 2-D embeddings, which the reference's 1-D EmbeddedValues cannot hold."""
     rt = full_table(n)
     rng = np.random.default_rng(3)
-    slim = hdmf_ai.ResultsTable(name=rt.name, description=rt.description, source_code=rt.source_code,
-                                parameters=rt.parameters, model_description=rt.model_description,
-                                pre_trained_model=rt.pre_trained_model)
+    slim = hdmf_ai.ResultsTable(
+        name=rt.name,
+        description=rt.description,
+        source_code=rt.source_code,
+        parameters=rt.parameters,
+        model_description=rt.model_description,
+        pre_trained_model=rt.pre_trained_model,
+    )
     slim.add_samples(rt.samples.data, table=source_table(n))
     slim.add_tvt_split(rt.tvt_split.data)
     slim.add_cv_split(rt.cv_split.data, n_splits=rt.cv_split.n_splits)
@@ -138,8 +144,9 @@ def assert_columns_read_right(table_json: dict[str, Any], rt: hdmf_ai.ResultsTab
         if name in skip:
             continue
         col = table_json["columns"][name]
-        np.testing.assert_array_equal(np.asarray(col["values"], dtype=object),
-                                      np.asarray(as_list(rt[name]), dtype=object), err_msg=name)
+        np.testing.assert_array_equal(
+            np.asarray(col["values"], dtype=object), np.asarray(as_list(rt[name]), dtype=object), err_msg=name
+        )
         if "elements" in col:
             assert col["decoded"] == [str(v) for v in rt[name][:]], name
     pc = table_json["columns"]["predicted_class"]["attributes"]

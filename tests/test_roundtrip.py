@@ -42,8 +42,14 @@ def test_cross_column_links_point_at_the_right_columns(path: Path) -> None:
     back = hdmf_ai.read(path)
     assert back.predicted_class.probabilities is back.predicted_probability
     assert back.topk_classes.probabilities is back.topk_probabilities
-    for name in ("predicted_probability", "predicted_class", "topk_probabilities", "topk_classes",
-                 "predicted_value", "cluster_label"):
+    for name in (
+        "predicted_probability",
+        "predicted_class",
+        "topk_probabilities",
+        "topk_classes",
+        "predicted_value",
+        "cluster_label",
+    ):
         assert back[name].training_labels is back.true_label, name
 
 
@@ -107,8 +113,12 @@ def test_labels_are_stored_in_the_smallest_lossless_integer_type(path: Path) -> 
 
 
 def test_metadata_attributes_round_trip_including_parameters_as_json(path: Path) -> None:
-    rt = hdmf_ai.ResultsTable(source_code="https://x/y.py", parameters={"lr": 0.1, "layers": [64, 32]},
-                              model_description="MLP", pre_trained_model="hf://org/model")
+    rt = hdmf_ai.ResultsTable(
+        source_code="https://x/y.py",
+        parameters={"lr": 0.1, "layers": [64, 32]},
+        model_description="MLP",
+        pre_trained_model="hf://org/model",
+    )
     rt.add_predicted_value([1.5, 2.5])
     hdmf_ai.write(rt, path)
     back = hdmf_ai.read(path)

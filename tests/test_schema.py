@@ -20,8 +20,19 @@ from hdmf_ai.columns import ClassProbability
 
 SCHEMA_DIR = Path(str(files("hdmf_ai") / "schema"))
 LANGUAGE = Path(hdmf.common.__file__).parent / "hdmf-common-schema" / "hdmf-common.schema.json"
-TYPES = ("ResultsTable", "SupervisedOutput", "TrainValidateTestSplit", "CrossValidationSplit", "ClassProbability",
-         "ClassLabel", "TopKProbabilities", "TopKClasses", "RegressionOutput", "ClusterLabel", "EmbeddedValues")
+TYPES = (
+    "ResultsTable",
+    "SupervisedOutput",
+    "TrainValidateTestSplit",
+    "CrossValidationSplit",
+    "ClassProbability",
+    "ClassLabel",
+    "TopKProbabilities",
+    "TopKClasses",
+    "RegressionOutput",
+    "ClusterLabel",
+    "EmbeddedValues",
+)
 
 
 @pytest.mark.parametrize("name", ["namespace.yaml", "results_table.yaml"])
@@ -41,11 +52,22 @@ def test_namespace_declares_every_reference_type_at_version_0_3_0() -> None:
 def test_results_table_declares_every_column_of_the_reference_plus_viz_embedding() -> None:
     spec = hdmf_ai.get_type_map().namespace_catalog.get_spec("hdmf-ai", "ResultsTable")
     names = {d.name for d in spec.datasets if d.name}
-    assert {"samples", "tvt_split_elements", "tvt_split", "cv_split", "true_label", "predicted_probability",
-            "predicted_class", "topk_probabilities", "topk_classes", "predicted_value", "cluster_label",
-            "embedding", "viz_embedding"} <= names
-    assert {a.name for a in spec.attributes} >= {"source_code", "parameters", "model_description",
-                                                  "pre_trained_model"}
+    assert {
+        "samples",
+        "tvt_split_elements",
+        "tvt_split",
+        "cv_split",
+        "true_label",
+        "predicted_probability",
+        "predicted_class",
+        "topk_probabilities",
+        "topk_classes",
+        "predicted_value",
+        "cluster_label",
+        "embedding",
+        "viz_embedding",
+    } <= names
+    assert {a.name for a in spec.attributes} >= {"source_code", "parameters", "model_description", "pre_trained_model"}
 
 
 def test_changelog_names_this_version_and_every_changed_type() -> None:

@@ -42,8 +42,7 @@ def test_each_type_map_is_a_fresh_copy() -> None:
 
 def run_python(*parts: str) -> str:
     code = "\n".join(textwrap.dedent(part) for part in parts)
-    done = subprocess.run([sys.executable, "-W", "error", "-c", code],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -64,11 +63,14 @@ ROUND_TRIP = """
 @pytest.mark.parametrize("order", ["pynwb first", "hdmf_ai first"])
 def test_import_order_with_pynwb_changes_nothing(tmp_path: Path, order: str) -> None:
     first, second = ("import pynwb", "import hdmf_ai") if order == "pynwb first" else ("import hdmf_ai", "import pynwb")
-    out = run_python(f"""
+    out = run_python(
+        f"""
         {first}
         {second}
         assert "hdmf-ai" not in pynwb.get_type_map().namespace_catalog.namespaces, "pynwb's map stays pynwb's"
-    """, ROUND_TRIP.format(tests=str(Path(__file__).parent), tmp=str(tmp_path)))
+    """,
+        ROUND_TRIP.format(tests=str(Path(__file__).parent), tmp=str(tmp_path)),
+    )
     assert "round trip ok" in out
 
 
@@ -77,7 +79,8 @@ def test_another_package_loading_hdmf_ai_0_2_0_into_the_global_map_changes_nothi
     generate classes for its types there. Our reads and writes must not notice."""
     reference_namespace = tmp_path / "reference" / "namespace.yaml"
     write_reference_like_namespace(reference_namespace)
-    out = run_python(f"""
+    out = run_python(
+        f"""
         import warnings
         from hdmf.common import load_namespaces, get_class
         load_namespaces({str(reference_namespace)!r})
@@ -86,15 +89,22 @@ def test_another_package_loading_hdmf_ai_0_2_0_into_the_global_map_changes_nothi
         tm = hdmf_ai.get_type_map()
         assert tm.get_dt_container_cls("ResultsTable", "hdmf-ai") is hdmf_ai.ResultsTable
         assert tm.namespace_catalog.get_namespace("hdmf-ai").version == "0.3.0"
-    """, ROUND_TRIP.format(tests=str(Path(__file__).parent), tmp=str(tmp_path)))
+    """,
+        ROUND_TRIP.format(tests=str(Path(__file__).parent), tmp=str(tmp_path)),
+    )
     assert "round trip ok" in out
 
 
 def write_reference_like_namespace(path: Path) -> None:
     """A namespace named hdmf-ai at version 0.2.0 declaring ResultsTable, as the reference ships."""
     path.parent.mkdir(parents=True)
-    builder = NamespaceBuilder(doc="stand-in for the reference namespace", name="hdmf-ai", version="0.2.0",
-                               author="test", contact="test@example.org")
+    builder = NamespaceBuilder(
+        doc="stand-in for the reference namespace",
+        name="hdmf-ai",
+        version="0.2.0",
+        author="test",
+        contact="test@example.org",
+    )
     builder.include_namespace("hdmf-common")
     from hdmf.spec import GroupSpec
 
@@ -111,16 +121,20 @@ def write_extension(directory: Path) -> Path:
     extra attribute, and ``LabResults``, a ResultsTable subtype with an extra text attribute."""
     from hdmf.spec import AttributeSpec, GroupSpec
 
-    builder = NamespaceBuilder(doc="a lab's extension", name="ml-lab", version="0.1.0", author="lab",
-                               contact="lab@example.org")
+    builder = NamespaceBuilder(
+        doc="a lab's extension", name="ml-lab", version="0.1.0", author="lab", contact="lab@example.org"
+    )
     builder.include_namespace("hdmf-ai")
     calibrated = DatasetSpec(
-        doc="probabilities after temperature scaling", data_type_def="CalibratedProbability",
+        doc="probabilities after temperature scaling",
+        data_type_def="CalibratedProbability",
         data_type_inc="ClassProbability",
         attributes=[AttributeSpec(name="temperature", doc="softmax temperature", dtype="float")],
     )
     lab_table = GroupSpec(
-        doc="results with the lab's run id", data_type_def="LabResults", data_type_inc="ResultsTable",
+        doc="results with the lab's run id",
+        data_type_def="LabResults",
+        data_type_inc="ResultsTable",
         attributes=[AttributeSpec(name="run_id", doc="run identifier", dtype="text")],
     )
     builder.add_spec("ml_lab.yaml", calibrated)
@@ -138,8 +152,9 @@ def test_a_get_class_extension_of_our_types_round_trips(tmp_path: Path, backend:
 
     probs = np.array([[0.7, 0.3], [0.1, 0.9]])
     calibrated = calibrated_cls(name="predicted_probability", description="calibrated", data=probs, temperature=1.5)
-    table = lab_cls(name="lab", description="extended", run_id="run-42", source_code=["https://x"],
-                    columns=[calibrated])
+    table = lab_cls(
+        name="lab", description="extended", run_id="run-42", source_code=["https://x"], columns=[calibrated]
+    )
     table.add_predicted_class([0, 1])
 
     path = tmp_path / ("ext.h5" if backend == "hdf5" else "ext.zarr")

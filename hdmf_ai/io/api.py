@@ -105,8 +105,14 @@ class _ExportingManager(BuildManager):
     the whole tree afresh for the file at hand.
     """
 
-    def build(self, container: Any, source: str | None = None, matched_spec: Any = None, export: bool = False,
-              root: bool = False) -> Any:
+    def build(
+        self,
+        container: Any,
+        source: str | None = None,
+        matched_spec: Any = None,
+        export: bool = False,
+        root: bool = False,
+    ) -> Any:
         # only the root build enters export mode: each build called with export=True leaves it on return
         return super().build(container, source=source, matched_spec=matched_spec, export=export or root, root=root)
 
@@ -136,8 +142,10 @@ def _root_container(tables: list[DynamicTable]) -> SimpleMultiContainer:
         if getattr(parent, _ROOT_FLAG, False):
             table.reset_parent()  # written before: detach from that file's root
         elif parent is not None:
-            raise ValueError(f"table '{table.name}' belongs to {type(parent).__name__} '{parent.name}'; "
-                             "write that container with its own IO (e.g. pynwb for an NWBFile)")
+            raise ValueError(
+                f"table '{table.name}' belongs to {type(parent).__name__} '{parent.name}'; "
+                "write that container with its own IO (e.g. pynwb for an NWBFile)"
+            )
     root = SimpleMultiContainer(name=ROOT_NAME, containers=wanted)
     setattr(root, _ROOT_FLAG, True)
     return root

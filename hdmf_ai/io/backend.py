@@ -52,5 +52,7 @@ def backend_for(path: str | Path, backend: str | None = None) -> Backend:
         if suffix in candidate.suffixes:
             return candidate
     known = sorted(s for b in _BACKENDS.values() for s in b.suffixes)
-    raise ValueError(f"cannot tell the format of {str(path)!r} from its suffix {suffix!r}: use one of {known} "
-                     "or pass backend='hdf5' or backend='zarr'")
+    raise ValueError(
+        f"cannot tell the format of {str(path)!r} from its suffix {suffix!r}: use one of {known} "
+        "or pass backend='hdf5' or backend='zarr'"
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from hdmf.build import BuildManager, DatasetBuilder, GroupBuilder, ObjectMapper, ReferenceBuilder
@@ -26,15 +26,16 @@ from hdmf.utils import get_docval
 
 __all__ = ["ColumnMap", "CrossValidationSplitMap", "EnumColumnMap", "ResultsTableMap", "SignatureMapper"]
 
-Builder = GroupBuilder | DatasetBuilder
+type Builder = GroupBuilder | DatasetBuilder
 
 
 def _accepted(cls: type) -> set[str] | None:
     """The keyword arguments ``cls`` accepts; None when it takes any."""
-    published = get_docval(cls.__init__)
+    init = cast(Any, cls).__init__
+    published = get_docval(init)
     if published:  # hdmf-generated subclasses (get_class) declare theirs through docval
         return {arg["name"] for arg in published}
-    params = inspect.signature(cls.__init__).parameters.values()
+    params = inspect.signature(init).parameters.values()
     if any(p.kind is p.VAR_KEYWORD for p in params):
         return None
     return {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)} - {"self"}
@@ -43,7 +44,7 @@ def _accepted(cls: type) -> set[str] | None:
 class SignatureMapper(ObjectMapper):
     """Construct containers whose ``__init__`` is a plain keyword-only signature."""
 
-    def construct(  # type: ignore[override]
+    def construct(
         self, builder: Builder, manager: BuildManager, parent: AbstractContainer | None = None
     ) -> AbstractContainer:
         cls = manager.get_cls(builder)
