@@ -69,6 +69,24 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- validate --------------------------------------------------------------------------------------------
+
+
+def _validate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", type=Path, help="an HDF5 (.h5, .hdf5, .nwb) or Zarr (.zarr) file")
+    parser.add_argument("--backend", choices=("hdf5", "zarr"), help="the format, when the suffix does not tell")
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .io import validate
+
+    problems = validate(args.file, backend=args.backend)
+    for problem in problems:
+        print(problem)
+    print(f"{args.file}: {'valid' if not problems else f'{len(problems)} problem(s)'} against its cached schema")
+    return 0 if not problems else 1
+
+
 COMMANDS: tuple[Command, ...] = (
     Command(
         "demo",
@@ -76,6 +94,7 @@ COMMANDS: tuple[Command, ...] = (
         _demo_arguments,
         _demo,
     ),
+    Command("validate", "check a file against the schema cached inside it", _validate_arguments, _validate),
 )
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from hdmf.common import DynamicTable, DynamicTableRegion, EnumData, VectorData
 
 from . import __version__
-from .errors import HdmfAiError
+from .errors import DemoRoundTripError, MissingDependencyError
 from .io import read, write
 from .results_table import ResultsTable
 
@@ -43,14 +43,6 @@ N_FOLDS = 5
 SITES = ("A", "B", "C")
 N_SESSIONS = 4
 PROVENANCE = ("source_code", "parameters", "model_description", "pre_trained_model")
-
-
-class MissingDependencyError(HdmfAiError, ImportError):
-    """An optional dependency is not installed; the message names the extra that brings it."""
-
-
-class DemoRoundTripError(HdmfAiError, RuntimeError):
-    """A table read back from a demo file differs from the table written."""
 
 
 @dataclass(frozen=True)

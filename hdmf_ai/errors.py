@@ -8,8 +8,10 @@ from __future__ import annotations
 
 __all__ = [
     "ColumnError",
+    "DemoRoundTripError",
     "HdmfAiError",
     "IncompleteTableWarning",
+    "MissingDependencyError",
     "ProbabilityWarning",
     "ResultsFileError",
 ]
@@ -45,6 +47,14 @@ class ResultsFileError(HdmfAiError, OSError):
     def __init__(self, path: object, problem: str) -> None:
         self.path = path
         super().__init__(f"{path}: {problem}")
+
+
+class MissingDependencyError(HdmfAiError, ImportError):
+    """An optional dependency is not installed; the message names the extra that brings it."""
+
+
+class DemoRoundTripError(HdmfAiError, RuntimeError):
+    """A table read back from a demo file differs from the table written."""
 
 
 class ProbabilityWarning(UserWarning):

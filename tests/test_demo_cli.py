@@ -160,3 +160,29 @@ def test_version_through_the_module_entry_point() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"hdmf-ai {hdmf_ai.__version__}"
+
+
+def test_validate_command_passes_a_written_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = hdmf_ai.write(hdmf_ai.ResultsTable(n_samples=0), tmp_path / "empty.zarr")
+    assert main(["validate", str(path)]) == 0
+    assert "valid against its cached schema" in capsys.readouterr().out
+
+
+def test_validate_command_fails_on_a_schema_violation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hdmf.build.warnings import IncorrectDatasetShapeBuildWarning
+
+    rt = hdmf_ai.ResultsTable()
+    rt.add_column("topk_classes", "1-D on purpose", data=np.array([1, 2], dtype=np.uint8), col_cls=hdmf_ai.TopKClasses)
+    with pytest.warns(IncorrectDatasetShapeBuildWarning):
+        path = hdmf_ai.write(rt, tmp_path / "bad.h5")
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "topk_classes" in out and "incorrect shape" in out and "problem(s)" in out
+
+
+def test_validate_command_reports_a_missing_file_on_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", str(tmp_path / "nope.h5")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("hdmf-ai validate: error: no results file at") and "\n" not in err

@@ -3,6 +3,7 @@ extension types that third parties generate on top of ours construct on read."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -40,9 +41,19 @@ def test_each_type_map_is_a_fresh_copy() -> None:
     assert first is not second and first.namespace_catalog is not second.namespace_catalog
 
 
-def run_python(*parts: str) -> str:
+def run_python(*parts: str, cache_home: Path | None = None) -> str:
+    """Run code in a fresh interpreter. pynwb caches its type map under the user's cache directory:
+    point it at ``cache_home``, or (by default) switch the cache off so no test writes the real one."""
     code = "\n".join(textwrap.dedent(part) for part in parts)
-    done = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=300)
+    env = dict(os.environ)
+    if cache_home is None:
+        env["PYNWB_NO_CACHE_DIR"] = "1"
+    else:
+        env.pop("PYNWB_NO_CACHE_DIR", None)
+        env["XDG_CACHE_HOME"] = str(cache_home)
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=300, env=env
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -72,6 +83,23 @@ def test_import_order_with_pynwb_changes_nothing(tmp_path: Path, order: str) -> 
         ROUND_TRIP.format(tests=str(Path(__file__).parent), tmp=str(tmp_path)),
     )
     assert "round trip ok" in out
+
+
+def test_importing_hdmf_ai_before_pynwb_leaves_pynwb_a_clean_type_map_cache(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    run_python("import hdmf_ai, pynwb", cache_home=cache)  # the first pynwb import writes its cache
+    [pickled] = list(cache.rglob("pynwb_core_typemap.pkl"))
+    assert pickled.stat().st_size > 0
+    out = run_python(
+        """
+        import pynwb
+        namespaces = pynwb.get_type_map().namespace_catalog.namespaces
+        assert "core" in namespaces and "hdmf-ai" not in namespaces, namespaces
+        print("cache ok")
+        """,
+        cache_home=cache,
+    )
+    assert "cache ok" in out
 
 
 def test_another_package_loading_hdmf_ai_0_2_0_into_the_global_map_changes_nothing(tmp_path: Path) -> None:
