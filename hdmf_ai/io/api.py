@@ -233,7 +233,7 @@ def _load_into_memory(builder: GroupBuilder | DatasetBuilder) -> None:
     """Replace every on-disk dataset under ``builder`` by a numpy copy, before anything is constructed."""
     if isinstance(builder, DatasetBuilder):
         data = builder.data
-        if isinstance(data, (h5py.Dataset, zarr.Array)) or hasattr(data, "dataset"):  # hdmf's StrDataset
+        if isinstance(data, (h5py.Dataset, zarr.Array)):  # hdmf's StrDataset is an h5py.Dataset too
             builder["data"] = _to_numpy(data)
         return
     for child in (*builder.groups.values(), *builder.datasets.values()):
