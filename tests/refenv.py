@@ -9,6 +9,10 @@ and talk to it only through files and JSON printed on stdout by the scripts in
 The venv is built once per cache directory and reused while its marker file
 matches the requirements below; a lock file serialises concurrent builders
 (e.g. pytest-xdist workers).  POSIX only (uses ``fcntl``).
+
+Other environments are built the same way from other requirement lists, e.g.
+``ensure_reference_venv(cache, requirements=LEGACY_ZARR_REQUIREMENTS)`` for the
+older toolchain that still writes Zarr v2 stores.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = [
+    "LEGACY_ZARR_REQUIREMENTS",
     "REFERENCE_REQUIREMENTS",
     "SCRIPTS_DIR",
     "ReferenceEnvUnavailable",
@@ -43,6 +48,24 @@ REFERENCE_REQUIREMENTS: tuple[str, ...] = (
     "scikit-learn",
 )
 
+#: The last toolchain that writes Zarr **v2**: hdmf-zarr 0.13 is the last release
+#: pinning ``zarr<3`` (0.14 moved to zarr 3), used with the hdmf 4 line and the
+#: pynwb 3 line (which requires ``hdmf<5``) of the same era.  Every distribution
+#: that decides what lands on disk is pinned exactly, so the store stays the same
+#: when newer releases appear.  Changing this list invalidates that cache too.
+LEGACY_ZARR_REQUIREMENTS: tuple[str, ...] = (
+    "hdmf-ai==0.2.0",
+    "hdmf-zarr==0.13.0",
+    "hdmf==4.3.1",
+    "pynwb==3.1.3",
+    "zarr==2.18.7",
+    "numcodecs==0.15.1",
+    "numpy==2.2.6",
+    "h5py==3.16.0",
+    "pandas==2.3.3",
+    "scikit-learn==1.9.1",
+)
+
 #: Distributions whose resolved versions are recorded in ``versions.json``.
 VERSION_DISTRIBUTIONS: tuple[str, ...] = (
     "hdmf-ai",
@@ -50,6 +73,7 @@ VERSION_DISTRIBUTIONS: tuple[str, ...] = (
     "hdmf-zarr",
     "zarr",
     "numcodecs",
+    "pynwb",
     "h5py",
     "numpy",
     "scikit-learn",
@@ -99,9 +123,7 @@ def _pyenv_root() -> Path:
     pyenv = shutil.which("pyenv")
     if pyenv:
         try:
-            out = subprocess.run(
-                [pyenv, "root"], capture_output=True, text=True, timeout=30, check=True
-            ).stdout.strip()
+            out = subprocess.run([pyenv, "root"], capture_output=True, text=True, timeout=30, check=True).stdout.strip()
             if out:
                 return Path(out)
         except (OSError, subprocess.SubprocessError):
@@ -163,13 +185,13 @@ def _locked(lock_path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _wanted_marker(base_python: str) -> dict[str, object]:
+def _wanted_marker(base_python: str, requirements: tuple[str, ...]) -> dict[str, object]:
     """Marker content; any difference from the stored one forces a rebuild."""
-    return {"requirements": list(REFERENCE_REQUIREMENTS), "base_python": base_python}
+    return {"requirements": list(requirements), "base_python": base_python}
 
 
-def _is_complete(venv: Path) -> bool:
-    """True if a previous build finished with the current requirement list."""
+def _is_complete(venv: Path, requirements: tuple[str, ...]) -> bool:
+    """True if a previous build finished with the given requirement list."""
     marker = venv / MARKER_NAME
     if not marker.is_file() or not _venv_python(venv).exists():
         return False
@@ -177,15 +199,13 @@ def _is_complete(venv: Path) -> bool:
         stored = json.loads(marker.read_text())
     except (OSError, ValueError):
         return False
-    return bool(stored.get("requirements") == list(REFERENCE_REQUIREMENTS))
+    return bool(stored.get("requirements") == list(requirements))
 
 
 def _run_checked(cmd: list[str], what: str, timeout: float) -> None:
     """Run a build step; convert any failure into ReferenceEnvUnavailable."""
     try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, env=_clean_env()
-        )
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_clean_env())
     except subprocess.TimeoutExpired as exc:
         raise ReferenceEnvUnavailable(f"{what} timed out after {timeout:.0f}s") from exc
     except OSError as exc:
@@ -208,7 +228,10 @@ def _query_versions(python: Path) -> dict[str, str | None]:
     )
     proc = subprocess.run(
         [str(python), "-E", "-s", "-c", code],
-        capture_output=True, text=True, timeout=120, env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_clean_env(),
     )
     if proc.returncode != 0:
         raise ReferenceEnvUnavailable(f"cannot query reference versions: {proc.stderr[-2000:]}")
@@ -216,33 +239,37 @@ def _query_versions(python: Path) -> dict[str, str | None]:
     return versions
 
 
-def _build(venv: Path, base_python: str) -> None:
-    """Create the venv from scratch and install the reference stack into it."""
+def _build(venv: Path, base_python: str, requirements: tuple[str, ...]) -> None:
+    """Create the venv from scratch and install ``requirements`` into it."""
     if venv.exists():
         shutil.rmtree(venv)
-    _run_checked([base_python, "-m", "venv", str(venv)], "creating the reference venv", 300)
+    _run_checked([base_python, "-m", "venv", str(venv)], f"creating the venv {venv}", 300)
     python = str(_venv_python(venv))
     _run_checked(
-        [python, "-m", "pip", "install", "--disable-pip-version-check", *REFERENCE_REQUIREMENTS],
-        "pip install of the reference stack",
+        [python, "-m", "pip", "install", "--disable-pip-version-check", *requirements],
+        f"pip install of {' '.join(requirements)}",
         PIP_TIMEOUT_S,
     )
     versions = _query_versions(_venv_python(venv))
     (venv / VERSIONS_NAME).write_text(json.dumps(versions, indent=2, sort_keys=True) + "\n")
     # The marker is written last: its presence means every step above succeeded.
-    (venv / MARKER_NAME).write_text(json.dumps(_wanted_marker(base_python), indent=2) + "\n")
-    print(f"[refenv] built reference venv at {venv}: {versions}", file=sys.stderr)
+    (venv / MARKER_NAME).write_text(json.dumps(_wanted_marker(base_python, requirements), indent=2) + "\n")
+    print(f"[refenv] built venv at {venv}: {versions}", file=sys.stderr)
 
 
-def ensure_reference_venv(cache_dir: Path) -> Path:
-    """Return the python of the reference venv in ``cache_dir``, building it if needed.
+def ensure_reference_venv(cache_dir: Path, requirements: tuple[str, ...] = REFERENCE_REQUIREMENTS) -> Path:
+    """Return the python of the venv in ``cache_dir``, building it if needed.
 
-    Raises ReferenceEnvUnavailable when no Python >= 3.12 exists or pip fails,
-    so callers can turn that into a skip instead of an error.
+    ``requirements`` are the pip requirement strings to install (default: the
+    reference stack); each cache directory holds one environment, rebuilt when
+    its stored requirement list differs.  Raises ReferenceEnvUnavailable when no
+    Python >= 3.12 exists or pip fails, so callers can turn that into a skip
+    instead of an error.
     """
+    requirements = tuple(requirements)
     venv = Path(cache_dir).resolve()
     with _locked(venv.parent / f".{venv.name}.lock"):
-        if _is_complete(venv):
+        if _is_complete(venv, requirements):
             return _venv_python(venv)
         base_python = find_python312()
         if base_python is None:
@@ -252,7 +279,7 @@ def ensure_reference_venv(cache_dir: Path) -> Path:
             )
         started = time.monotonic()
         try:
-            _build(venv, base_python)
+            _build(venv, base_python, requirements)
         except ReferenceEnvUnavailable:
             shutil.rmtree(venv, ignore_errors=True)
             raise
@@ -304,9 +331,7 @@ def _script_path(script: str) -> Path:
     return path
 
 
-def run_reference(
-    python: Path, script: str, *args: str, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
+def run_reference(python: Path, script: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run a reference script in the reference venv and return the finished process.
 
     ``-E -s`` keep PYTHONPATH and user site-packages out, so the script sees only
@@ -317,13 +342,16 @@ def run_reference(
     cmd = [str(python), "-E", "-s", str(path), *map(str, args)]
     try:
         proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout,
-            env=_clean_env(), cwd=path.parent,
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=_clean_env(),
+            cwd=path.parent,
         )
     except subprocess.TimeoutExpired as exc:
         raise ReferenceScriptError(
-            f"{path.name} timed out after {timeout}s\n"
-            f"stdout:\n{_as_text(exc.stdout)}\nstderr:\n{_as_text(exc.stderr)}"
+            f"{path.name} timed out after {timeout}s\nstdout:\n{_as_text(exc.stdout)}\nstderr:\n{_as_text(exc.stderr)}"
         ) from exc
     if proc.returncode != 0:
         raise ReferenceScriptError(

@@ -196,7 +196,29 @@ def _read_builder(io: HDMFIO, source: Path, chosen: Backend) -> GroupBuilder:
         raise ResultsFileError(source, f"is not a readable {chosen.name} file of hdmf types: {err}") from err
 
 
+def _relabel_namespaces(builder: GroupBuilder | DatasetBuilder, type_map: TypeMap) -> None:
+    """Give every typed builder the namespace its class is registered under, as hdmf 6 writes it.
+
+    hdmf 4 labels the hdmf-common types of a file whose extension includes hdmf-experimental (as the reference
+    hdmf-ai 0.2.0 does) with ``namespace="hdmf-experimental"``. hdmf gives each child a parent Proxy from the
+    parent builder's label, which then never matches the constructed parent (labelled "hdmf-common"): the
+    children stay orphans and ``all_children()`` of the root finds none of the tables.
+    """
+    namespace, data_type = builder.attributes.get("namespace"), type_map.get_builder_dt(builder)
+    if isinstance(namespace, str) and isinstance(data_type, str):
+        try:
+            home, _ = type_map.get_container_cls_dt(type_map.get_dt_container_cls(data_type, namespace))
+        except Exception:  # an unknown namespace or type: construct reports it
+            home = None
+        if home is not None and home != namespace:
+            builder.attributes["namespace"] = home
+    if isinstance(builder, GroupBuilder):
+        for child in (*builder.groups.values(), *builder.datasets.values()):
+            _relabel_namespaces(child, type_map)
+
+
 def _construct(io: HDMFIO, builder: GroupBuilder, source: Path) -> AbstractContainer:
+    _relabel_namespaces(builder, io.manager.type_map)
     try:
         root = io.manager.construct(builder)
     except Exception as err:

@@ -49,7 +49,7 @@ from typing import Any
 # that pickle breaks once hdmf_ai classes are registered (see tests/refenv.py).
 os.environ.setdefault("PYNWB_NO_CACHE_DIR", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 METADATA_ATTRS = ("source_code", "parameters", "model_description", "pre_trained_model")
 COLUMN_ATTRS = ("n_splits", "probabilities", "training_labels")
@@ -115,7 +115,7 @@ def _column_attributes(col: Any) -> dict[str, Any]:
     for name in COLUMN_ATTRS:
         try:
             value = getattr(col, name, None)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             attrs[name] = {"error": error_text(exc)}
             continue
         if value is not None:
@@ -152,7 +152,7 @@ def dump_column_obj(col: Any) -> dict[str, Any]:
         out["elements"] = jsonable(_read_all(elements.data))
         try:
             out["decoded"] = jsonable(col[:])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             out["decoded_error"] = error_text(exc)
     target = getattr(col, "table", None)
     if target is not None and "DynamicTableRegion" in mro_names(col):
@@ -168,7 +168,7 @@ def _builder_attributes(manager: Any, table: Any) -> dict[str, Any]:
     """Attributes exactly as stored in the file (independent of the Python class)."""
     try:
         builder = manager.get_builder(table)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return {"error": error_text(exc)}
     if builder is None:
         return {"error": "no builder recorded for this container"}
@@ -198,19 +198,19 @@ def dump_table(table: Any, manager: Any) -> dict[str, Any]:
     out["builder_attributes"] = builder_attrs
     try:
         out["id"] = jsonable(_read_all(table.id.data))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         out["column_errors"]["id"] = error_text(exc)
     for name in table.colnames:
         try:
             out["columns"][name] = dump_column(table, name)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             out["column_errors"][name] = error_text(exc)
             traceback.print_exc(file=sys.stderr)
     is_results = "ResultsTable" in mro_names(table)
     for attr in METADATA_ATTRS if is_results else ():
         try:
             out["metadata"][attr] = jsonable(getattr(table, attr))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             out["metadata"][attr] = None
             out["metadata_errors"][attr] = error_text(exc)
     return out
@@ -259,14 +259,13 @@ def cached_namespaces(path: str, backend: str) -> dict[str, list[str]]:
         import zarr
 
         group = zarr.open_group(path, mode="r")
-        spec = zarr.open_group(
-            path, mode="r", path=str(group.attrs.get(".specloc", "specifications")).lstrip("/"))
+        spec = zarr.open_group(path, mode="r", path=str(group.attrs.get(".specloc", "specifications")).lstrip("/"))
         return {ns: sorted(spec[ns].group_keys()) for ns in spec.group_keys()}  # type: ignore[union-attr]
     import h5py
 
     with h5py.File(path, "r") as f:
         spec = f[f.attrs[".specloc"]]
-        return {ns: sorted(spec[ns].keys()) for ns in spec.keys()}
+        return {ns: sorted(spec[ns].keys()) for ns in spec}
 
 
 def versions() -> dict[str, str | None]:
@@ -293,14 +292,13 @@ def _dump_open_file(doc: dict[str, Any], io: Any, table_filter: str | None) -> N
     """Normal path: construct the whole tree; on failure fall back to per-column reads."""
     try:
         root = io.read()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         # hdmf constructs all-or-nothing, so one bad column would hide every other one.
         doc["read_error"] = error_text(exc)
         traceback.print_exc(file=sys.stderr)
         _dump_from_builders(doc, io, table_filter)
         return
-    doc["root"] = {"name": root.name, "class": type(root).__name__,
-                   "neurodata_type": root.data_type}
+    doc["root"] = {"name": root.name, "class": type(root).__name__, "neurodata_type": root.data_type}
     results, others = split_tables(root)
     doc["results_tables"] = [dump_table(t, io.manager) for t in _filter(doc, results, table_filter)]
     doc["other_tables"] = [dump_table(t, io.manager) for t in others]
@@ -317,7 +315,7 @@ def _hierarchy(manager: Any, builder: Any) -> list[str]:
         return []
     try:
         return [str(t) for t in manager.namespace_catalog.get_hierarchy(ns, dt)]
-    except Exception:  # noqa: BLE001 - unknown type: judge by its own name only
+    except Exception:
         return [str(dt)]
 
 
@@ -340,11 +338,18 @@ def dump_table_builder(group: Any, manager: Any) -> dict[str, Any]:
     """Degraded dump of a table whose container could not be constructed."""
     attrs = {k: jsonable(v) for k, v in group.attributes.items()}
     out: dict[str, Any] = {
-        "name": group.name, "class": None, "constructed": False,
-        "neurodata_type": attrs.get("data_type"), "namespace": attrs.get("namespace"),
-        "description": attrs.get("description"), "colnames": attrs.get("colnames") or [],
-        "columns": {}, "column_errors": {}, "builder_attributes": attrs,
-        "metadata": {}, "metadata_errors": {},
+        "name": group.name,
+        "class": None,
+        "constructed": False,
+        "neurodata_type": attrs.get("data_type"),
+        "namespace": attrs.get("namespace"),
+        "description": attrs.get("description"),
+        "colnames": attrs.get("colnames") or [],
+        "columns": {},
+        "column_errors": {},
+        "builder_attributes": attrs,
+        "metadata": {},
+        "metadata_errors": {},
     }
     if "ResultsTable" in _hierarchy(manager, group):
         out["metadata"] = {a: None for a in METADATA_ATTRS}
@@ -354,7 +359,7 @@ def dump_table_builder(group: Any, manager: Any) -> dict[str, Any]:
     for name in out["colnames"]:
         try:
             out["columns"][name] = dump_column_obj(_construct_column(manager, group, name))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             out["column_errors"][name] = error_text(exc)
     return out
 
@@ -363,7 +368,7 @@ def _dump_table_any(group: Any, manager: Any) -> dict[str, Any]:
     """Try the full table first; only if that fails go column by column."""
     try:
         table = manager.construct(group)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         out = dump_table_builder(group, manager)
         out["table_error"] = error_text(exc)
         return out
@@ -372,8 +377,7 @@ def _dump_table_any(group: Any, manager: Any) -> dict[str, Any]:
 
 def _dump_from_builders(doc: dict[str, Any], io: Any, table_filter: str | None) -> None:
     root = io.read_builder()
-    doc["root"] = {"name": root.name, "class": None,
-                   "neurodata_type": root.attributes.get("data_type")}
+    doc["root"] = {"name": root.name, "class": None, "neurodata_type": root.attributes.get("data_type")}
     results, others = [], []
     for group in _iter_group_builders(root):
         kinds = _hierarchy(io.manager, group)
@@ -386,20 +390,28 @@ def _dump_from_builders(doc: dict[str, Any], io: Any, table_filter: str | None) 
     doc["other_tables"] = [_dump_table_any(g, io.manager) for g in others]
 
 
-def dump_file(path: str, reader: str, make_manager: ManagerFactory,
-              table_filter: str | None = None) -> dict[str, Any]:
+def dump_file(path: str, reader: str, make_manager: ManagerFactory, table_filter: str | None = None) -> dict[str, Any]:
     """Open ``path`` with a manager from ``make_manager(path, io_cls)`` and describe it."""
     backend = backend_of(path)
     doc: dict[str, Any] = {
-        "reader": reader, "path": path, "backend": backend, "versions": versions(),
-        "hdmf_ai_module": None, "table_filter": table_filter, "open_error": None,
-        "read_error": None, "cached_namespaces": None, "root": None,
-        "results_tables": [], "other_tables": [],
-        "table_error": None, "warnings": [],
+        "reader": reader,
+        "path": path,
+        "backend": backend,
+        "versions": versions(),
+        "hdmf_ai_module": None,
+        "table_filter": table_filter,
+        "open_error": None,
+        "read_error": None,
+        "cached_namespaces": None,
+        "root": None,
+        "results_tables": [],
+        "other_tables": [],
+        "table_error": None,
+        "warnings": [],
     }
     try:
         doc["cached_namespaces"] = cached_namespaces(path, backend)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         doc["cached_namespaces"] = {"error": error_text(exc)}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -407,7 +419,7 @@ def dump_file(path: str, reader: str, make_manager: ManagerFactory,
             cls = io_class(backend)
             with cls(path, mode="r", manager=make_manager(path, cls)) as io:
                 _dump_open_file(doc, io, table_filter)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             doc["open_error"] = error_text(exc)
             traceback.print_exc(file=sys.stderr)
     doc["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})

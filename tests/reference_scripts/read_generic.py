@@ -18,8 +18,8 @@ from typing import Any
 
 os.environ.setdefault("PYNWB_NO_CACHE_DIR", "1")
 
-import _dump  # noqa: E402  (sibling module; never imports hdmf_ai)
-from hdmf.common import get_manager  # noqa: E402
+import _dump
+from hdmf.common import get_manager
 
 
 def cached_spec_manager(path: str, io_cls: Any) -> Any:

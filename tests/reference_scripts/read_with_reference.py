@@ -18,11 +18,11 @@ from typing import Any
 
 os.environ.setdefault("PYNWB_NO_CACHE_DIR", "1")
 
-import _dump  # noqa: E402  (sibling module; sets up the environment first)
-import hdmf_zarr  # noqa: E402,F401  (import pynwb before hdmf_ai registers classes)
-from hdmf.common import get_manager  # noqa: E402
+import _dump
+import hdmf_zarr  # noqa: F401  (import pynwb before hdmf_ai registers classes)
+from hdmf.common import get_manager
 
-import hdmf_ai  # noqa: E402,F401  (registers the reference ResultsTable & column classes)
+import hdmf_ai  # noqa: F401  (registers the reference ResultsTable & column classes)
 
 
 def reference_manager(path: str, io_cls: Any) -> Any:

@@ -5,7 +5,10 @@ Usage: ``python write_reference.py OUT_DIR``
 Produces in OUT_DIR:
 
 * ``ref.h5``   -- written with ``hdmf.backends.hdf5.HDF5IO``
-* ``ref.zarr`` -- written with ``hdmf_zarr.ZarrIO`` (Zarr v3)
+* ``ref.zarr`` -- written with ``hdmf_zarr.ZarrIO``: a Zarr v3 store under
+  zarr 3 (hdmf-zarr >= 0.14, the reference venv), a Zarr v2 store under zarr 2
+  (hdmf-zarr <= 0.13, the legacy venv of ``refenv.LEGACY_ZARR_REQUIREMENTS``);
+  ``"zarr_format"`` in expected.json says which one is on disk
 * ``expected.json`` -- the exact values written plus every operation the
   reference could not perform (``"failures"``), so the tests of the new library
   know what to expect instead of guessing.
@@ -32,13 +35,13 @@ from typing import Any
 # hdmf_ai classes already registered that pickle fails half-written (see refenv.py).
 os.environ.setdefault("PYNWB_NO_CACHE_DIR", "1")
 
-import numpy as np  # noqa: E402
-from hdmf.backends.hdf5 import HDF5IO  # noqa: E402
-from hdmf.common import DynamicTable, SimpleMultiContainer, get_manager  # noqa: E402
-from hdmf_zarr import ZarrIO  # noqa: E402  (before hdmf_ai, for the reason above)
+import numpy as np
+from hdmf.backends.hdf5 import HDF5IO
+from hdmf.common import DynamicTable, SimpleMultiContainer, get_manager
+from hdmf_zarr import ZarrIO
 
-import hdmf_ai  # noqa: E402,F401  (registers the reference classes)
-from hdmf_ai import ResultsTable  # noqa: E402
+import hdmf_ai  # noqa: F401  (registers the reference classes)
+from hdmf_ai import ResultsTable
 
 SEED = 20240401
 N_SOURCE = 20
@@ -77,7 +80,7 @@ class Recorder:
         """Run ``func``; on error remember ``label -> exception text`` and return None."""
         try:
             return func()
-        except Exception as exc:  # noqa: BLE001 - any reference bug must be recorded
+        except Exception as exc:
             self.failures[label] = f"{type(exc).__name__}: {exc}"
             traceback.print_exc(file=sys.stderr)
             return None
@@ -164,11 +167,9 @@ def make_int_table(source: DynamicTable, values: dict[str, Any], rec: Recorder) 
         ("add_samples", lambda: table.add_samples(data=values["samples"], table=source)),
         ("add_cv_split", lambda: table.add_cv_split(data=values["cv_split"])),
         ("add_true_label_int", lambda: table.add_true_label(data=values["true_label_int"])),
-        ("add_predicted_probability",
-         lambda: table.add_predicted_probability(data=values["predicted_probability"])),
+        ("add_predicted_probability", lambda: table.add_predicted_probability(data=values["predicted_probability"])),
         ("add_predicted_class", lambda: table.add_predicted_class(data=values["predicted_class"])),
-        ("add_topk_probabilities",
-         lambda: table.add_topk_probabilities(data=values["topk_probabilities"])),
+        ("add_topk_probabilities", lambda: table.add_topk_probabilities(data=values["topk_probabilities"])),
         ("add_topk_classes", lambda: table.add_topk_classes(data=values["topk_classes"])),
         ("add_predicted_value", lambda: table.add_predicted_value(data=values["predicted_value"])),
         ("add_cluster_label", lambda: table.add_cluster_label(data=values["cluster_label"])),
@@ -176,10 +177,13 @@ def make_int_table(source: DynamicTable, values: dict[str, Any], rec: Recorder) 
     for label, step in steps:
         rec.attempt(label, step)
     _add_embedding(table, values, rec)
-    rec.attempt("add_column:sample_weight", lambda: table.add_column(
-        name="sample_weight", description="user column (float)", data=values["sample_weight"]))
-    rec.attempt("add_column:note", lambda: table.add_column(
-        name="note", description="user column (text)", data=values["note"]))
+    rec.attempt(
+        "add_column:sample_weight",
+        lambda: table.add_column(name="sample_weight", description="user column (float)", data=values["sample_weight"]),
+    )
+    rec.attempt(
+        "add_column:note", lambda: table.add_column(name="note", description="user column (text)", data=values["note"])
+    )
     _link_attributes(table, rec)
     return table
 
@@ -187,11 +191,9 @@ def make_int_table(source: DynamicTable, values: dict[str, Any], rec: Recorder) 
 def make_str_table(source: DynamicTable, values: dict[str, Any], rec: Recorder) -> ResultsTable:
     """ResultsTable whose true_label is given as strings (becomes EnumData)."""
     table = ResultsTable(name=STR_TABLE, description="string-label results", **METADATA_STR)
-    rec.attempt("str:add_predicted_class",
-                lambda: table.add_predicted_class(data=values["predicted_class"]))
+    rec.attempt("str:add_predicted_class", lambda: table.add_predicted_class(data=values["predicted_class"]))
     rec.attempt("str:add_samples", lambda: table.add_samples(data=values["samples"], table=source))
-    rec.attempt("str:add_true_label_str",
-                lambda: table.add_true_label(data=values["true_label_str"]))
+    rec.attempt("str:add_true_label_str", lambda: table.add_true_label(data=values["true_label_str"]))
     return table
 
 
@@ -200,8 +202,10 @@ def make_str_table(source: DynamicTable, values: dict[str, Any], rec: Recorder) 
 
 def probe_known_suspects(source: DynamicTable, values: dict[str, Any], rec: Recorder) -> None:
     """Try the operations suspected to be broken on throw-away tables (never written)."""
-    rec.attempt("probe:add_samples_first_column", lambda: ResultsTable(name="p").add_samples(
-        data=values["samples"], table=source))
+    rec.attempt(
+        "probe:add_samples_first_column",
+        lambda: ResultsTable(name="p").add_samples(data=values["samples"], table=source),
+    )
     prealloc: dict[str, dict[str, int]] = {
         "add_tvt_split": {},
         "add_cv_split": {"n_splits": 3},
@@ -241,8 +245,7 @@ def _col_expected(table: ResultsTable, name: str) -> dict[str, Any]:
         out["target_table"] = col.table.name
     if hasattr(col, "n_splits") and col.n_splits is not None:
         out["n_splits"] = int(col.n_splits)
-    refs = {a: getattr(col, a).name for a in ("probabilities", "training_labels")
-            if getattr(col, a, None) is not None}
+    refs = {a: getattr(col, a).name for a in ("probabilities", "training_labels") if getattr(col, a, None) is not None}
     if refs:
         out["references"] = refs
     return out
@@ -281,7 +284,7 @@ def _versions() -> dict[str, str | None]:
         except md.PackageNotFoundError:
             return None
 
-    names = ["hdmf-ai", "hdmf", "hdmf-zarr", "zarr", "h5py", "numpy", "scikit-learn"]
+    names = ["hdmf-ai", "hdmf", "hdmf-zarr", "zarr", "numcodecs", "pynwb", "h5py", "numpy", "scikit-learn"]
     return {n: version(n) for n in names} | {"python": sys.version.split()[0]}
 
 
@@ -318,7 +321,7 @@ def write_hdf5(path: Path, rec: Recorder) -> dict[str, Any]:
 
 
 def write_zarr(path: Path) -> dict[str, Any]:
-    """Write ref.zarr (Zarr v3) from a fresh tree; its add_* failures repeat the HDF5 pass."""
+    """Write ref.zarr (the installed zarr's format) from a fresh tree; its add_* failures repeat the HDF5 pass."""
     root, expected = build_root(Recorder())
     with ZarrIO(str(path), mode="w", manager=get_manager()) as io:
         io.write(root, cache_spec=True)
@@ -340,6 +343,21 @@ def _stored_hdf5(path: Path) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _zarr_format(path: Path) -> int | None:
+    """The format of the store on disk: 2 (``.zgroup``) or 3 (``zarr.json``), from its root metadata file."""
+    if (path / "zarr.json").is_file():
+        return 3
+    if (path / ".zgroup").is_file():
+        return 2
+    return None
+
+
+def _zarr_members(group: Any) -> list[tuple[str, Any]]:
+    """``(name, member)`` pairs of a group under zarr 3 (``members()``) and zarr 2 (``items()``)."""
+    # zarr 2 resolves unknown attributes as member names and raises AttributeError, so hasattr is safe
+    return list(group.members()) if hasattr(group, "members") else list(group.items())
+
+
 def _stored_zarr(path: Path) -> dict[str, dict[str, Any]]:
     """dtype/shape of every array as Zarr stores it (plus hdmf-zarr's ``_DTYPE`` attribute)."""
     import zarr
@@ -348,12 +366,15 @@ def _stored_zarr(path: Path) -> dict[str, dict[str, Any]]:
     group = zarr.open_group(path, mode="r")
 
     def walk(g: Any, prefix: str) -> None:
-        for key, member in g.members():
+        for key, member in _zarr_members(g):
             if key == "specifications" and not prefix:
                 continue
             if isinstance(member, zarr.Array):
-                found[prefix + key] = {"dtype": str(member.dtype), "shape": list(member.shape),
-                                       "_DTYPE": member.attrs.get("_DTYPE")}
+                found[prefix + key] = {
+                    "dtype": str(member.dtype),
+                    "shape": list(member.shape),
+                    "_DTYPE": member.attrs.get("_DTYPE"),
+                }
             else:
                 walk(member, prefix + key + "/")
 
@@ -384,6 +405,7 @@ def main(argv: list[str]) -> int:
         "seed": SEED,
         "versions": _versions(),
         "files": {"hdf5": "ref.h5" if expected else None, "zarr": "ref.zarr" if zarr_expected else None},
+        "zarr_format": _zarr_format(out / "ref.zarr") if zarr_expected else None,
         "root": {"name": ROOT_NAME, "neurodata_type": "SimpleMultiContainer"},
         **(expected or zarr_expected or {}),
         "stored": stored_layout(out, rec),
