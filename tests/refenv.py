@@ -205,7 +205,10 @@ def _is_complete(venv: Path, requirements: tuple[str, ...]) -> bool:
 def _run_checked(cmd: list[str], what: str, timeout: float) -> None:
     """Run a build step; convert any failure into ReferenceEnvUnavailable."""
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_clean_env())
+        # cwd outside the repository: pip must not take its hdmf_ai.egg-info for an installed hdmf-ai
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, env=_clean_env(), cwd=Path(cmd[0]).parent
+        )
     except subprocess.TimeoutExpired as exc:
         raise ReferenceEnvUnavailable(f"{what} timed out after {timeout:.0f}s") from exc
     except OSError as exc:
@@ -227,11 +230,14 @@ def _query_versions(python: Path) -> dict[str, str | None]:
         "print(json.dumps(d))\n"
     )
     proc = subprocess.run(
-        [str(python), "-E", "-s", "-c", code],
+        # -P and a neutral cwd: the repository's own hdmf_ai.egg-info (from `pip install -e .`) must not be
+        # found on sys.path and reported as the reference's version
+        [str(python), "-E", "-s", "-P", "-c", code],
         capture_output=True,
         text=True,
         timeout=120,
         env=_clean_env(),
+        cwd=Path(python).parent,
     )
     if proc.returncode != 0:
         raise ReferenceEnvUnavailable(f"cannot query reference versions: {proc.stderr[-2000:]}")
