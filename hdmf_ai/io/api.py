@@ -12,10 +12,10 @@ import contextlib
 import os
 import shutil
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import h5py
 import numpy as np
@@ -31,6 +31,7 @@ from ..errors import ResultsFileError
 from ..results_table import ResultsTable
 from ..typemap import get_manager, get_type_map
 from . import hdf5 as _hdf5  # noqa: F401  (registers the backend)
+from . import policy
 from . import zarr as _zarr  # noqa: F401  (registers the backend)
 from .backend import Backend, backend_for
 
@@ -59,6 +60,8 @@ def write(
     *,
     backend: str | None = None,
     overwrite: bool = False,
+    preset: str | policy.Preset = policy.DEFAULT_PRESET,
+    storage: Mapping[str, policy.Setting] | None = None,
 ) -> Path:
     """Write one or more tables to an HDF5 (``.h5``, ``.hdf5``, ``.nwb``) or Zarr (``.zarr``) file.
 
@@ -76,6 +79,13 @@ def write(
         ``"hdf5"`` or ``"zarr"``.
     overwrite
         Replace an existing file at ``path``; without it an existing path is an error.
+    preset
+        The storage preset (see :mod:`hdmf_ai.io.policy`): ``"portable"`` (default; gzip on HDF5),
+        ``"fast"`` (Blosc-LZ4; HDF5 readers need ``hdf5plugin``), ``"compact"``, ``"compact-lossy"``
+        or ``"uncompressed"``.
+    storage
+        Per-column overrides of the preset, by column name, e.g.
+        ``{"predicted_probability": policy.lossy(quantize_bits=16)}``.
 
     Returns
     -------
@@ -87,10 +97,14 @@ def write(
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
     root = _root_container([tables] if isinstance(tables, DynamicTable) else list(tables))
+    storing = cast(policy.StorageBackend, chosen)
+    planned = policy.plan(root, backend=chosen.name, preset=preset, storage=storage)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with chosen.open_io(tmp, "w", _ExportingManager(get_type_map())) as io:
+        with policy.applied(planned, storing), chosen.open_io(tmp, "w", _ExportingManager(get_type_map())) as io:
             chosen.write(io, root)
+        lossy = policy.lossy_attributes(planned)
+        storing.write_attributes(tmp, {path: {policy.LOSSY_ATTRIBUTE: text} for path, text in lossy.items()})
         _move_into_place(tmp, target)
     finally:
         _remove(tmp)
@@ -177,7 +191,7 @@ def _opened(path: str | os.PathLike[str], backend: str | None) -> Iterator[tuple
     if not source.exists():
         raise FileNotFoundError(f"no results file at {source}")
     chosen = backend_for(source, backend)
-    manager = get_manager()
+    manager = _read_manager(source, chosen)
     try:
         chosen.load_cached_namespaces(source, manager.type_map)
         io = chosen.open_io(source, "r", manager)
@@ -187,6 +201,15 @@ def _opened(path: str | os.PathLike[str], backend: str | None) -> Iterator[tuple
         yield io, _read_builder(io, source, chosen)
     finally:
         io.close()
+
+
+def _read_manager(source: Path, chosen: Backend) -> BuildManager:
+    """Our TypeMap; for an NWB file (its root an NWBFile), ours merged with pynwb's (imported only then)."""
+    from .. import nwb  # pynwb itself is imported only for NWB files
+
+    if nwb.is_nwb_file(source, backend=chosen.name):
+        return nwb.get_manager()  # MissingDependencyError without pynwb, naming the extra
+    return get_manager()
 
 
 def _read_builder(io: HDMFIO, source: Path, chosen: Backend) -> GroupBuilder:
@@ -262,6 +285,33 @@ def _load_into_memory(builder: GroupBuilder | DatasetBuilder) -> None:
         _load_into_memory(child)
 
 
+def _parts_to_load(builder: GroupBuilder, manager: BuildManager) -> list[GroupBuilder]:
+    """What :func:`read` copies into memory: the whole file, or, of an NWB file (which may hold hours of
+    recordings), only its ResultsTables and the tables their regions point at, transitively."""
+    if builder.attributes.get("namespace") != "core":
+        return [builder]
+    wanted: list[GroupBuilder] = []
+
+    def visit(group: GroupBuilder) -> None:
+        if any(group is seen for seen in wanted):
+            return
+        wanted.append(group)
+        for dataset in group.datasets.values():
+            target = dataset.attributes.get("table")  # a DynamicTableRegion's table (resolved, or a reference)
+            target = getattr(target, "builder", target)
+            if isinstance(target, GroupBuilder):
+                visit(target)
+
+    stack = [builder]
+    while stack:
+        group = stack.pop()
+        if manager.get_builder_dt(group) is not None and manager.is_sub_data_type(group, "ResultsTable"):
+            visit(group)
+        else:
+            stack.extend(group.groups.values())
+    return wanted
+
+
 def _to_numpy(data: Any) -> np.ndarray:
     arr = np.asarray(data[()] if getattr(data, "shape", None) == () else data[:])
     if arr.dtype.kind == "O" and arr.size and isinstance(arr.flat[0], bytes):
@@ -283,7 +333,8 @@ def read(path: str | os.PathLike[str], *, table: str | None = None, backend: str
     """
     source = Path(path)
     with _opened(source, backend) as (io, builder):
-        _load_into_memory(builder)
+        for part in _parts_to_load(builder, io.manager):
+            _load_into_memory(part)
         return _pick(_construct(io, builder, source), table, source)
 
 
@@ -306,7 +357,12 @@ def list_tables(path: str | os.PathLike[str], *, backend: str | None = None) -> 
     with _opened(source, backend) as (io, builder):
         root = _construct(io, builder, source)
         found: Iterable[Any] = root.all_children() if isinstance(root, Container) else [root]
-        return [TableInfo(t.name, t.data_type, len(t), tuple(t.colnames)) for t in found if isinstance(t, DynamicTable)]
+        type_map = io.manager.type_map  # pynwb's classes say 'DynamicTable' for Units & co.: ask the map
+        return [
+            TableInfo(t.name, type_map.get_container_cls_dt(type(t))[1] or t.data_type, len(t), tuple(t.colnames))
+            for t in found
+            if isinstance(t, DynamicTable)
+        ]
 
 
 def validate(path: str | os.PathLike[str], *, backend: str | None = None, namespace: str = "hdmf-ai") -> list[str]:

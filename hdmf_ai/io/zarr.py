@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import zarr
+import zarr.codecs
+import zarr.codecs.numcodecs as numcodecs_v3
 from hdmf.backends.io import HDMFIO
 from hdmf.build import BuildManager, TypeMap
 from hdmf.container import Container
-from hdmf_zarr import ZarrIO, ZarrV2IO, is_zarr_v2_file
+from hdmf_zarr import ZarrDataIO, ZarrIO, ZarrV2IO, is_zarr_v2_file
 
 from .backend import Backend, register_backend
+from .policy import LZ4, Blosc, Delta, Gzip, Setting, Shuffle, StorageError, Zstd
 
 __all__ = ["ZarrBackend"]
 
@@ -38,6 +46,57 @@ class ZarrBackend(Backend):
             # open; ZarrV2IO decodes them from the raw chunks and warns that it does, which is not news here
             warnings.filterwarnings("ignore", message="Could not read spec dataset .* Falling back to raw chunk read")
             io_cls.load_namespaces(type_map, str(path))
+
+    # -- storage policy --------------------------------------------------------------------------------
+
+    def data_io(self, data: np.ndarray, setting: Setting, path: str) -> tuple[type[ZarrDataIO], dict[str, Any]]:
+        """The DataIO class and its arguments that store ``data`` as ``setting`` says."""
+        chunks = setting.chunk_shape(data.shape, data.dtype.itemsize)
+        kwargs: dict[str, Any] = {"chunks": chunks, **_codecs(setting, data.dtype, path)}
+        n_chunks = math.ceil(data.shape[0] / chunks[0])
+        if setting.shard_chunks is not None and setting.shard_chunks > 1 and n_chunks > 1:
+            # a shard holds whole chunks; zarr allows a partial shard at the end
+            kwargs["shards"] = (chunks[0] * min(setting.shard_chunks, n_chunks), *chunks[1:])
+        return ZarrDataIO, kwargs
+
+    def write_attributes(self, path: Path, attributes: Mapping[str, Mapping[str, str]]) -> None:
+        """Add ``attributes`` (array path -> name -> text) to the arrays of a written store."""
+        if not attributes:
+            return
+        group = zarr.open_group(str(path), mode="r+")
+        for array, attrs in attributes.items():
+            node = group[array]
+            node.attrs.update(dict(attrs))
+        with warnings.catch_warnings():  # hdmf-zarr reads through consolidated metadata: refresh it
+            warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+            zarr.consolidate_metadata(str(path))
+
+
+def _codecs(setting: Setting, dtype: np.dtype, path: str) -> dict[str, Any]:
+    """zarr 3's filters (array to array) and compressors (bytes to bytes) for a codec chain."""
+    filters: list[Any] = []
+    compressors: list[Any] = []
+    for position, codec in enumerate(setting.codecs):
+        if isinstance(codec, Delta):
+            if position != 0 or dtype.kind not in "iu":
+                raise StorageError(
+                    f"column '{path}': Delta must come first and needs integers; got {setting.codecs} on {dtype}"
+                )
+            filters.append(numcodecs_v3.Delta(dtype=dtype.str))
+        elif isinstance(codec, Shuffle):
+            compressors.append(numcodecs_v3.Shuffle(elementsize=dtype.itemsize))
+        elif isinstance(codec, Gzip):
+            compressors.append(zarr.codecs.GzipCodec(level=codec.level))
+        elif isinstance(codec, Zstd):
+            compressors.append(zarr.codecs.ZstdCodec(level=codec.level))
+        elif isinstance(codec, LZ4):
+            compressors.append(numcodecs_v3.LZ4())
+        elif isinstance(codec, Blosc):
+            mode = {"none": "noshuffle", "byte": "shuffle", "bit": "bitshuffle"}[codec.shuffle]
+            compressors.append(
+                zarr.codecs.BloscCodec(cname=codec.cname, clevel=codec.level, shuffle=mode, typesize=dtype.itemsize)
+            )
+    return {"filters": filters, "compressors": compressors or False}
 
 
 register_backend(ZarrBackend())
