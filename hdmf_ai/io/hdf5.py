@@ -5,16 +5,17 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import h5py
 import numpy as np
-from hdmf.backends.hdf5 import H5DataIO, HDF5IO
+from hdmf.backends.hdf5 import HDF5IO, H5DataIO
 from hdmf.build import BuildManager, TypeMap
 
 from ..errors import MissingDependencyError
 from .backend import Backend, register_backend
 from .policy import LZ4, Blosc, Delta, Gzip, Setting, Shuffle, StorageError, Zstd
+from .safety import check_hdf5
 
 __all__ = ["HDF5Backend"]
 
@@ -30,14 +31,12 @@ class HDF5Backend(Backend):
     def open_io(self, path: Path, mode: str, manager: BuildManager) -> HDF5IO:
         if mode == "r":
             require_filters(path)
+            return HDF5IO(path=str(path), file=checked_file(path, source=path), mode=mode, manager=manager)
         return HDF5IO(path=str(path), mode=mode, manager=manager)
 
     def load_cached_namespaces(self, path: Path, type_map: TypeMap) -> None:
-        with warnings.catch_warnings():
-            # only hdmf-common, hdmf-experimental and hdmf-ai are loaded before: the versions we know
-            # (files of older versions of these read with the newer schema by design)
-            warnings.filterwarnings("ignore", message="Ignoring (the following )?cached namespace")
-            HDF5IO.load_namespaces(type_map, str(path))
+        with checked_file(path, source=path) as file:
+            load_namespaces(file, type_map)
 
     # -- storage policy --------------------------------------------------------------------------------
 
@@ -54,6 +53,26 @@ class HDF5Backend(Backend):
         with h5py.File(path, "r+") as f:
             for dataset, attrs in attributes.items():
                 f[dataset].attrs.update(attrs)
+
+
+def checked_file(target: str | Path | IO[bytes], *, source: object) -> h5py.File:
+    """``target`` (a path or a file object) opened read-only, refused when it points outside itself."""
+    file = h5py.File(target, "r")
+    try:
+        check_hdf5(file, source)  # before hdmf follows any link
+    except BaseException:
+        file.close()
+        raise
+    return file
+
+
+def load_namespaces(file: h5py.File, type_map: TypeMap) -> None:
+    """Load the namespaces cached in an open file that ``type_map`` does not know yet."""
+    with warnings.catch_warnings():
+        # only hdmf-common, hdmf-experimental and hdmf-ai are loaded before: the versions we know
+        # (files of older versions of these read with the newer schema by design)
+        warnings.filterwarnings("ignore", message="Ignoring (the following )?cached namespace")
+        HDF5IO.load_namespaces(type_map, file=file)
 
 
 def _filters(setting: Setting, path: str) -> dict[str, Any]:

@@ -16,9 +16,11 @@ from hdmf.backends.io import HDMFIO
 from hdmf.build import BuildManager, TypeMap
 from hdmf.container import Container
 from hdmf_zarr import ZarrDataIO, ZarrIO, ZarrV2IO, is_zarr_v2_file
+from zarr.storage import LocalStore
 
 from .backend import Backend, register_backend
 from .policy import LZ4, Blosc, Delta, Gzip, Setting, Shuffle, StorageError, Zstd
+from .safety import ALL_CHUNKS_ATTRIBUTE, ContainedReferences, GuardedStore
 
 __all__ = ["ZarrBackend"]
 
@@ -28,24 +30,22 @@ class ZarrBackend(Backend):
     suffixes = (".zarr",)
 
     def open_io(self, path: Path, mode: str, manager: BuildManager) -> HDMFIO:
-        if mode == "r" and is_zarr_v2_file(str(path)):  # written by hdmf-zarr < 0.14 / zarr 2
-            return ZarrV2IO(path=str(path), mode=mode, manager=manager)
+        if mode == "r":  # every read goes through the guarded store (see safety.py)
+            return reading_io(_local_store(path), manager=manager, location=str(path), v2=is_zarr_v2_file(str(path)))
         return ZarrIO(path=str(path), mode=mode, manager=manager)
 
     def write(self, io: HDMFIO, root: Container) -> None:
-        with warnings.catch_warnings():
+        # every chunk is written, even one that holds only the fill value, so that a reader can tell a
+        # chunk lost from the store from an empty one; the root attribute says so
+        with warnings.catch_warnings(), zarr.config.set({"array.write_empty_chunks": True}):
             # zarr 3 flags consolidated metadata as outside the v3 spec; hdmf-zarr relies on it by design
             warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
             super().write(io, root)
+            zarr.open_group(str(io.source), mode="r+").attrs[ALL_CHUNKS_ATTRIBUTE] = True
+            zarr.consolidate_metadata(str(io.source))
 
     def load_cached_namespaces(self, path: Path, type_map: TypeMap) -> None:
-        io_cls = ZarrV2IO if is_zarr_v2_file(str(path)) else ZarrIO
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Ignoring (the following )?cached namespace")
-            # every v2 store hdmf-zarr <= 0.13 wrote keeps its specs in json2 object arrays that zarr 3 cannot
-            # open; ZarrV2IO decodes them from the raw chunks and warns that it does, which is not news here
-            warnings.filterwarnings("ignore", message="Could not read spec dataset .* Falling back to raw chunk read")
-            io_cls.load_namespaces(type_map, str(path))
+        load_namespaces(_local_store(path), type_map, v2=is_zarr_v2_file(str(path)))
 
     # -- storage policy --------------------------------------------------------------------------------
 
@@ -70,6 +70,36 @@ class ZarrBackend(Backend):
         with warnings.catch_warnings():  # hdmf-zarr reads through consolidated metadata: refresh it
             warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
             zarr.consolidate_metadata(str(path))
+
+
+class _GuardedZarrIO(ContainedReferences, ZarrIO):
+    """hdmf-zarr's reader, with references kept inside the store."""
+
+
+class _GuardedZarrV2IO(ContainedReferences, ZarrV2IO):
+    """hdmf-zarr's Zarr v2 reader, with references kept inside the store."""
+
+
+def _local_store(path: Path) -> GuardedStore:
+    return GuardedStore(LocalStore(str(path), read_only=True), source=path)
+
+
+def reading_io(store: GuardedStore, *, manager: BuildManager, location: str, v2: bool) -> HDMFIO:
+    """hdmf-zarr's reader (v3, or v2 for stores of hdmf-zarr < 0.14) on a guarded store."""
+    io = (_GuardedZarrV2IO if v2 else _GuardedZarrIO)(path=store, mode="r", manager=manager)
+    io.store_location = location
+    return io
+
+
+def load_namespaces(store: GuardedStore, type_map: TypeMap, *, v2: bool) -> None:
+    """Load the namespaces cached in a (guarded) store that ``type_map`` does not know yet."""
+    io_cls = ZarrV2IO if v2 else ZarrIO
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Ignoring (the following )?cached namespace")
+        # every v2 store hdmf-zarr <= 0.13 wrote keeps its specs in json2 object arrays that zarr 3 cannot
+        # open; ZarrV2IO decodes them from the raw chunks and warns that it does, which is not news here
+        warnings.filterwarnings("ignore", message="Could not read spec dataset .* Falling back to raw chunk read")
+        io_cls.load_namespaces(type_map, path=store)
 
 
 def _codecs(setting: Setting, dtype: np.dtype, path: str) -> dict[str, Any]:

@@ -1,0 +1,346 @@
+"""Defences of the read path against damaged and hostile files.
+
+A results file comes from someone else: an archive, a collaborator, a bucket. Reading it must not run its
+code, read outside it, exhaust memory, or hand back numbers it does not hold. This module holds the checks
+the readers call:
+
+- HDF5: :func:`check_hdf5` refuses external links, external raw storage and virtual datasets that map other
+  files (HDF5 would follow each of them to a path the file chooses).
+- Zarr: :class:`GuardedStore` wraps the store every read goes through. It refuses keys with ``..`` segments or
+  absolute paths, metadata that asks for the pickle codec, and a chunk missing from a store whose writer
+  promised to write every chunk (zarr reads a missing chunk as the fill value, silently). hdmf-ai's writer
+  makes that promise in the root attribute :data:`ALL_CHUNKS_ATTRIBUTE`; stores of other writers may leave
+  out chunks that hold only the fill value, so there a missing chunk cannot be told from an empty one.
+  :class:`ContainedReferences` refuses object references and links into other stores.
+- Eager reads: :class:`ReadBudget` refuses datasets whose declared shape would not fit in memory before
+  anything is allocated (a file can declare ``shape=(10**12,)`` in a few bytes).
+
+Every refusal is a :class:`~hdmf_ai.errors.ResultsFileError` naming the file and the object.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
+from typing import Any, Self
+
+import h5py
+import numpy as np
+from zarr.abc.store import ByteRequest, Store
+from zarr.core.buffer import Buffer, BufferPrototype
+from zarr.storage import WrapperStore
+
+from ..errors import ResultsFileError
+
+__all__ = [
+    "ALL_CHUNKS_ATTRIBUTE",
+    "READ_BUDGET_ENV",
+    "ContainedReferences",
+    "GuardedStore",
+    "ReadBudget",
+    "check_hdf5",
+    "check_key",
+]
+
+#: Root attribute with which hdmf-ai's Zarr writer promises that every chunk of every array was written.
+ALL_CHUNKS_ATTRIBUTE = "hdmf_ai_all_chunks_written"
+
+#: Environment variable: the most bytes :func:`hdmf_ai.read` copies into memory (default: half the RAM).
+READ_BUDGET_ENV = "HDMF_AI_READ_BUDGET"
+
+_METADATA_NAMES = ("zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata")
+
+
+# -- HDF5 ----------------------------------------------------------------------------------------------------
+
+
+def check_hdf5(file: h5py.File, source: object) -> None:
+    """Refuse an HDF5 file that points outside itself: external links, external storage, virtual datasets.
+
+    Only hard links are followed while walking, so a hostile file cannot make this loop or leave the file.
+    """
+
+    def visit(name: str, link: h5py.HardLink | h5py.SoftLink | h5py.ExternalLink) -> None:
+        if isinstance(link, h5py.ExternalLink):
+            raise ResultsFileError(
+                source, f"object '/{name}' is an external link to {link.filename}:{link.path}; refused"
+            )
+        if isinstance(link, h5py.HardLink):
+            obj = file.get(name)
+            if isinstance(obj, h5py.Dataset):
+                _check_hdf5_dataset(obj, source)
+
+    try:
+        file.visititems_links(visit)
+    except ResultsFileError:
+        raise
+    except Exception as err:  # a damaged link table or object header
+        raise ResultsFileError(source, f"its object tree cannot be walked: {err}") from err
+
+
+def _check_hdf5_dataset(dataset: h5py.Dataset, source: object) -> None:
+    plist = dataset.id.get_create_plist()
+    if plist.get_external_count() > 0:
+        target = plist.get_external(0)[0].decode(errors="replace")
+        raise ResultsFileError(
+            source, f"dataset '{dataset.name}' keeps its data in the external file {target!r}; refused"
+        )
+    if dataset.is_virtual:
+        for mapping in dataset.virtual_sources():
+            if mapping.file_name != ".":
+                raise ResultsFileError(
+                    source, f"virtual dataset '{dataset.name}' maps the file {mapping.file_name!r}; refused"
+                )
+
+
+# -- eager reads ---------------------------------------------------------------------------------------------
+
+
+def _default_budget() -> int:
+    configured = os.environ.get(READ_BUDGET_ENV)
+    if configured:
+        return int(configured)
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")) // 2
+    except (ValueError, OSError, AttributeError):  # not POSIX: a fixed, generous bound
+        return 8 * 2**30
+
+
+class ReadBudget:
+    """The bytes an eager read may still copy into memory, charged per dataset by its declared shape.
+
+    Parameters
+    ----------
+    source
+        The file, for error messages.
+    limit
+        Bytes; default ``$HDMF_AI_READ_BUDGET`` or half the machine's memory.
+    """
+
+    def __init__(self, source: object, *, limit: int | None = None) -> None:
+        self.source = source
+        self.limit = _default_budget() if limit is None else limit
+        self.used = 0
+
+    def charge(self, data: Any, name: str) -> None:
+        """Account for reading ``data`` (an h5py or zarr array) whole; refuse it when over budget."""
+        shape = tuple(int(n) for n in getattr(data, "shape", ()))
+        itemsize = max(int(getattr(np.dtype(getattr(data, "dtype", np.uint8)), "itemsize", 1)), 8)
+        declared = int(np.prod(shape, dtype=np.float64) * itemsize)  # float: a hostile shape must not overflow
+        if self.used + declared > self.limit:
+            raise ResultsFileError(
+                self.source,
+                f"dataset '{name}' declares shape {shape} (~{_gib(declared)}), more than the "
+                f"{_gib(self.limit - self.used)} left of the read budget; open() the file lazily and slice it, "
+                f"or raise ${READ_BUDGET_ENV}",
+            )
+        self.used += declared
+
+
+def _gib(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:.3g} GiB"
+
+
+# -- Zarr ----------------------------------------------------------------------------------------------------
+
+
+def check_key(key: str, source: object) -> None:
+    """Refuse a store key that climbs out of the store or is absolute."""
+    if key.startswith(("/", "\\")) or "\\" in key or ".." in key.split("/") or "\x00" in key:
+        raise ResultsFileError(source, f"the store key {key!r} points outside the store; refused")
+
+
+def _is_metadata(key: str) -> bool:
+    return key.rsplit("/", 1)[-1] in _METADATA_NAMES
+
+
+def _array_of(key: str) -> str:
+    """The array a chunk key belongs to: ``results/id/c/0`` -> ``results/id``; v2's ``results/id/0`` too."""
+    if "/c/" in key:
+        return key.rsplit("/c/", 1)[0]
+    return key.rsplit("/", 1)[0] if "/" in key else key
+
+
+def _check_metadata(key: str, raw: bytes, source: object) -> None:
+    """Refuse metadata that names a pickle codec or a node outside the store (e.g. in consolidated metadata)."""
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ResultsFileError(source, f"the metadata '{key}' is not valid JSON: {err}") from err
+    for node, value in _walk(document):
+        if isinstance(value, dict) and "pickle" in str(value.get("name", value.get("id", ""))).lower():
+            raise ResultsFileError(source, f"the metadata '{key}' asks for the pickle codec at {node}; refused")
+    consolidated = document.get("consolidated_metadata") if isinstance(document, dict) else None
+    if isinstance(consolidated, dict) and isinstance(consolidated.get("metadata"), dict):
+        for child in consolidated["metadata"]:
+            check_key(str(child), source)
+
+
+def _walk(value: Any, at: str = "") -> Iterable[tuple[str, Any]]:
+    yield at or "/", value
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _walk(v, f"{at}/{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _walk(v, f"{at}[{i}]")
+
+
+class GuardedStore(WrapperStore[Store]):
+    """A read-only view of a Zarr store that refuses what a hostile or damaged store could do to a reader.
+
+    Parameters
+    ----------
+    store
+        The store to read (local or fsspec).
+    source
+        The file or URL, for error messages.
+    """
+
+    def __init__(self, store: Store, source: object = None) -> None:
+        super().__init__(store)
+        self.source = store if source is None else source
+        self._promise: bool | None = None
+
+    def _with_store(self, store: Store) -> Self:
+        return type(self)(store, self.source)
+
+    def __str__(self) -> str:
+        return str(self._store)
+
+    async def _promised_all_chunks(self, prototype: BufferPrototype) -> bool:
+        if self._promise is None:
+            root = await self._store.get("zarr.json", prototype)
+            try:
+                attributes = json.loads(root.to_bytes()).get("attributes", {}) if root is not None else {}
+            except ValueError:
+                attributes = {}
+            self._promise = bool(attributes.get(ALL_CHUNKS_ATTRIBUTE, False))
+        return self._promise
+
+    def _missing(self, key: str) -> ResultsFileError:
+        return ResultsFileError(
+            self.source,
+            f"array '{_array_of(key)}': its chunk '{key}' is missing (the store was written with every chunk); "
+            "the store is damaged or incomplete",
+        )
+
+    def _checked(self, key: str, value: Buffer | None, promised: bool) -> Buffer | None:
+        if value is None:
+            if promised and not _is_metadata(key):
+                raise self._missing(key)
+            return None
+        if _is_metadata(key):
+            _check_metadata(key, value.to_bytes(), self.source)
+        return value
+
+    async def get(self, key: str, prototype: BufferPrototype, byte_range: ByteRequest | None = None) -> Buffer | None:
+        check_key(key, self.source)
+        value = await self._store.get(key, prototype, byte_range)
+        promised = value is None and not _is_metadata(key) and await self._promised_all_chunks(prototype)
+        return self._checked(key, value, promised)
+
+    def get_sync(
+        self, key: str, *, prototype: BufferPrototype | None = None, byte_range: ByteRequest | None = None
+    ) -> Buffer | None:
+        check_key(key, self.source)
+        value = super().get_sync(key, prototype=prototype, byte_range=byte_range)
+        promised = False
+        if value is None and not _is_metadata(key):
+            if self._promise is None:
+                from zarr.core.buffer import default_buffer_prototype
+                from zarr.core.sync import sync
+
+                sync(self._promised_all_chunks(prototype or default_buffer_prototype()))
+            promised = bool(self._promise)
+        return self._checked(key, value, promised)
+
+    async def get_partial_values(
+        self, prototype: BufferPrototype, key_ranges: Iterable[tuple[str, ByteRequest | None]]
+    ) -> list[Buffer | None]:
+        key_ranges = list(key_ranges)
+        for key, _ in key_ranges:
+            check_key(key, self.source)
+        values = await self._store.get_partial_values(prototype, key_ranges)
+        if any(v is None for v in values) and await self._promised_all_chunks(prototype):
+            for (key, _), value in zip(key_ranges, values, strict=True):
+                self._checked(key, value, promised=True)
+        return values
+
+    async def get_ranges(
+        self,
+        key: str,
+        byte_ranges: Sequence[ByteRequest | None],
+        *,
+        prototype: BufferPrototype,
+        max_concurrency: int | None = None,
+        max_gap_bytes: int | None = None,
+        max_coalesced_bytes: int | None = None,
+    ) -> AsyncIterator[Sequence[tuple[int, Buffer | None]]]:
+        check_key(key, self.source)
+        async for group in super().get_ranges(
+            key,
+            byte_ranges,
+            prototype=prototype,
+            max_concurrency=max_concurrency,
+            max_gap_bytes=max_gap_bytes,
+            max_coalesced_bytes=max_coalesced_bytes,
+        ):
+            if any(value is None for _, value in group) and await self._promised_all_chunks(prototype):
+                raise self._missing(key)
+            yield group
+
+    async def _get_many(
+        self, requests: Iterable[tuple[str, BufferPrototype, ByteRequest | None]]
+    ) -> AsyncGenerator[tuple[str, Buffer | None], None]:
+        for key, prototype, byte_range in requests:
+            yield key, await self.get(key, prototype, byte_range)
+
+
+class ContainedReferences:
+    """Mixin for hdmf-zarr's IO classes: object references and links must stay inside the store.
+
+    hdmf-zarr resolves a reference's ``source`` relative to the store and opens whatever store it names,
+    anywhere on disk or on the network. Files hdmf-ai reads keep all their objects in one store (older
+    hdmf-zarr wrote the store's own name relative to its parent directory, which is the same store).
+    """
+
+    source: Any
+    #: the store's location (a local directory or a URL): what a reference's ``source`` may name
+    store_location: str | None = None
+
+    def resolve_ref(self, zarr_ref: Any) -> Any:
+        ref = _as_reference(zarr_ref)
+        if isinstance(ref, dict):
+            where, path = ref.get("source"), ref.get("path")
+            if path is not None:
+                check_key(str(path).lstrip("/"), self.source)
+            if where is not None and not _same_store(str(where), self.store_location):
+                raise ResultsFileError(
+                    self.source, f"an object reference points into another store ({where!r}, {path!r}); refused"
+                )
+        return super().resolve_ref(zarr_ref)  # type: ignore[misc]
+
+
+def _as_reference(zarr_ref: Any) -> Any:
+    if isinstance(zarr_ref, np.ndarray) and zarr_ref.ndim == 0:
+        zarr_ref = zarr_ref[()]
+    if isinstance(zarr_ref, str):
+        try:
+            return json.loads(zarr_ref)
+        except ValueError:
+            return {"source": ".", "path": zarr_ref}
+    return zarr_ref
+
+
+def _same_store(where: str, store: str | None) -> bool:
+    """Whether a reference's ``source`` names the store it is read from."""
+    where = where.strip()
+    if where in ("", ".", "./"):
+        return True
+    if "://" in where or posixpath.isabs(where) or store is None or "://" in store:
+        return False
+    base = os.path.realpath(store)
+    return any(os.path.realpath(os.path.join(start, where)) == base for start in (base, os.path.dirname(base)))
