@@ -142,7 +142,7 @@ class TableView:
         """The stored values of the selected rows (codes, for an enum column), read once."""
         key = f"values:{name}"
         if key not in self._cache:
-            self._cache[key] = read_data(self.column(name).data, self._rows_or_none())
+            self._cache[key] = read_data(self.column(name).data, self.selection())
         return self._cache[key]
 
     def ragged(self, name: str) -> list[np.ndarray]:
@@ -173,7 +173,8 @@ class TableView:
             return values
         return np.asarray(names, dtype=object)[values.astype(np.int64)]
 
-    def _rows_or_none(self) -> slice | np.ndarray | None:
+    def selection(self) -> slice | np.ndarray | None:
+        """The selected rows for :func:`read_data`: None when they are all the rows."""
         rows = self.rows
         if isinstance(rows, slice) and rows == slice(0, len(self.table), 1):
             return None
