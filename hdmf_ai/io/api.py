@@ -32,6 +32,8 @@ from ..results_table import ResultsTable
 from ..typemap import get_manager, get_type_map
 from . import hdf5 as _hdf5  # noqa: F401  (registers the backend)
 from . import policy
+from . import remote as _remote
+from . import safety as _safety
 from . import zarr as _zarr  # noqa: F401  (registers the backend)
 from .backend import Backend, backend_for
 
@@ -186,7 +188,14 @@ def _remove(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def _opened(path: str | os.PathLike[str], backend: str | None) -> Iterator[tuple[HDMFIO, GroupBuilder]]:
+def _opened(
+    path: str | os.PathLike[str], backend: str | None, storage_options: Mapping[str, Any] | None = None
+) -> Iterator[tuple[HDMFIO, GroupBuilder]]:
+    if _remote.is_url(path):  # s3://, https://: see remote.py
+        url, options = str(path), storage_options
+        with _remote.open_remote(url, backend=backend, manager=get_manager(), storage_options=options) as opened:
+            yield opened[0], _read_builder(opened[0], url, opened[1])
+        return
     source = Path(path)
     if not source.exists():
         raise FileNotFoundError(f"no results file at {source}")
@@ -212,7 +221,12 @@ def _read_manager(source: Path, chosen: Backend) -> BuildManager:
     return get_manager()
 
 
-def _read_builder(io: HDMFIO, source: Path, chosen: Backend) -> GroupBuilder:
+def _source(path: str | os.PathLike[str]) -> Path | str:
+    """A local path as a Path; a URL as it is (``Path`` would fold its ``//``)."""
+    return str(path) if _remote.is_url(path) else Path(path)
+
+
+def _read_builder(io: HDMFIO, source: Path | str, chosen: Backend) -> GroupBuilder:
     try:
         return io.read_builder()
     except Exception as err:
@@ -240,7 +254,7 @@ def _relabel_namespaces(builder: GroupBuilder | DatasetBuilder, type_map: TypeMa
             _relabel_namespaces(child, type_map)
 
 
-def _construct(io: HDMFIO, builder: GroupBuilder, source: Path) -> AbstractContainer:
+def _construct(io: HDMFIO, builder: GroupBuilder, source: Path | str) -> AbstractContainer:
     _relabel_namespaces(builder, io.manager.type_map)
     try:
         root = io.manager.construct(builder)
@@ -259,7 +273,7 @@ def _results_tables(root: AbstractContainer) -> list[ResultsTable]:
     return []
 
 
-def _pick(root: AbstractContainer, table: str | None, source: Path) -> ResultsTable:
+def _pick(root: AbstractContainer, table: str | None, source: Path | str) -> ResultsTable:
     found = _results_tables(root)
     names = sorted(t.name for t in found)
     if not found:
@@ -274,15 +288,26 @@ def _pick(root: AbstractContainer, table: str | None, source: Path) -> ResultsTa
     return found[0]
 
 
-def _load_into_memory(builder: GroupBuilder | DatasetBuilder) -> None:
-    """Replace every on-disk dataset under ``builder`` by a numpy copy, before anything is constructed."""
+def _load_into_memory(builder: GroupBuilder | DatasetBuilder, budget: _safety.ReadBudget) -> None:
+    """Replace every on-disk dataset under ``builder`` by a numpy copy, before anything is constructed.
+
+    Each dataset is charged to ``budget`` by its declared shape before it is read, so a file that declares
+    more than fits in memory is refused instead of exhausting it; read errors name the dataset.
+    """
     if isinstance(builder, DatasetBuilder):
         data = builder.data
         if isinstance(data, (h5py.Dataset, zarr.Array)):  # hdmf's StrDataset is an h5py.Dataset too
-            builder["data"] = _to_numpy(data)
+            name = str(getattr(data, "name", None) or builder.name)
+            budget.charge(data, name)
+            try:
+                builder["data"] = _to_numpy(data)
+            except ResultsFileError:
+                raise
+            except Exception as err:  # a damaged chunk: h5py's OSError, a codec's error
+                raise ResultsFileError(budget.source, f"dataset '{name}' cannot be read: {err}") from err
         return
     for child in (*builder.groups.values(), *builder.datasets.values()):
-        _load_into_memory(child)
+        _load_into_memory(child, budget)
 
 
 def _parts_to_load(builder: GroupBuilder, manager: BuildManager) -> list[GroupBuilder]:
@@ -319,42 +344,64 @@ def _to_numpy(data: Any) -> np.ndarray:
     return arr
 
 
-def read(path: str | os.PathLike[str], *, table: str | None = None, backend: str | None = None) -> ResultsTable:
+def read(
+    path: str | os.PathLike[str],
+    *,
+    table: str | None = None,
+    backend: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+) -> ResultsTable:
     """Read a ResultsTable fully into memory (numpy arrays); the file is closed on return.
 
     Parameters
     ----------
     path
-        An HDF5 or Zarr file written by hdmf-ai (any version) or another HDMF writer.
+        An HDF5 or Zarr file written by hdmf-ai (any version) or another HDMF writer; or its URL
+        (``s3://bucket/key``, ``https://...``; needs the ``remote`` extra).
     table
         The name of the ResultsTable to read, when the file holds several.
     backend
         ``"hdf5"`` or ``"zarr"``, when the suffix does not tell.
+    storage_options
+        For URLs: fsspec's options, e.g. ``{"endpoint_url": ...}`` for an S3-compatible store,
+        ``{"profile": ...}`` or ``{"anon": True}`` (see :mod:`hdmf_ai.io.remote`).
     """
-    source = Path(path)
-    with _opened(source, backend) as (io, builder):
+    source = _source(path)
+    with _opened(source, backend, storage_options) as (io, builder):
+        budget = _safety.ReadBudget(source)
         for part in _parts_to_load(builder, io.manager):
-            _load_into_memory(part)
+            _load_into_memory(part, budget)
         return _pick(_construct(io, builder, source), table, source)
 
 
 @contextlib.contextmanager
 def open(  # noqa: A001  (the public name mirrors the builtin on purpose: hdmf_ai.open)
-    path: str | os.PathLike[str], *, table: str | None = None, backend: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    table: str | None = None,
+    backend: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Iterator[ResultsTable]:
-    """Open a ResultsTable lazily: columns stay on disk until sliced. The file closes with the block.
+    """Open a ResultsTable lazily: columns stay on disk (or remote: only the chunks sliced are fetched).
+
+    The file closes with the block. ``path`` may be a URL; ``storage_options`` as for :func:`read`.
 
     Example: ``with hdmf_ai.open("results.zarr") as rt: first = rt["predicted_class"].data[:100]``
     """
-    source = Path(path)
-    with _opened(source, backend) as (io, builder):
+    source = _source(path)
+    with _opened(source, backend, storage_options) as (io, builder):
         yield _pick(_construct(io, builder, source), table, source)
 
 
-def list_tables(path: str | os.PathLike[str], *, backend: str | None = None) -> list[TableInfo]:
-    """The tables (results and source) a file holds, with their types, row counts and columns."""
-    source = Path(path)
-    with _opened(source, backend) as (io, builder):
+def list_tables(
+    path: str | os.PathLike[str], *, backend: str | None = None, storage_options: Mapping[str, Any] | None = None
+) -> list[TableInfo]:
+    """The tables (results and source) a file holds, with their types, row counts and columns.
+
+    ``path`` may be a URL (only metadata is fetched); ``storage_options`` as for :func:`read`.
+    """
+    source = _source(path)
+    with _opened(source, backend, storage_options) as (io, builder):
         root = _construct(io, builder, source)
         found: Iterable[Any] = root.all_children() if isinstance(root, Container) else [root]
         type_map = io.manager.type_map  # pynwb's classes say 'DynamicTable' for Units & co.: ask the map
