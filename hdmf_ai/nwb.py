@@ -41,7 +41,7 @@ import zarr
 from hdmf.backends.io import HDMFIO
 from hdmf.build import BuildManager, TypeMap
 from hdmf.common import DynamicTable, DynamicTableRegion
-from hdmf.spec import NamespaceCatalog
+from hdmf.spec import NamespaceCatalog, SpecNamespace
 from hdmf.spec.namespace import SpecReader
 
 from .errors import MissingDependencyError
@@ -60,9 +60,11 @@ __all__ = [
     "get_manager",
     "get_type_map",
     "is_nwb_file",
+    "join_namespace",
     "nwb_io",
     "open_nwb",
     "read_nwb",
+    "spec_catalog",
     "write_nwb",
 ]
 
@@ -114,11 +116,8 @@ class _InMemoryNamespace(SpecReader):
 
 @cache
 def _template() -> TypeMap:
-    pynwb = _pynwb()
-    from pynwb.spec import NWBDatasetSpec, NWBGroupSpec, NWBNamespace
-
-    nwb_map = pynwb.get_type_map()  # a copy of pynwb's: core, and whatever extensions the user loaded
-    type_map = TypeMap(NamespaceCatalog(NWBGroupSpec, NWBDatasetSpec, NWBNamespace, core_namespaces=[CORE]))
+    nwb_map = _pynwb().get_type_map()  # a copy of pynwb's: core, and whatever extensions the user loaded
+    type_map = TypeMap(spec_catalog())
     # our namespaces first, so that a foreign 'hdmf-ai' in pynwb's map (e.g. from a type-map cache written
     # after another package loaded its version into hdmf's global map) is skipped, not merged over ours
     type_map.merge(_hdmf_ai_type_map(), ns_catalog=True)
@@ -127,12 +126,19 @@ def _template() -> TypeMap:
         if name not in catalog.namespaces:
             catalog.add_namespace(name, nwb_map.namespace_catalog.get_namespace(name))
     type_map.merge(nwb_map)  # pynwb's classes and mappers
-    if NWB_NAMESPACE not in catalog.namespaces:
-        type_map.load_namespaces(f"{NWB_NAMESPACE}.namespace.yaml", reader=_InMemoryNamespace(_NWB_NAMESPACE_SPEC))
+    join_namespace(type_map)
     for namespace, data_type, cls, mapper in REGISTRY:  # ours win over anything merged above
         type_map.register_container_type(namespace, data_type, cls)
         type_map.register_map(cls, mapper)
     return type_map
+
+
+def join_namespace(type_map: TypeMap) -> SpecNamespace:
+    """The ``hdmf-ai-nwb`` namespace of ``type_map``, loaded first if missing (``core`` and ``hdmf-ai`` must
+    be there): validators built on it know both NWB's types and ours, e.g. that Units is a DynamicTable."""
+    if NWB_NAMESPACE not in type_map.namespace_catalog.namespaces:
+        type_map.load_namespaces(f"{NWB_NAMESPACE}.namespace.yaml", reader=_InMemoryNamespace(_NWB_NAMESPACE_SPEC))
+    return type_map.namespace_catalog.get_namespace(NWB_NAMESPACE)
 
 
 def get_type_map() -> TypeMap:
@@ -146,7 +152,16 @@ def get_type_map() -> TypeMap:
     MissingDependencyError
         pynwb is not installed.
     """
+    _pynwb()  # cheap once imported; says which extra to install even when the template is cached
     return copy.deepcopy(_template())
+
+
+def spec_catalog() -> NamespaceCatalog:
+    """An empty NamespaceCatalog with pynwb's spec classes, which NWB's cached specs need to load."""
+    _pynwb()
+    from pynwb.spec import NWBDatasetSpec, NWBGroupSpec, NWBNamespace
+
+    return NamespaceCatalog(NWBGroupSpec, NWBDatasetSpec, NWBNamespace, core_namespaces=[CORE])
 
 
 def get_manager() -> BuildManager:

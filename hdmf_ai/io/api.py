@@ -24,6 +24,7 @@ from hdmf.backends.io import HDMFIO
 from hdmf.build import BuildManager, DatasetBuilder, GroupBuilder, TypeMap
 from hdmf.common import DynamicTable, DynamicTableRegion, SimpleMultiContainer
 from hdmf.container import AbstractContainer, Container
+from hdmf.query import ContainerResolver
 from hdmf.spec import NamespaceCatalog
 from hdmf.validate import ValidatorMap
 
@@ -327,14 +328,35 @@ def _parts_to_load(builder: GroupBuilder, manager: BuildManager) -> list[GroupBu
             if isinstance(target, GroupBuilder):
                 visit(target)
 
-    stack = [builder]
+    for results in _results_builders(builder, manager):
+        visit(results)
+    return wanted
+
+
+def _results_builders(builder: GroupBuilder, manager: BuildManager) -> list[GroupBuilder]:
+    """The groups under ``builder`` whose type is ResultsTable or a subtype of it."""
+    found, stack = [], [builder]
     while stack:
         group = stack.pop()
         if manager.get_builder_dt(group) is not None and manager.is_sub_data_type(group, "ResultsTable"):
-            visit(group)
+            found.append(group)
         else:
-            stack.extend(group.groups.values())
-    return wanted
+            stack.extend(reversed(group.groups.values()))
+    return found
+
+
+def _resolve_references(table: DynamicTable, done: list[DynamicTable] | None = None) -> None:
+    """Turn object-reference columns (e.g. the ``group`` of NWB's electrodes) into lists of containers
+    while the file is open: their references cannot be followed once it is closed."""
+    done = [] if done is None else done
+    if any(table is seen for seen in done):
+        return
+    done.append(table)
+    for column in table.columns:
+        if isinstance(column.data, ContainerResolver):
+            column.transform(lambda data: list(data[:]))
+        if isinstance(column, DynamicTableRegion) and column.table is not None:
+            _resolve_references(column.table, done)
 
 
 def _to_numpy(data: Any) -> np.ndarray:
@@ -371,7 +393,9 @@ def read(
         budget = _safety.ReadBudget(source)
         for part in _parts_to_load(builder, io.manager):
             _load_into_memory(part, budget)
-        return _pick(_construct(io, builder, source), table, source)
+        picked = _pick(_construct(io, builder, source), table, source)
+        _resolve_references(picked)
+        return picked
 
 
 @contextlib.contextmanager
@@ -422,16 +446,25 @@ def validate(path: str | os.PathLike[str], *, backend: str | None = None, namesp
     if not source.exists():
         raise FileNotFoundError(f"no results file at {source}")
     chosen = backend_for(source, backend)
-    type_map = TypeMap(NamespaceCatalog())
+    from .. import nwb
+
+    nwb_file = nwb.is_nwb_file(source, backend=chosen.name)
+    type_map = TypeMap(nwb.spec_catalog() if nwb_file else NamespaceCatalog())  # NWB specs need pynwb's classes
     try:
         chosen.load_cached_namespaces(source, type_map)
     except Exception as err:
         raise ResultsFileError(source, f"has no readable cached specification: {err}") from err
     if namespace not in type_map.namespace_catalog.namespaces:
         return [f"no cached specification of namespace {namespace!r} in {source}"]
-    validator = ValidatorMap(type_map.namespace_catalog.get_namespace(namespace))
+    spec = type_map.namespace_catalog.get_namespace(namespace)
+    # in an NWB file, ResultsTables link to NWB types (samples -> Units): check them knowing both namespaces
+    validator = ValidatorMap(nwb.join_namespace(type_map) if nwb_file else spec)
     io = chosen.open_io(source, "r", BuildManager(type_map))
     try:
-        return [str(problem) for problem in validator.validate(_read_builder(io, source, chosen))]
+        root = _read_builder(io, source, chosen)
+        # a namespace without NWB's types (hdmf-ai) checks the ResultsTables of an NWB file, not the NWBFile
+        whole = not nwb_file or io.manager.get_builder_dt(root) in spec.catalog.get_registered_types()
+        parts = [root] if whole else _results_builders(root, io.manager)
+        return [str(problem) for part in parts for problem in validator.validate(part)]
     finally:
         io.close()
