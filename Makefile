@@ -7,7 +7,7 @@ PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
 CANDIDATES := python3.13 python3.12 $(sort $(wildcard $(PYENV_ROOT)/versions/3.1[2-9]*/bin/python3)) python3
 BASE_PYTHON ?= $(firstword $(foreach p,$(CANDIDATES),$(shell command -v $(p) >/dev/null 2>&1 && $(p) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && echo $(p))))
 
-.PHONY: demo test lint typecheck check clean
+.PHONY: demo test lint typecheck check clean bench bench-quick
 
 $(PY):
 	@test -n "$(BASE_PYTHON)" || { echo "no Python >= 3.12 found (looked for: $(CANDIDATES))" >&2; exit 1; }
@@ -36,6 +36,17 @@ typecheck: $(VENV)/.test-installed
 	$(VENV)/bin/mypy
 
 check: lint typecheck test
+
+# storage benchmarks (never part of the tests): ratios to raw h5py, Parquet, np.save and the reference 0.2.0
+$(VENV)/.bench-installed: $(VENV)/.test-installed
+	$(PY) -m pip install --quiet -e '.[bench]'
+	@touch $@
+
+bench: $(VENV)/.bench-installed
+	$(PY) benchmarks/run.py
+
+bench-quick: $(VENV)/.bench-installed
+	$(PY) benchmarks/run.py --quick
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache
