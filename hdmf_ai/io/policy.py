@@ -293,11 +293,11 @@ _H5_GZIP = Setting(codecs=(Shuffle(), Gzip(1)), chunk_kib=32)
 _H5_LZ4 = Setting(codecs=(Blosc("lz4", 5, "byte"),), chunk_kib=64)
 _H5_ZSTD = Setting(codecs=(Blosc("zstd", 5, "byte"),), chunk_kib=64)
 _H5_ZSTD_BIT = Setting(codecs=(Blosc("zstd", 5, "bit"),), chunk_kib=64)
-_Z_ZSTD = Setting(codecs=(Blosc("zstd", 3, "byte"),), chunk_kib=256, shard_chunks=16)
-_Z_LZ4 = Setting(codecs=(Blosc("lz4", 5, "byte"),), chunk_kib=256, shard_chunks=16)
-_Z_COMPACT = Setting(codecs=(Shuffle(), Zstd(9)), chunk_kib=256, shard_chunks=16)
-_Z_DELTA = Setting(codecs=(Delta(), Zstd(9)), chunk_kib=256, shard_chunks=16)
-_Z_BIT = Setting(codecs=(Blosc("zstd", 9, "bit"),), chunk_kib=256, shard_chunks=16)
+_Z_ZSTD = Setting(codecs=(Blosc("zstd", 3, "byte"),), chunk_kib=64, shard_chunks=64)
+_Z_LZ4 = Setting(codecs=(Blosc("lz4", 5, "byte"),), chunk_kib=64, shard_chunks=64)
+_Z_COMPACT = Setting(codecs=(Shuffle(), Zstd(9)), chunk_kib=64, shard_chunks=64)
+_Z_DELTA = Setting(codecs=(Delta(), Zstd(9)), chunk_kib=64, shard_chunks=64)
+_Z_BIT = Setting(codecs=(Blosc("zstd", 9, "bit"),), chunk_kib=64, shard_chunks=64)
 
 PRESETS: dict[str, Preset] = {
     p.name: p
