@@ -80,6 +80,10 @@ __all__ = [
 AVERAGES = ("macro", "micro", "weighted")
 # Cochran's rule: the chi-square approximation needs expected counts of about 5 or more
 MIN_EXPECTED = 5.0
+# an integer column with at most this many values holds codes (sessions, subjects, clusters), not a quantity
+MAX_INTEGER_CODES = 20
+# columns of a ResultsTable that hold labels: grouped by value, never binned
+LABEL_COLUMNS = ("samples", "tvt_split", "cv_split", "true_label", "predicted_class", "cluster_label")
 # p-values of tables as extreme as the observed one, up to float rounding (as R and scipy do)
 _FISHER_TOLERANCE = 1 + 1e-7
 
@@ -538,12 +542,20 @@ class _Groups:
         return [(label, self.codes == i) for i, label in enumerate(self.labels)]
 
 
+def _is_quantity(view: TableView, by: str, values: np.ndarray, bins: int | None) -> bool:
+    """Whether to cut a column into quantile bins: floats with more than ``bins`` distinct values, integers
+    with more than ``MAX_INTEGER_CODES`` (fewer are codes: sessions, clusters), never label columns."""
+    if bins is None or values.dtype.kind not in "iuf" or (by in LABEL_COLUMNS and view.has(by)):
+        return False
+    distinct = len(np.unique(values[~np.isnan(values)]))
+    return distinct > (bins if values.dtype.kind == "f" else max(bins, MAX_INTEGER_CODES))
+
+
 def _groups(view: TableView, by: str, bins: int | None) -> _Groups:
-    """Group rows by a column of the results or source table; a numeric covariate with more distinct values
-    than ``bins`` is cut at its quantiles."""
+    """Group rows by a column of the results or source table; a numeric quantity is cut at its quantiles."""
     values = view.lookup(by)
-    if values.dtype.kind in "iuf" and bins is not None and len(np.unique(values[~np.isnan(values)])) > bins:
-        return _quantile_groups(values.astype(np.float64), bins)
+    if _is_quantity(view, by, values, bins):
+        return _quantile_groups(values.astype(np.float64), bins or 1)
     order = view.categories(by)
     present, codes = np.unique(values.astype(str) if values.dtype.kind in "OUS" else values, return_inverse=True)
     labels = present.tolist()
@@ -608,7 +620,8 @@ def metrics(
         A ResultsTable, in memory or open.
     by
         ``"tvt_split"``, ``"cv_split"``, any other column of the table or of its source table (numeric
-        columns cut into ``bins`` quantile bins), or None for the whole table only.
+        quantities cut into ``bins`` quantile bins, as in :func:`error_breakdown`), or None for the whole table
+        only.
     split, fold
         Restrict to one split (``"test"`` or 2) and/or one cross-validation fold first.
     source
@@ -799,8 +812,9 @@ def error_breakdown(
     table
         A ResultsTable, in memory or open; its ``samples`` lead to the source table.
     by
-        A column of the results table, else of the source table reached through ``samples``. A numeric
-        column with more than ``bins`` distinct values is cut into ``bins`` quantile bins (NaN: "missing").
+        A column of the results table, else of the source table reached through ``samples``. A float column
+        with more than ``bins`` distinct values, or an integer one with more than 20, is cut into ``bins``
+        quantile bins (NaN: "missing"); fewer integers are codes (sessions, clusters), one group each.
     source
         The source table, when it is not the one ``samples`` points at (or there is no ``samples`` column and
         its rows are the results' rows).
