@@ -4,12 +4,19 @@ Each subcommand is one entry of :data:`COMMANDS`: a name, a line of help, a func
 arguments and a function that runs it and returns the exit code. Adding ``inspect``, ``validate`` or
 ``convert`` means writing those two functions and adding one line to the table.
 
-Exit codes: 0 on success, 1 when the work fails (the error is printed on one line to stderr), 2 for
-usage errors (argparse's own convention).
+Exit codes (every command):
+
+- 0: success (``validate``: the file is valid; ``--help`` and ``--version`` too);
+- 1: the work failed: a missing, corrupt or unreadable file, a missing optional dependency, an unwritable
+  output directory (the error is printed on one line to stderr, ``hdmf-ai COMMAND: error: ...``), or
+  ``validate`` found problems (listed on stdout);
+- 2: usage errors (argparse's own convention: unknown command, missing or bad argument).
 
 Example::
 
     $ hdmf-ai demo --out demo-out --seed 0
+    $ hdmf-ai inspect demo-out/demo.h5
+    $ hdmf-ai report demo-out/demo.zarr --out demo-out/report --by site
 """
 
 from __future__ import annotations
@@ -87,6 +94,56 @@ def _validate(args: argparse.Namespace) -> int:
     return 0 if not problems else 1
 
 
+# -- inspect ---------------------------------------------------------------------------------------------
+
+
+def _file_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", type=Path, help="an HDF5 (.h5, .hdf5), NWB (.nwb) or Zarr (.zarr) file")
+    parser.add_argument("--backend", choices=("hdf5", "zarr"), help="the format, when the suffix does not tell")
+
+
+def _inspect_arguments(parser: argparse.ArgumentParser) -> None:
+    _file_arguments(parser)
+    parser.add_argument(
+        "--no-metrics", action="store_true", help="describe the storage only; do not read columns for metrics"
+    )
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from .report import inspect_file
+
+    for line in inspect_file(args.file, backend=args.backend, metrics=not args.no_metrics).lines():
+        print(line)
+    return 0
+
+
+# -- report ----------------------------------------------------------------------------------------------
+
+
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    _file_arguments(parser)
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="directory for the report")
+    parser.add_argument("--table", metavar="NAME", help="only this ResultsTable (default: every one)")
+    parser.add_argument(
+        "--split", metavar="SPLIT", help="split for the confusion matrix, calibration and error rates (default: test)"
+    )
+    parser.add_argument(
+        "--by",
+        action="append",
+        metavar="COLUMN",
+        help="break the error rate down by this column of the source table; repeat for several "
+        "(default: its columns with 2 to 20 distinct values)",
+    )
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    index = write_report(args.file, args.out, table=args.table, split=args.split, by=args.by, backend=args.backend)
+    print(f"report written: {index}")
+    return 0
+
+
 COMMANDS: tuple[Command, ...] = (
     Command(
         "demo",
@@ -95,6 +152,18 @@ COMMANDS: tuple[Command, ...] = (
         _demo,
     ),
     Command("validate", "check a file against the schema cached inside it", _validate_arguments, _validate),
+    Command(
+        "inspect",
+        "describe a file: tables, columns, types, dtypes, shapes, chunks, codecs, sizes, provenance, metrics",
+        _inspect_arguments,
+        _inspect,
+    ),
+    Command(
+        "report",
+        "write metrics (CSV), figures (PNG) and an index.html showing them for the results in a file",
+        _report_arguments,
+        _report,
+    ),
 )
 
 
