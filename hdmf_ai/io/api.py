@@ -28,7 +28,7 @@ from hdmf.query import ContainerResolver
 from hdmf.spec import NamespaceCatalog
 from hdmf.validate import ValidatorMap
 
-from ..errors import ResultsFileError
+from ..errors import MissingDependencyError, ResultsFileError
 from ..results_table import ResultsTable
 from ..typemap import get_manager, get_type_map
 from . import hdf5 as _hdf5  # noqa: F401  (registers the backend)
@@ -205,6 +205,8 @@ def _opened(
     try:
         chosen.load_cached_namespaces(source, manager.type_map)
         io = chosen.open_io(source, "r", manager)
+    except MissingDependencyError:
+        raise  # the file is fine; its message names what to install
     except Exception as err:
         raise ResultsFileError(source, f"cannot be opened as {chosen.name}: {err}") from err
     try:

@@ -40,6 +40,8 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from ..errors import HdmfAiError
+
 __all__ = [
     "KINDS",
     "PRESETS",
@@ -66,7 +68,7 @@ KINDS = ("probability", "label", "index", "embedding", "float", "integer")
 LOSSY_ATTRIBUTE = "hdmf_ai_lossy"
 
 
-class StorageError(ValueError):
+class StorageError(HdmfAiError, ValueError):
     """A storage setting that cannot be used: unknown preset, or a codec the backend lacks."""
 
 
