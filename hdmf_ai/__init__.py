@@ -18,6 +18,8 @@ from .columns import (
 )
 from .errors import ColumnError, HdmfAiError, IncompleteTableWarning, ProbabilityWarning, ResultsFileError
 from .io import TableInfo, list_tables, open, read, validate, write
+from .io.append import add_column, append_rows
+from .io.writer import ResultsWriter
 from .results_table import ResultsTable
 from .typemap import NAMESPACE, get_manager, get_type_map
 
@@ -33,6 +35,8 @@ __all__ = [
     "read",
     "validate",
     "write",
+    "add_column",
+    "append_rows",
     "ClassLabel",
     "ClassProbability",
     "ClusterLabel",
@@ -46,6 +50,7 @@ __all__ = [
     "RegressionOutput",
     "ResultsFileError",
     "ResultsTable",
+    "ResultsWriter",
     "SupervisedOutput",
     "TopKClasses",
     "TopKProbabilities",

@@ -35,6 +35,7 @@ from . import hdf5 as _hdf5  # noqa: F401  (registers the backend)
 from . import policy
 from . import remote as _remote
 from . import safety as _safety
+from . import writer as _writer
 from . import zarr as _zarr  # noqa: F401  (registers the backend)
 from .backend import Backend, backend_for
 
@@ -203,14 +204,14 @@ def _opened(
     chosen = backend_for(source, backend)
     manager = _read_manager(source, chosen)
     try:
-        chosen.load_cached_namespaces(source, manager.type_map)
-        io = chosen.open_io(source, "r", manager)
+        io = _writer.open_for_reading(source, chosen, manager)  # also an HDF5 file a writer has open (SWMR)
     except MissingDependencyError:
         raise  # the file is fine; its message names what to install
     except Exception as err:
         raise ResultsFileError(source, f"cannot be opened as {chosen.name}: {err}") from err
     try:
-        yield io, _read_builder(io, source, chosen)
+        # a table whose ResultsWriter has not finished shows its complete rows only
+        yield io, _writer.trim_incomplete(_read_builder(io, source, chosen), source, chosen)
     finally:
         io.close()
 
@@ -299,7 +300,7 @@ def _load_into_memory(builder: GroupBuilder | DatasetBuilder, budget: _safety.Re
     """
     if isinstance(builder, DatasetBuilder):
         data = builder.data
-        if isinstance(data, (h5py.Dataset, zarr.Array)):  # hdmf's StrDataset is an h5py.Dataset too
+        if isinstance(data, (h5py.Dataset, zarr.Array, _writer.RowLimited)):  # StrDataset is an h5py.Dataset
             name = str(getattr(data, "name", None) or builder.name)
             budget.charge(data, name)
             try:
