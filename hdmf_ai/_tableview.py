@@ -289,16 +289,27 @@ class TableView:
                 raise ColumnError(name, "one value per row", "a ragged column")
             values = self.decoded(name)
         else:
-            try:
-                values = self.source_values(name)
-            except KeyError as err:
-                raise KeyError(
-                    f"'{name}' is neither a column of table '{self.table.name}' ({list(self.table.colnames)}) "
-                    f"nor of its source table: {err.args[0]}"
-                ) from None
+            values = self.source_values(self._source_name(name))
         if isinstance(values, list) or values.ndim != 1:
             raise ColumnError(name, "one value per row (a 1-D column)", "several values per row")
         return values
+
+    def _source_name(self, name: str) -> str:
+        """``name`` if the source table has such a column; else an error that says where it looked."""
+        here = f"table '{self.table.name}' (columns {list(self.table.colnames)})"
+        try:
+            source = self.source()
+        except KeyError:
+            raise KeyError(
+                f"'{name}' is not a column of {here}, which has no source table to look in: "
+                "link one through samples, or pass source=<table>"
+            ) from None
+        if name not in source.colnames:
+            raise KeyError(
+                f"'{name}' is neither a column of {here} nor of its source table '{source.name}' "
+                f"(columns {list(source.colnames)})"
+            )
+        return name
 
     def categories(self, name: str) -> list[str] | None:
         """The labels of an enum column (results or source table) in stored order, else None."""

@@ -466,8 +466,9 @@ class _Outputs:
         labelled = has("true_label")
         classifier = any(has(c) for c in ("predicted_class", "predicted_probability", "topk_classes"))
         out = cls(n=len(view), n_classes=view.n_classes() if labelled or classifier else 0)
-        if labelled and view.elements("true_label") is None and view.values("true_label").dtype.kind in "biuf":
-            out.target = view.values("true_label")  # numeric truth: regression, or integer classes
+        numeric = labelled and view.elements("true_label") is None and view.values("true_label").dtype.kind in "biuf"
+        if numeric and not classifier:  # a classifier's integer labels are classes, not regression targets
+            out.target = view.values("true_label")
         if labelled and (classifier or has("cluster_label")):
             out.y_true = view.labels()
         if classifier and (has("predicted_class") or has("predicted_probability")):
@@ -569,6 +570,8 @@ def _groups(view: TableView, by: str, bins: int | None) -> _Groups:
 
 def _quantile_groups(values: np.ndarray, bins: int) -> _Groups:
     missing = np.isnan(values)
+    if missing.all():
+        return _Groups(["missing"], np.zeros(len(values), dtype=np.int64))
     edges = np.unique(np.quantile(values[~missing], np.linspace(0, 1, bins + 1)))
     # bins are [lo, hi) except the last, [lo, hi]
     codes = np.searchsorted(edges[1:-1], values, side="right")
@@ -659,7 +662,7 @@ def class_metrics(
     """
     pd = _pandas("hdmf_ai.analysis.class_metrics")
     view = TableView(table, source=source)
-    y_true, y_pred = view.labels(), view.predictions()
+    y_pred, y_true = view.predictions(), view.labels()
     names = view.class_names()
     labels = np.arange(len(names))
     frames = []
@@ -692,7 +695,8 @@ def confusion_matrix(
     view = TableView(table)
     mask = _selection(view, split, fold)
     names = view.class_names()
-    counts = confusion_counts(view.labels()[mask], view.predictions()[mask], n_classes=len(names))
+    y_pred = view.predictions()
+    counts = confusion_counts(view.labels()[mask], y_pred[mask], n_classes=len(names))
     values: np.ndarray = counts
     if normalize is not None:
         axis = {"true": 1, "pred": 0, "all": None}[normalize]
@@ -840,15 +844,18 @@ def error_breakdown(
     within = _selection(view, split, fold)
     wrong = _errors(view, error)
     grouping = _groups(view, by, bins)
-    parts = [(label, mask & within) for label, mask in grouping.masks()]
-    parts = [(label, mask) for label, mask in parts if mask.any()]
-    count = np.array([mask.sum() for _, mask in parts], dtype=np.int64)
-    errors = np.array([wrong[mask].sum() for _, mask in parts], dtype=np.int64)
+    # counted in one pass (a column such as a subject id can have thousands of groups)
+    n_groups = len(grouping.labels)
+    count = np.bincount(grouping.codes[within], minlength=n_groups)
+    errors = np.bincount(grouping.codes[within & wrong], minlength=n_groups)
+    present = count > 0
+    labels = [label for label, keep in zip(grouping.labels, present, strict=True) if keep]
+    count, errors = count[present].astype(np.int64), errors[present].astype(np.int64)
     low, high = wilson_interval(errors, count, confidence=confidence)
     rate = _divide(errors.astype(np.float64), count.astype(np.float64), math.nan)
     frame = pd.DataFrame(
         {"count": count, "errors": errors, "error_rate": rate, "ci_low": low, "ci_high": high},
-        index=pd.Index([label for label, _ in parts], name=by),
+        index=pd.Index(labels, name=by),
     )
     observed = np.stack([errors, count - errors], axis=1)
     statistic, dof, p_value, min_expected = _chi_square(observed)
