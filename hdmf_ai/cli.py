@@ -144,6 +144,28 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- convert ---------------------------------------------------------------------------------------------
+
+
+def _convert_arguments(parser: argparse.ArgumentParser) -> None:
+    from .io.policy import DEFAULT_PRESET, PRESETS
+
+    parser.add_argument("source", type=Path, help="the file to read (.h5, .hdf5, .nwb or .zarr)")
+    parser.add_argument("target", type=Path, help="the file to write; its suffix picks the format")
+    parser.add_argument(
+        "--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET, help="storage preset (default: %(default)s)"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing target")
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from .io.convert import convert
+
+    written = convert(args.source, args.target, preset=args.preset, overwrite=args.overwrite)
+    print(f"{args.source} -> {written} ({args.preset})")
+    return 0
+
+
 COMMANDS: tuple[Command, ...] = (
     Command(
         "demo",
@@ -164,6 +186,7 @@ COMMANDS: tuple[Command, ...] = (
         _report_arguments,
         _report,
     ),
+    Command("convert", "rewrite a file with another storage preset, or into the other format", _convert_arguments, _convert),
 )
 
 
