@@ -4,10 +4,11 @@
 samples (one row per 8x8 image, with acquisition metadata such as ``site`` and ``session``), a model
 trained on some of them, and a :class:`~hdmf_ai.ResultsTable` that keeps, for every sample, what the model
 said, which split the sample was in and what the truth was, linked to its source row through ``samples``.
-It writes the result to HDF5 and to Zarr, reads both back and checks every value.
+It writes the result to HDF5 and to Zarr, reads both back and checks every value, and ends with the report
+of ``hdmf-ai report`` (metrics, figures and ``report/index.html``) in the output directory.
 
-scikit-learn is an optional extra (``pip install 'hdmf-ai[demo]'``), so it is imported where used, and
-importing this module never needs it. The digits data ship inside scikit-learn: nothing is downloaded.
+scikit-learn, pandas and matplotlib are optional extras (``pip install 'hdmf-ai[demo]'``), imported where
+used: importing this module never needs them. The digits data ship inside scikit-learn: nothing is downloaded.
 
 Example (takes a few seconds)::
 
@@ -18,6 +19,7 @@ Example (takes a few seconds)::
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ from hdmf.common import DynamicTable, DynamicTableRegion, EnumData, VectorData
 from . import __version__
 from .errors import DemoRoundTripError, MissingDependencyError
 from .io import read, write
+from .report import write_report
 from .results_table import ResultsTable
 
 __all__ = ["DemoSummary", "DemoRoundTripError", "MissingDependencyError", "run_demo"]
@@ -37,6 +40,7 @@ __all__ = ["DemoSummary", "DemoRoundTripError", "MissingDependencyError", "run_d
 # a package URL (purl) with the module as subpath: it names the code that made the results, by version
 SOURCE_CODE = f"pkg:pypi/hdmf-ai@{__version__}#hdmf_ai/demo.py"
 FILES = {"hdf5": "demo.h5", "zarr": "demo.zarr"}
+REPORT_DIR = "report"
 SPLITS = ("train", "validate", "test")
 TOP_K = 3
 N_FOLDS = 5
@@ -61,6 +65,8 @@ class DemoSummary:
         Bytes on disk per backend (``"hdf5"``, ``"zarr"``); a Zarr store counts all its files.
     paths
         The file written per backend.
+    report
+        The ``index.html`` of the report on the HDF5 file.
     seconds
         Wall-clock time of the whole run.
     """
@@ -70,6 +76,7 @@ class DemoSummary:
     accuracy: Mapping[str, float]
     file_sizes: Mapping[str, int]
     paths: Mapping[str, Path]
+    report: Path
     seconds: float
 
     def lines(self) -> list[str]:
@@ -80,7 +87,9 @@ class DemoSummary:
             f"columns ({len(self.columns)}): {', '.join(self.columns)}",
             f"accuracy: {accuracy}",
             *(f"{backend}: {self.paths[backend]} ({size:,} bytes)" for backend, size in self.file_sizes.items()),
-            f"both files read back equal to the table written ({self.seconds:.1f} s)",
+            "both files read back equal to the table written",
+            f"report (metrics, figures, error rate by site and session): {self.report}",
+            f"done in {self.seconds:.1f} s",
         ]
 
 
@@ -90,7 +99,8 @@ def run_demo(out_dir: Path, *, seed: int = 0, log: Callable[[str], None] = print
     Parameters
     ----------
     out_dir
-        Directory for ``demo.h5`` and ``demo.zarr``; created if missing. Existing demo files are replaced.
+        Directory for ``demo.h5``, ``demo.zarr`` and ``report/``; created if missing. Existing demo files are
+        replaced.
     seed
         Seeds the synthetic metadata, the splits and k-means: equal seeds give equal results (the files
         still differ in hdmf's random object ids).
@@ -105,11 +115,11 @@ def run_demo(out_dir: Path, *, seed: int = 0, log: Callable[[str], None] = print
     Raises
     ------
     MissingDependencyError
-        scikit-learn is not installed.
+        scikit-learn, pandas or matplotlib is not installed.
     DemoRoundTripError
         A column read back from a file differs from the one written (names the file and column).
     """
-    _require_sklearn()
+    _require_extras()
     start = time.perf_counter()
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():  # mkdir's own message ("File exists") misleads here
@@ -123,12 +133,14 @@ def run_demo(out_dir: Path, *, seed: int = 0, log: Callable[[str], None] = print
     paths = {backend: write(results, out_dir / name, overwrite=True) for backend, name in FILES.items()}
     for path in paths.values():
         _check_tables_equal(read(path), results, where=str(path))
+    report = write_report(paths["hdf5"], out_dir / REPORT_DIR, by=["site", "session"])
     summary = DemoSummary(
         rows=len(results),
         columns=tuple(results.colnames),
         accuracy=_accuracy_per_split(results),
         file_sizes={backend: _size_on_disk(path) for backend, path in paths.items()},
         paths=paths,
+        report=report,
         seconds=time.perf_counter() - start,
     )
     for line in summary.lines():
@@ -136,13 +148,15 @@ def run_demo(out_dir: Path, *, seed: int = 0, log: Callable[[str], None] = print
     return summary
 
 
-def _require_sklearn() -> None:
-    try:
-        import sklearn  # noqa: F401
-    except ImportError as err:
-        raise MissingDependencyError(
-            "the demo needs scikit-learn, which is not installed: pip install 'hdmf-ai[demo]'", name="sklearn"
-        ) from err
+def _require_extras() -> None:
+    """Fail before any work when a package of the ``demo`` extra is missing (the report needs the last two)."""
+    for module in ("sklearn", "pandas", "matplotlib"):
+        try:
+            importlib.import_module(module)
+        except ImportError as err:
+            raise MissingDependencyError(
+                f"the demo needs {module}, which is not installed: pip install 'hdmf-ai[demo]'", name=module
+            ) from err
 
 
 # -- the source data -------------------------------------------------------------------------------------

@@ -186,3 +186,16 @@ def test_validate_command_reports_a_missing_file_on_one_line(
     assert main(["validate", str(tmp_path / "nope.h5")]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("hdmf-ai validate: error: no results file at") and "\n" not in err
+
+
+def test_demo_ends_with_a_report_of_the_hdf5_file(demo: tuple[DemoSummary, list[str]]) -> None:
+    summary, logged = demo
+    index = summary.report
+    assert index.name == "index.html" and index.parent == summary.paths["hdf5"].parent / "report"
+    page = index.read_text(encoding="utf-8")
+    images = re.findall(r'<img src="([^"]+)"', page)
+    assert {"digits_logreg_confusion_matrix.png", "digits_logreg_errors_by_site.png"} <= set(images)
+    assert "digits_logreg_errors_by_session.png" in images
+    for image in images:
+        assert (index.parent / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", image
+    assert any(str(index) in line for line in logged)
