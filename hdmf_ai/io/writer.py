@@ -430,7 +430,6 @@ class ResultsWriter:
         self._preset, self._storage = preset, storage
         self._durable, self._progress_choice = durable, progress
         self._specs: dict[str, ColumnSpec] = {n: ColumnSpec.parse(n, d) for n, d in (columns or {}).items()}
-        self._declared = bool(columns)
         self._metadata = dict(metadata or {})
         self._source = source
         self._n_source = None if source is None else len(source)
@@ -520,11 +519,11 @@ class ResultsWriter:
     # -- batches ---------------------------------------------------------------------------------------------
 
     def _check_names(self, columns: Mapping[str, Any]) -> None:
-        if not self._specs or (not self._declared and self._sink is None):
-            return
         known = sorted(set(self._specs) - {"id"})  # ids are the writer's: row numbers
         unknown = sorted(set(columns) - set(known))
-        if unknown:
+        if "id" in columns:
+            raise ColumnError("id", "no 'id' column: the writer numbers the rows", "an 'id' column")
+        if unknown and self._sink is not None:  # the first batch may add columns to those declared
             raise ColumnError(unknown[0], f"one of the table's columns {known}", f"unknown columns {unknown}")
         missing = sorted(set(known) - set(columns))
         if missing:
@@ -726,14 +725,20 @@ class ResultsWriter:
             raise ResultsFileError(self.path, f"table '{found.name}' is complete; add rows with mode='a'")
         if not resume and interrupted:
             raise ResultsFileError(self.path, f"table '{found.name}' was interrupted; continue it with resume=True")
-        given = {n for n, s in self._specs.items() if s != ColumnSpec(n)}
-        if given:
-            raise ColumnError(sorted(given)[0], "no declarations: the file's columns are used", "declarations")
+        for name, spec in self._specs.items():  # the same declarations as the first run are fine; others are not
+            stored = found.specs.get(name)
+            if stored is None or any(
+                mine is not None and mine != theirs
+                for mine, theirs in ((spec.row_shape, stored.row_shape), (spec.dtype, stored.dtype))
+            ):
+                stored_text = "no such column" if stored is None else f"rows {stored.row_shape} of {stored.dtype}"
+                raise ColumnError(name, f"the column as the file has it ({stored_text})", f"the declaration {spec}")
         self._specs = found.specs
-        self._declared = True
         self._n_source = found.n_source
         self._appended = found.complete if found.complete is not None else found.rows
         if resume:
+            if self._target is not None and self._target != found.target:
+                raise ColumnError("n_samples", f"{found.target}, as the interrupted run declared", str(self._target))
             self._target = found.target
         elif self._target is not None:
             self._target += self._appended  # n_samples counts the rows added
@@ -790,7 +795,8 @@ def _describe_table(chosen: Backend, path: Path, table: str | None) -> _FoundTab
 
 
 def _describe_group(path: Path, root: Any, table: str | None, deref: Any) -> _FoundTable:
-    tables = [name for name, node in root.items() if _attr(node, "data_type") == "ResultsTable"]
+    groups = root.items() if isinstance(root, h5py.Group) else root.groups()
+    tables = [name for name, node in groups if _attr(node, "data_type") == "ResultsTable"]
     if table is None and len(tables) == 1:
         table = tables[0]
     if table is None or table not in tables:
