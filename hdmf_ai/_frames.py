@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from hdmf.common import DynamicTable
+from hdmf.common import DynamicTable, DynamicTableRegion
 
 from ._tableview import TableView, read_data, require
 from .errors import ColumnError
@@ -104,7 +104,8 @@ def _columns_of(
 
 def _source_columns(view: TableView, wanted: list[str] | None, taken: set[str]) -> dict[str, Any]:
     source = view.source()
-    names = list(source.colnames) if wanted is None else wanted
+    # all columns: those holding values (a region's row numbers into yet another table mean little here)
+    names = [n for n in source.colnames if not isinstance(source[n], DynamicTableRegion)] if wanted is None else wanted
     out: dict[str, Any] = {}
     for name in names:
         values = view.source_values(name)

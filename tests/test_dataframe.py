@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from builders import CLASS_NAMES, K, assert_tables_equal, column_values, full_table
+from hdmf.common import DynamicTable, VectorData
 
 import hdmf_ai
 
@@ -194,3 +195,41 @@ def test_a_ragged_column_becomes_lists() -> None:
     rt.add_column("spikes", "spike times", data=[0.1, 0.2, 0.3, 0.4], index=[1, 1, 4])
     frame = rt.to_dataframe()
     assert [list(v) for v in frame["spikes"]] == [[0.1], [], [0.2, 0.3, 0.4]]
+
+
+def _units() -> DynamicTable:
+    """A units table as NWB has them: ragged spike times and a region into the electrodes."""
+    electrodes = DynamicTable(
+        name="electrodes",
+        description="recording sites",
+        columns=[VectorData(name="x", description="x", data=[1.0, 2.0])],
+    )
+    units = DynamicTable(name="units", description="sorted units")
+    units.add_column("spike_times", "spike times of each unit", index=True)
+    units.add_column("electrode", "the electrode of each unit", table=electrodes)
+    for spikes, electrode in (([0.1, 0.2], 0), ([0.3], 1), ([], 0)):
+        units.add_row(spike_times=spikes, electrode=electrode)
+    return units
+
+
+@pytest.mark.parametrize("how", ["memory", "read", "open"])
+def test_join_source_reads_ragged_columns_and_skips_regions(path: Path, how: str) -> None:
+    rt = hdmf_ai.ResultsTable(name="unit_types")
+    rt.add_samples([2, 0], table=_units())
+    rt.add_true_label(["fast", "slow"])
+    hdmf_ai.write(rt, path)
+
+    def check(table: hdmf_ai.ResultsTable) -> None:
+        frame = table.to_dataframe(join_source=True)
+        assert list(frame.columns) == ["samples", "true_label", "spike_times"]
+        assert [list(v) for v in frame["spike_times"]] == [[], [0.1, 0.2]]
+        with pytest.raises(hdmf_ai.ColumnError, match="column 'electrode': expected a column of values"):
+            table.to_dataframe(join_source=["electrode"])
+
+    if how == "memory":
+        check(rt)
+    elif how == "read":
+        check(hdmf_ai.read(path))
+    else:
+        with hdmf_ai.open(path) as lazy:
+            check(lazy)
