@@ -81,7 +81,13 @@ def targets(report: dict[str, Any]) -> list[list[str]]:
     def ratio(a: str, b: str, key: str) -> float | None:
         return r[a][key] / r[b][key] if a in r and b in r and key in r[a] and key in r[b] else None
 
-    _check(found, "hdmf-ai uncompressed HDF5 write / raw h5py uncompressed", ratio("hdmf-ai[uncompressed,hdf5]", BASE, "write"), 1.5, le)
+    _check(
+        found,
+        "hdmf-ai uncompressed HDF5 write / raw h5py uncompressed",
+        ratio("hdmf-ai[uncompressed,hdf5]", BASE, "write"),
+        1.5,
+        le,
+    )
     for preset in PRESETS:
         for backend, raw in (("hdf5", f"raw-h5py[{preset}]"), ("zarr", f"raw-zarr[{preset}]")):
             ours = f"hdmf-ai[{preset},{backend}]"
@@ -91,7 +97,13 @@ def targets(report: dict[str, Any]) -> list[list[str]]:
             _check(found, f"{ours} full read / {raw}", ratio(ours, raw, "read_full"), 1.5, le)
             _check(found, f"{ours} 1,000 random rows / raw-h5py", ratio(ours, BASE, "random_rows"), 10, le)
             mem = r.get(ours, {}).get("extra_peak")
-            _check(found, f"{ours} extra peak memory / table size", None if mem is None else mem / case["table_bytes"], 0.10, le)
+            _check(
+                found,
+                f"{ours} extra peak memory / table size",
+                None if mem is None else mem / case["table_bytes"],
+                0.10,
+                le,
+            )
     entropy = cases.get(ENTROPY_CASE)
     for backend in ("hdf5", "zarr"):
         ours = f"hdmf-ai[compact,{backend}]"
@@ -99,7 +111,13 @@ def targets(report: dict[str, Any]) -> list[list[str]]:
         _check(found, f"raw size / {ours} size (peaked)", ratio(BASE, ours, "size"), 3, ge)
         if entropy is not None:
             e = entropy["results"]
-            _check(found, f"{ours} size / parquet-zstd (high entropy)", e[ours]["size"] / e["parquet-zstd"]["size"], 1.0, le)
+            _check(
+                found,
+                f"{ours} size / parquet-zstd (high entropy)",
+                e[ours]["size"] / e["parquet-zstd"]["size"],
+                1.0,
+                le,
+            )
             _check(found, f"{ours} size / raw (high entropy)", e[ours]["size"] / e[BASE]["size"], 0.75, le)
         fast = f"hdmf-ai[fast,{backend}]"
         _check(found, f"parquet-zstd write / {fast} write", ratio("parquet-zstd", fast, "write"), 3, ge)

@@ -186,7 +186,9 @@ COMMANDS: tuple[Command, ...] = (
         _report_arguments,
         _report,
     ),
-    Command("convert", "rewrite a file with another storage preset, or into the other format", _convert_arguments, _convert),
+    Command(
+        "convert", "rewrite a file with another storage preset, or into the other format", _convert_arguments, _convert
+    ),
 )
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-
 from typing import Any
 
 import h5py
@@ -20,7 +19,8 @@ import zarr
 from hdmf.common import DynamicTable
 from hdmf.container import Container, Data
 
-from .api import list_tables, open, write
+from .api import list_tables, write
+from .api import open as open_results
 from .policy import DEFAULT_PRESET, Preset, Setting
 
 __all__ = ["convert"]
@@ -51,7 +51,7 @@ def convert(
     """
     src = Path(source)
     first = next((t.name for t in list_tables(src, backend=source_backend) if t.data_type == "ResultsTable"), None)
-    with open(src, table=first, backend=source_backend) as table:
+    with open_results(src, table=first, backend=source_backend) as table:
         root = table.parent if isinstance(table.parent, Container) else table
         tables = [c for c in root.children if isinstance(c, DynamicTable)] if root is not table else [table]
         for obj in [root, *root.all_children()]:

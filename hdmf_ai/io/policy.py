@@ -191,14 +191,15 @@ class BitRound:
         )
 
     def apply(self, data: np.ndarray) -> np.ndarray:
-        uint = {4: np.uint32, 8: np.uint64}[data.dtype.itemsize]
+        uint = np.dtype(f"u{data.dtype.itemsize}")
         drop = {4: 23, 8: 52}[data.dtype.itemsize] - self.keepbits
         if drop <= 0:
             return data.copy()
         bits = data.view(uint).copy()
-        one, half = uint(1), uint(1 << (drop - 1))
-        bits += half - one + ((bits >> uint(drop)) & one)  # round half to even
-        bits &= ~uint((1 << drop) - 1)
+        one = np.array(1, dtype=uint)
+        half_minus_one = np.array((1 << (drop - 1)) - 1, dtype=uint)
+        bits += half_minus_one + ((bits >> np.array(drop, dtype=uint)) & one)  # round half to even
+        bits &= np.array(~((1 << drop) - 1) & ((1 << (8 * data.dtype.itemsize)) - 1), dtype=uint)
         return bits.view(data.dtype)
 
 

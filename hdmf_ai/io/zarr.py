@@ -6,7 +6,7 @@ import math
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import zarr
@@ -122,7 +122,11 @@ def _codecs(setting: Setting, dtype: np.dtype, path: str) -> dict[str, Any]:
         elif isinstance(codec, LZ4):
             compressors.append(numcodecs_v3.LZ4())
         elif isinstance(codec, Blosc):
-            mode = {"none": "noshuffle", "byte": "shuffle", "bit": "bitshuffle"}[codec.shuffle]
+            mode: Literal["noshuffle", "shuffle", "bitshuffle"] = {
+                "none": "noshuffle",
+                "byte": "shuffle",
+                "bit": "bitshuffle",
+            }[codec.shuffle]  # type: ignore[assignment]
             compressors.append(
                 zarr.codecs.BloscCodec(cname=codec.cname, clevel=codec.level, shuffle=mode, typesize=dtype.itemsize)
             )
