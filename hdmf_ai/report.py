@@ -33,6 +33,7 @@ import numpy as np
 import zarr
 from hdmf.common import DynamicTable, DynamicTableRegion, EnumData, VectorIndex
 
+from .checks import TVT_ELEMENTS
 from .errors import ColumnError, MissingDependencyError, ResultsFileError
 from .io import list_tables
 from .io import open as open_table
@@ -348,6 +349,8 @@ def write_report(
 
     require("pandas", "analysis", "hdmf-ai report")
     require("matplotlib", "plot", "hdmf-ai report")
+    if split is not None and split not in TVT_ELEMENTS:
+        raise ColumnError("tvt_split", f"a split to report on, one of {list(TVT_ELEMENTS)}", repr(split))
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out} is a file, not a directory for the report")
