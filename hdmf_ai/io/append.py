@@ -1,12 +1,29 @@
-"""Add rows or a column to a table in an existing file."""
+"""Add rows or a column to a table in an existing file.
+
+Rows go through :class:`~hdmf_ai.io.writer.ResultsWriter` in ``mode="a"``; a column goes through hdmf's own
+append mode, so its type, attributes and links (``predicted_class.probabilities``, ``training_labels``) and the
+table's ``colnames`` are written exactly as :func:`hdmf_ai.write` writes them. The new column's data are
+checked in full before the file is touched. On Zarr the consolidated metadata is refreshed after either change:
+a reader that opened the store before keeps seeing the old, consistent table. An HDF5 file that a reader
+holds open cannot be opened for writing (HDF5's file lock), so the append fails with that error instead.
+"""
 
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .writer import ResultsWriter
+from hdmf.container import Container
+
+from ..errors import ColumnError, ResultsFileError
+from ..results_table import ResultsTable
+from ..typemap import get_manager
+from . import policy
+from .backend import backend_for
+from .writer import COMPLETE_ROWS, ColumnSpec, ResultsWriter, _add, consolidate
 
 __all__ = ["add_column", "append_rows"]
 
@@ -24,5 +41,123 @@ def append_rows(
     return Path(path)
 
 
-def add_column(*args: Any, **kwargs: Any) -> Any:
-    raise NotImplementedError
+def add_column(
+    path: str | os.PathLike[str],
+    *,
+    name: str,
+    data: Any,
+    table: str | None = None,
+    description: str | None = None,
+    classes: Sequence[str] | None = None,
+    n_splits: int | None = None,
+    source: str | None = None,
+    preset: str | policy.Preset = policy.DEFAULT_PRESET,
+    storage: Mapping[str, policy.Setting] | None = None,
+    backend: str | None = None,
+) -> Path:
+    """Add a column to a ResultsTable of an existing file, one value (or array) per row.
+
+    Parameters
+    ----------
+    path
+        The file.
+    name, data
+        The column's name and values. A predefined name (``predicted_class``, ``true_label``, ``embedding``,
+        ...) is checked and typed as the matching ``ResultsTable.add_*`` method does; any other name is a user
+        column (numbers or booleans).
+    table
+        The ResultsTable's name, when the file holds several.
+    description
+        What the column holds (default: the column type's description).
+    classes, n_splits
+        As for ``add_true_label`` and ``add_cv_split``.
+    source
+        For ``samples``: the name of the table in the file that the rows index.
+    preset, storage
+        Storage of the new column, as for :func:`hdmf_ai.write`.
+    backend
+        ``"hdf5"`` or ``"zarr"``, when the suffix does not tell.
+    """
+    target = Path(path)
+    chosen = backend_for(target, backend)
+    if not target.exists():
+        raise FileNotFoundError(f"no results file at {target}")
+    manager = get_manager()
+    chosen.load_cached_namespaces(target, manager.type_map)
+    io = chosen.open_io(target, "a" if chosen.name == "hdf5" else "r+", manager)
+    try:
+        root = io.read()
+        found = _pick(root, table, target)
+        if name in found.colnames:
+            raise ColumnError(name, "a column name not yet in the table", f"a second column named '{name}'")
+        spec = ColumnSpec(name, classes=None if classes is None else tuple(classes), n_splits=n_splits,
+                          description=description)  # fmt: skip
+        column = _add(found, spec, data, source=_source(root, source, target) if name == "samples" else None)
+        _store(column, found, chosen, preset=preset, storage=storage)
+        chosen.write(io, root)
+    finally:
+        io.close()
+    if chosen.name == "zarr":
+        consolidate(target)
+    return target
+
+
+def _pick(root: Any, table: str | None, path: Path) -> ResultsTable:
+    tables = [c for c in root.all_children() if isinstance(c, ResultsTable)] if isinstance(root, Container) else []
+    tables = tables or ([root] if isinstance(root, ResultsTable) else [])
+    names = sorted(t.name for t in tables)
+    chosen = [t for t in tables if table is None or t.name == table]
+    if len(chosen) != 1:
+        raise ResultsFileError(path, f"pick one table with table=<name>; its ResultsTables are {names}")
+    found = chosen[0]
+    if COMPLETE_ROWS in _attributes(path, found):
+        raise ResultsFileError(path, f"table '{found.name}' is unfinished; finish it with ResultsWriter(resume=True)")
+    return found
+
+
+def _attributes(path: Path, table: ResultsTable) -> set[str]:
+    """The attribute names of the table's group as stored (hdmf does not keep attributes outside the spec)."""
+    import h5py
+    import zarr
+
+    if path.is_dir():
+        return set(zarr.open_group(str(path), path=table.name, mode="r", use_consolidated=False).attrs)
+    with h5py.File(path, "r") as f:
+        return set(f[table.name].attrs) if table.name in f else set()
+
+
+def _source(root: Any, name: str | None, path: Path) -> Any:
+    from hdmf.common import DynamicTable
+
+    tables = {c.name: c for c in root.all_children() if isinstance(c, DynamicTable)}
+    if name not in tables:
+        raise ColumnError("samples", f"source=<the name of a table in the file>, one of {sorted(tables)}", repr(name))
+    return tables[name]
+
+
+def _store(
+    column: Any,
+    table: ResultsTable,
+    chosen: Any,
+    *,
+    preset: str | policy.Preset,
+    storage: Mapping[str, policy.Setting] | None,
+) -> None:
+    """Wrap the new column's data in the backend's DataIO with the policy's chunks and codecs (resizable)."""
+    import numpy as np
+
+    data = np.asarray(column.data)
+    if data.dtype.kind not in "biuf" or data.ndim == 0 or data.shape[0] == 0:
+        return
+    policy.check_storage(storage, {column.name})
+    setting = policy.resolve(
+        preset, backend=chosen.name, column=column.name, kind=policy.column_kind(column, data), storage=storage
+    )
+    stored = policy.stored_data(policy.Planned(column, f"{table.name}/{column.name}", data, setting))
+    io_class, kwargs = chosen.data_io(stored, setting, f"{table.name}/{column.name}")
+    if chosen.name == "hdf5":
+        kwargs["maxshape"] = (None, *stored.shape[1:])
+    column.transform(lambda _: stored)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*compression may not be available", category=UserWarning)
+        column.set_data_io(io_class, kwargs)

@@ -321,8 +321,8 @@ class _ZarrSink(_Sink):
         self.path = path
         # every chunk is written, so that the reader's check for lost chunks holds (see safety.py)
         with zarr.config.set({"array.write_empty_chunks": True}):
-            root = zarr.open_group(str(path), mode="r+", use_consolidated=False)
-            self.group = root[table]
+            # opened by its own path: a group's zarr.json may hold a stale nested copy of consolidated metadata
+            self.group = zarr.open_group(str(path), path=table, mode="r+", use_consolidated=False)
             self.datasets = {name: self.group[name] for name in names}
         self.group.attrs.update(dict(progress))
         consolidate(path)
@@ -789,19 +789,23 @@ def _describe_table(chosen: Backend, path: Path, table: str | None) -> _FoundTab
     if chosen.name == "hdf5":
         clear_swmr_flags(path)
         with h5py.File(path, "r") as f:
-            return _describe_group(path, f, table, lambda ref: f[ref])
+            return _describe_group(path, f, table, lambda ref: f[ref], lambda name: f[name])
+
+    def group(name: str) -> zarr.Group:
+        return zarr.open_group(str(path), path=name.lstrip("/"), mode="r", use_consolidated=False)
+
     root = zarr.open_group(str(path), mode="r", use_consolidated=False)
-    return _describe_group(path, root, table, lambda ref: root[ref["value"]["path"].lstrip("/")])
+    return _describe_group(path, root, table, lambda ref: group(ref["value"]["path"]), group)
 
 
-def _describe_group(path: Path, root: Any, table: str | None, deref: Any) -> _FoundTable:
+def _describe_group(path: Path, root: Any, table: str | None, deref: Any, child: Any) -> _FoundTable:
     groups = root.items() if isinstance(root, h5py.Group) else root.groups()
     tables = [name for name, node in groups if _attr(node, "data_type") == "ResultsTable"]
     if table is None and len(tables) == 1:
         table = tables[0]
     if table is None or table not in tables:
         raise ResultsFileError(path, f"pick a table with table=<name>: its ResultsTables are {sorted(tables)}")
-    group = root[table]
+    group = child(table)
     specs: dict[str, ColumnSpec] = {}
     n_source = None
     for name in [str(n) for n in np.asarray(_attr(group, "colnames")).ravel()]:
@@ -959,7 +963,8 @@ def _progress_now(group: GroupBuilder, source: Path | str, chosen: Backend) -> t
             parts.append(node.name)
             node = node.parent
         with contextlib.suppress(Exception):  # a store that cannot be reopened: the reader's view stands
-            attrs = zarr.open_group(str(source), mode="r", use_consolidated=False)["/".join(reversed(parts))].attrs
+            name = "/".join(reversed(parts))
+            attrs = zarr.open_group(str(source), path=name, mode="r", use_consolidated=False).attrs
     target = attrs.get(TARGET_ROWS)
     return int(attrs.get(COMPLETE_ROWS, 0)), None if target is None else int(target)
 
