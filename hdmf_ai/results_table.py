@@ -335,6 +335,15 @@ class ResultsTable(DynamicTable):
         column = self._column(other)
         checks.check_same_k(name, arr, other, None if column is None else tuple(column.shape))
 
+    def column(self, name: str) -> Any:
+        """Column ``name``, read on demand: ``.read(rows)``, ``.to_dask()`` (:class:`hdmf_ai.io.dask.LazyColumn`).
+
+        Example: ``with hdmf_ai.open(path) as rt: p = rt.column("predicted_probability").to_dask()``
+        """
+        from .io.dask import column
+
+        return column(self, name)
+
     # -- pandas (hdmf_ai._frames; pandas is imported on call: pip install 'hdmf-ai[analysis]') --------------
 
     def to_dataframe(
