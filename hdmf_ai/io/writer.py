@@ -470,6 +470,7 @@ class ResultsWriter:
         if not columns:
             raise ColumnError("batch", "one array per column", "no columns")
         self._check_names(columns)
+        bar = self._progress()  # made before the count moves: it starts at the rows already written
         if self._sink is None:
             batch = self._first_batch(columns)
         else:
@@ -483,7 +484,7 @@ class ResultsWriter:
         self._ensure_capacity(self._appended + n)
         self._appended += n
         self._flush(final=False)
-        self._progress().update(n)
+        bar.update(n)
 
     def close(self) -> Path:
         """Write what is buffered, trim unused rows, and finish the file: complete, valid, without progress marks."""
