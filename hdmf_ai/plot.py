@@ -6,11 +6,11 @@ split, correctness or any column) and :func:`error_rate` (per group, with confid
 pyplot: no window opens and no global state changes, whatever the backend. Save one with
 ``fig.savefig("cm.png")``; Jupyter displays a returned Figure by itself.
 
-Example
--------
->>> from hdmf_ai import plot                                    # doctest: +SKIP
->>> plot.confusion_matrix(rt, split="test").savefig("cm.png")   # doctest: +SKIP
->>> plot.error_rate(rt, by="site", split="test").savefig("site.png")  # doctest: +SKIP
+Example (``rt`` a ResultsTable with a source table that has a ``site`` column; README.md has a full one)::
+
+    from hdmf_ai import plot
+    plot.confusion_matrix(rt, split="test").savefig("cm.png")
+    plot.error_rate(rt, by="site", split="test").savefig("site.png")
 """
 
 from __future__ import annotations
