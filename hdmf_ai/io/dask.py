@@ -33,7 +33,7 @@ from hdmf.common import DynamicTable, VectorData
 
 from .._tableview import require
 from . import policy
-from .writer import ColumnSpec, ResultsWriter, _coerce, _fit, progress_bar
+from .writer import ColumnSpec, ResultsWriter, _coerce, _fit, _remove_path, progress_bar
 
 __all__ = ["LazyColumn", "write_dask"]
 
@@ -157,8 +157,10 @@ def write_dask(
     n = next(iter(lengths.values()))
     if any(math.isnan(v) for v in lengths.values()) or len(set(lengths.values())) != 1:
         raise ValueError(f"write_dask(): every column needs the same, known length; got {lengths}")
+    declared = dict(declarations or {})
+    ordered = {name: declared.pop(name, None) for name in arrays} | declared  # the table's order: the columns'
     writer = ResultsWriter(
-        path, backend="zarr", n_samples=n, columns=declarations, metadata=metadata, source=source,
+        path, backend="zarr", n_samples=n, columns=ordered, metadata=metadata, source=source,
         preset=preset, storage=storage, overwrite=overwrite, progress=False,
     )  # fmt: skip
     # the first row of each column fixes dtypes and shapes, and the driver writes the metadata once
@@ -182,7 +184,12 @@ def write_dask(
             )  # fmt: skip
         stores.append(arr)
         targets.append(writer._sink.datasets[name])
-    _store(da, stores, targets, progress)
+    try:
+        _store(da, stores, targets, progress)
+    except BaseException:
+        writer._stop()
+        _remove_path(writer.path)  # a bad block: no half-written store is left at the destination
+        raise
     writer._appended = n
     writer._written = dict.fromkeys(writer._written, n)
     writer._pending = {name: [] for name in writer._pending}
