@@ -48,7 +48,7 @@ from .errors import MissingDependencyError
 from .io.api import _move_into_place, _remove
 from .io.backend import Backend, backend_for
 from .results_table import ResultsTable
-from .typemap import NAMESPACE, REGISTRY
+from .typemap import NAMESPACE, adopt
 from .typemap import get_type_map as _hdmf_ai_type_map
 
 if TYPE_CHECKING:
@@ -121,15 +121,8 @@ def _template() -> TypeMap:
     # our namespaces first, so that a foreign 'hdmf-ai' in pynwb's map (e.g. from a type-map cache written
     # after another package loaded its version into hdmf's global map) is skipped, not merged over ours
     type_map.merge(_hdmf_ai_type_map(), ns_catalog=True)
-    catalog = type_map.namespace_catalog
-    for name in nwb_map.namespace_catalog.namespaces:
-        if name not in catalog.namespaces:
-            catalog.add_namespace(name, nwb_map.namespace_catalog.get_namespace(name))
-    type_map.merge(nwb_map)  # pynwb's classes and mappers
+    adopt(type_map, nwb_map)  # pynwb's namespaces, classes and mappers; ours win
     join_namespace(type_map)
-    for namespace, data_type, cls, mapper in REGISTRY:  # ours win over anything merged above
-        type_map.register_container_type(namespace, data_type, cls)
-        type_map.register_map(cls, mapper)
     return type_map
 
 

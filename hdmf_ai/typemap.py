@@ -23,7 +23,7 @@ from . import columns
 from .io import mappers
 from .results_table import ResultsTable
 
-__all__ = ["NAMESPACE", "NAMESPACE_PATH", "REGISTRY", "get_manager", "get_type_map"]
+__all__ = ["NAMESPACE", "NAMESPACE_PATH", "REGISTRY", "adopt", "get_manager", "get_type_map"]
 
 NAMESPACE = "hdmf-ai"
 NAMESPACE_PATH = str(files("hdmf_ai") / "schema" / "namespace.yaml")
@@ -46,24 +46,32 @@ REGISTRY: tuple[tuple[str, str, type, type[ObjectMapper]], ...] = (
 )
 
 
+def adopt(type_map: TypeMap, other: TypeMap) -> None:
+    """Merge ``other``'s namespaces that ``type_map`` lacks, and its classes, mappers and class generators,
+    then register ours over them: whatever ``other`` says of the ``hdmf-ai`` namespace is ignored.
+
+    hdmf's ``TypeMap.merge`` refuses namespaces already present, and registering a class needs its
+    namespace in the catalog first: hence the namespaces are copied one by one, only where missing.
+    """
+    catalog = type_map.namespace_catalog
+    for name in other.namespace_catalog.namespaces:
+        if name not in catalog.namespaces:
+            catalog.add_namespace(name, other.namespace_catalog.get_namespace(name))
+    type_map.merge(other)
+    for namespace, data_type, cls, mapper in REGISTRY:
+        type_map.register_container_type(namespace, data_type, cls)
+        type_map.register_map(cls, mapper)
+
+
 @cache
 def _template() -> TypeMap:
     common_path = hdmf.common._get_resources()["namespace_path"]
     type_map = TypeMap(NamespaceCatalog(core_namespaces=[CORE_NAMESPACE, EXP_NAMESPACE]))
     type_map.load_namespaces(common_path)
     type_map.load_namespaces(NAMESPACE_PATH)
-    # Copy the classes, mappers and class generators of hdmf's types from hdmf's global map. Other
-    # packages may have loaded namespaces there (the reference hdmf-ai loads 'hdmf-ai' 0.2.0); merge
-    # needs each of them in our catalog, but our own 'hdmf-ai' stays, and our registrations below win.
-    global_map = hdmf.common.get_type_map(copy=False)
-    catalog = type_map.namespace_catalog
-    for name in global_map.namespace_catalog.namespaces:
-        if name not in catalog.namespaces:
-            catalog.add_namespace(name, global_map.namespace_catalog.get_namespace(name))
-    type_map.merge(global_map)
-    for namespace, data_type, cls, mapper in REGISTRY:
-        type_map.register_container_type(namespace, data_type, cls)
-        type_map.register_map(cls, mapper)
+    # hdmf's own classes, mappers and generators live in its global map; other packages may have loaded
+    # namespaces there too (the reference hdmf-ai loads 'hdmf-ai' 0.2.0), which adopt() keeps from ours
+    adopt(type_map, hdmf.common.get_type_map(copy=False))
     return type_map
 
 
@@ -73,14 +81,11 @@ def get_type_map(extra: TypeMap | None = None) -> TypeMap:
     Parameters
     ----------
     extra
-        Another TypeMap to merge in, namespaces included (e.g. ``pynwb.get_type_map()`` for NWB files).
+        Another TypeMap to merge in, namespaces included (e.g. ``pynwb.get_type_map()``); our classes win.
     """
     type_map = copy.deepcopy(_template())
     if extra is not None:
-        type_map.merge(extra, ns_catalog=True)
-        for namespace, data_type, cls, mapper in REGISTRY:  # ours win over whatever ``extra`` registered
-            type_map.register_container_type(namespace, data_type, cls)
-            type_map.register_map(cls, mapper)
+        adopt(type_map, extra)
     return type_map
 
 

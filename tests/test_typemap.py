@@ -198,3 +198,13 @@ def test_a_get_class_extension_of_our_types_round_trips(tmp_path: Path, backend:
     np.testing.assert_array_equal(back.predicted_probability.data, probs)
     assert back.predicted_class.probabilities is back.predicted_probability
     assert hdmf_ai.validate(path, namespace="ml-lab") == []
+
+
+def test_an_extra_type_map_merges_in_and_ours_win() -> None:
+    import pynwb
+
+    type_map = hdmf_ai.get_type_map(extra=pynwb.get_type_map())
+    assert {"core", "hdmf-common", "hdmf-ai"} <= set(type_map.namespace_catalog.namespaces)
+    assert type_map.namespace_catalog.get_namespace("hdmf-ai").version == "0.3.0"
+    assert type_map.get_dt_container_cls("ResultsTable", "hdmf-ai") is hdmf_ai.ResultsTable
+    assert type_map.get_dt_container_cls("Units", "core") is pynwb.misc.Units
