@@ -33,7 +33,7 @@ from hdmf.common import DynamicTable, VectorData
 
 from .._tableview import require
 from . import policy
-from .writer import ColumnSpec, ResultsWriter, _coerce, _fit, _remove_path, progress_bar
+from .writer import _CLASS_COLUMNS, ColumnSpec, ResultsWriter, _bound, _coerce, _fit, _remove_path, progress_bar
 
 __all__ = ["LazyColumn", "write_dask"]
 
@@ -180,6 +180,7 @@ def write_dask(
             disk = np.dtype(setting.dtype) if setting is not None and setting.dtype else first[name].dtype
             arr = arr.map_blocks(
                 _checked_block, spec=spec, n_source=writer._n_source, setting=setting,
+                n_classes=_bound(spec, writer._specs, writer._n_source) if name in _CLASS_COLUMNS else None,
                 meta=np.empty((0,) * arr.ndim, dtype=disk),
             )  # fmt: skip
         stores.append(arr)
@@ -196,9 +197,11 @@ def write_dask(
     return writer.close()
 
 
-def _checked_block(block: np.ndarray, *, spec: ColumnSpec, n_source: int | None, setting: Any) -> np.ndarray:
+def _checked_block(
+    block: np.ndarray, *, spec: ColumnSpec, n_source: int | None, n_classes: int | None, setting: Any
+) -> np.ndarray:
     """On a worker: the checks and coercion a batch of :class:`ResultsWriter` goes through."""
-    arr = _fit(spec, _coerce(spec, block, n_source=n_source))
+    arr = _fit(spec, _coerce(spec, block, n_source=n_source, n_classes=n_classes))
     if setting is not None and (setting.lossy is not None or setting.dtype is not None):
         arr = policy.stored_data(policy.Planned(None, spec.name, arr, setting))
     return arr

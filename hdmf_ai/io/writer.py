@@ -122,7 +122,34 @@ class ColumnSpec:
             raise ColumnError(name, "a row shape such as (1000,), a dtype, or a mapping", repr(declared)) from None
 
 
-def _coerce(spec: ColumnSpec, values: Any, *, n_source: int | None) -> np.ndarray:
+class _BatchCoercer:
+    """Stands in for a ResultsTable, so that its ``add_*`` methods check and coerce one batch of a column.
+
+    The methods run unchanged (the same checks and conversions as for a whole column); where they would build
+    and register an hdmf column, this returns the coerced array instead, which keeps a batch's checks as cheap
+    as the checks themselves. ``n_classes`` answers the methods' question about the number of classes.
+    """
+
+    _encode = staticmethod(ResultsTable._encode)
+    _add_embedding = ResultsTable._add_embedding
+
+    def __init__(self, n_classes: int | None) -> None:
+        self.n_classes = n_classes
+
+    def _column(self, name: str) -> None:
+        return None  # no sibling columns: their agreement is checked against the declarations instead
+
+    def _n_classes(self) -> int | None:
+        return self.n_classes
+
+    def _check_k(self, name: str, arr: np.ndarray, other: str) -> None:
+        """k is checked against the column's declared row shape."""
+
+    def _add_predefined(self, name: str, data: Any, description: str | None, **kwargs: Any) -> np.ndarray:
+        return np.asarray(data)
+
+
+def _coerce(spec: ColumnSpec, values: Any, *, n_source: int | None, n_classes: int | None = None) -> np.ndarray:
     """One batch of one column, checked and coerced by the same ``add_*`` method a whole column goes through."""
     name = spec.name
     if name == "samples":  # the source table's length is all the check needs
@@ -130,8 +157,20 @@ def _coerce(spec: ColumnSpec, values: Any, *, n_source: int | None) -> np.ndarra
         if n_source is not None:
             checks.check_below(name, arr, n_source, f"the {n_source} rows of the source table")
         return arr
-    column = _add(ResultsTable(name="batch"), spec, values, source=None)
-    return np.asarray(column.data)
+    if name not in _PREDEFINED:
+        arr = checks.as_array(name, values)
+        if arr.dtype.kind not in "biuf":
+            raise ColumnError(name, "numbers or booleans (the writer stores no text columns)", f"dtype {arr.dtype}")
+        return arr
+    coercer: Any = _BatchCoercer(n_classes)
+    method = getattr(ResultsTable, f"add_{name}")
+    if name == "true_label":
+        return method(coercer, values, classes=spec.classes)
+    if name == "cv_split":
+        return method(coercer, values, n_splits=spec.n_splits)
+    if name == "predicted_probability":
+        return method(coercer, values, check_sum=spec.check_sum)
+    return method(coercer, values)
 
 
 def _add(table: ResultsTable, spec: ColumnSpec, values: Any, *, source: DynamicTable | None) -> Any:
@@ -531,11 +570,9 @@ class ResultsWriter:
             raise ColumnError(missing[0], f"every column in each batch: {known}", f"a batch without {missing}")
 
     def _coerce(self, name: str, values: Any) -> np.ndarray:
-        arr = _coerce(self._specs[name], values, n_source=self._n_source)
-        bound = _bound(self._specs[name], self._specs, self._n_source)
-        if name in _CLASS_COLUMNS and bound is not None:
-            checks.check_below(name, arr, bound, "the number of classes")
-        return arr
+        spec = self._specs[name]
+        n_classes = _bound(spec, self._specs, self._n_source) if name in _CLASS_COLUMNS else None
+        return _coerce(spec, values, n_source=self._n_source, n_classes=n_classes)
 
     def _first_batch(self, columns: Mapping[str, Any]) -> dict[str, np.ndarray]:
         for name in columns:
