@@ -205,8 +205,8 @@ def _opened(
     manager = _read_manager(source, chosen)
     try:
         io = _writer.open_for_reading(source, chosen, manager)  # also an HDF5 file a writer has open (SWMR)
-    except MissingDependencyError:
-        raise  # the file is fine; its message names what to install
+    except (MissingDependencyError, ResultsFileError):
+        raise  # the file is fine, and the message names what to install; or it names the file and the object
     except Exception as err:
         raise ResultsFileError(source, f"cannot be opened as {chosen.name}: {err}") from err
     try:

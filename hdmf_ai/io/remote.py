@@ -117,13 +117,18 @@ def _require(fs: Any, fs_path: str, url: str) -> None:
         raise FileNotFoundError(f"no results file at {url}")
 
 
+def hdf5_handle(fs: Any, fs_path: str) -> Any:
+    """The file object h5py reads a remote HDF5 file through: byte ranges on demand, cached in blocks."""
+    return fs.open(fs_path, "rb", cache_type=HDF5_CACHE, block_size=HDF5_BLOCK_SIZE)
+
+
 def _open_hdf5(url: str, fs: Any, fs_path: str, manager: BuildManager, stack: contextlib.ExitStack) -> HDMFIO:
     from hdmf.backends.hdf5 import HDF5IO
 
     from .hdf5 import checked_file, load_namespaces
 
     try:
-        handle = stack.enter_context(fs.open(fs_path, "rb", cache_type=HDF5_CACHE, block_size=HDF5_BLOCK_SIZE))
+        handle = stack.enter_context(hdf5_handle(fs, fs_path))
     except FileNotFoundError:
         raise FileNotFoundError(f"no results file at {url}") from None
     try:
