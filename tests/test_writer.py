@@ -163,6 +163,9 @@ def test_an_existing_file_is_not_replaced_without_overwrite(path: Path) -> None:
     with pytest.raises(FileExistsError, match="overwrite=True"):
         hdmf_ai.ResultsWriter(path)
     with hdmf_ai.ResultsWriter(path, overwrite=True, progress=False) as writer:
+        with pytest.raises(hdmf_ai.ColumnError):
+            writer.append(loss=["not", "numbers"])
+        np.testing.assert_array_equal(hdmf_ai.read(path).loss.data, [0.0, 1.0, 2.0])  # refused: the old file stays
         writer.append(loss=np.arange(2.0))
     np.testing.assert_array_equal(hdmf_ai.read(path).loss.data, [0.0, 1.0])
 

@@ -487,8 +487,7 @@ class ResultsWriter:
             self._reopen(table, resume=resume)
         elif self.path.exists() and not overwrite:
             raise FileExistsError(f"{self.path} exists; pass overwrite=True to replace it, or mode='a' to add rows")
-        elif overwrite:
-            _remove_path(self.path)
+        # with overwrite, the old file is replaced when the first batch has passed its checks (see _start)
 
     # -- public --------------------------------------------------------------------------------------------
 
