@@ -99,7 +99,12 @@ class LazyColumn:
         return out
 
     def to_dask(self) -> Any:
-        """A Dask array over the stored data, each block a whole number of stored chunks (nothing read yet)."""
+        """A Dask array over the stored data, each block a whole number of stored chunks (nothing read yet).
+
+        It reads through the open file, so it computes while the file is open, on Dask's threaded scheduler
+        (h5py objects cannot travel to other processes). For a cluster, store Zarr and give each worker the store:
+        ``dask.array.from_zarr("results.zarr", component="results/predicted_probability")``.
+        """
         da = require("dask.array", "dask", "to_dask()")
         data = self.data
         if isinstance(data, list):
