@@ -11,6 +11,7 @@ Both count requests and response body bytes on the server side: :meth:`counts` a
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import re
@@ -142,6 +143,10 @@ _PIECE = 64 * 1024
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real servers and aiohttp use it
     server: _CountingHTTPServer
+
+    def handle(self) -> None:
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):  # a client hangs up a kept-alive connection
+            super().handle()
 
     def do_HEAD(self) -> None:
         self._serve(send_body=False)

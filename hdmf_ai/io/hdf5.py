@@ -44,6 +44,7 @@ class HDF5Backend(Backend):
         """The DataIO class and its arguments that store ``data`` as ``setting`` says."""
         kwargs: dict[str, Any] = {"chunks": setting.chunk_shape(data.shape, data.dtype.itemsize)}
         kwargs.update(_filters(setting, path))
+        kwargs["fletcher32"] = True  # a checksum of every chunk: a flipped byte is an error, not another number
         return H5DataIO, kwargs
 
     def write_attributes(self, path: Path, attributes: Mapping[str, Mapping[str, str]]) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,13 +28,14 @@ from hdmf.build import BuildManager
 from ..errors import MissingDependencyError, ResultsFileError
 from .backend import Backend, backend_for
 
-__all__ = ["HDF5_BLOCK_SIZE", "HDF5_CACHE", "is_url", "open_remote", "resolve_options", "url_path"]
+__all__ = ["HDF5_MIN_CHUNK", "hdf5_handle", "is_url", "open_remote", "resolve_options", "url_path"]
 
-#: fsspec's cache for remote HDF5 files and its block size: measured in ``benchmarks/remote.py``
-#: (``benchmarks/REMOTE.md``). HDF5 reads metadata in small scattered pieces and data in whole chunks;
-#: 64 KiB blocks keep small reads small, and the LRU of blocks keeps metadata read once.
-HDF5_CACHE = "blockcache"
-HDF5_BLOCK_SIZE = 64 * 1024
+#: remfile's smallest read of a remote HDF5 file (it reads more at once while h5py reads sequentially):
+#: measured in ``benchmarks/remote.py`` (``benchmarks/REMOTE.md``). HDF5 reads metadata in small scattered
+#: pieces and data in whole chunks; small reads keep a metadata-only inspect small.
+HDF5_MIN_CHUNK = 16 * 1024
+#: how long a presigned S3 URL for HDF5 reads lives; it is signed anew before it runs out
+PRESIGN_SECONDS = 6 * 3600
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]+)://")
 _EXPLICIT_S3_CREDENTIALS = ("anon", "key", "secret", "token", "profile", "session")
@@ -91,13 +93,12 @@ def open_remote(
     """
     chosen = backend_for(url_path(url), backend)
     options = resolve_options(url, storage_options)
-    fs, fs_path = _filesystem(url, options)
     with contextlib.ExitStack() as stack:
         try:
             if chosen.name == "hdf5":
-                io = _open_hdf5(url, fs, fs_path, manager, stack)
+                io = _open_hdf5(url, options, manager, stack)
             else:
-                io = _open_zarr(url, fs, fs_path, manager, options)
+                io = _open_zarr(url, manager, options)
         except (ResultsFileError, MissingDependencyError, FileNotFoundError):
             raise
         except PermissionError as err:
@@ -117,20 +118,129 @@ def _require(fs: Any, fs_path: str, url: str) -> None:
         raise FileNotFoundError(f"no results file at {url}")
 
 
-def hdf5_handle(fs: Any, fs_path: str) -> Any:
-    """The file object h5py reads a remote HDF5 file through: byte ranges on demand, cached in blocks."""
-    return fs.open(fs_path, "rb", cache_type=HDF5_CACHE, block_size=HDF5_BLOCK_SIZE)
+def hdf5_handle(url: str, options: Mapping[str, Any]) -> Any:
+    """The file object h5py reads a remote HDF5 file through: byte ranges fetched on demand.
+
+    remfile fetches with blocking requests in the calling thread. fsspec's files fetch on an event loop in
+    another thread while h5py holds its global lock; a garbage collection in that thread which frees an h5py
+    object then waits for the lock forever (a full read over s3fs hung so here). HDF5 reads stay in one thread.
+    """
+    scheme = urlsplit(url).scheme.lower()
+    source: str | _PresignedUrl
+    if scheme in ("s3", "s3a"):
+        source, size = _s3_source(url, options)
+    elif scheme in ("http", "https"):
+        source, size = url, _http_size(url)
+    else:
+        raise ResultsFileError(url, f"HDF5 files are read from s3://, http:// or https:// URLs, not {scheme}://")
+    try:
+        import remfile
+    except ImportError:
+        raise MissingDependencyError(f"reading {url} needs remfile; pip install 'hdmf-ai[remote]'") from None
+    # the size is known already: remfile would otherwise start a GET of the whole file to learn it
+    return remfile.File(source, _size=size, _min_chunk_size=HDF5_MIN_CHUNK, _max_threads=1)
 
 
-def _open_hdf5(url: str, fs: Any, fs_path: str, manager: BuildManager, stack: contextlib.ExitStack) -> HDMFIO:
+def _http_size(url: str) -> int:
+    """The size of the file at an HTTP(S) URL, from a one-byte range request (presigned URLs refuse HEAD)."""
+    import requests
+
+    with requests.get(url, headers={"Range": "bytes=0-0"}, stream=True, timeout=60) as response:
+        if response.status_code == 404:
+            raise FileNotFoundError(f"no results file at {url}")
+        if response.status_code in (401, 403):
+            raise PermissionError(f"HTTP {response.status_code} {response.reason}")
+        total = response.headers.get("Content-Range", "").rsplit("/", 1)[-1]
+        if response.status_code != 206 or not total.isdigit():
+            raise ResultsFileError(
+                url, f"the server does not answer byte-range requests (HTTP {response.status_code}); download it"
+            )
+        return int(total)
+
+
+def _s3_source(url: str, options: Mapping[str, Any]) -> tuple[_PresignedUrl, int]:
+    """A presigned URL of an S3 object (signed in this thread, by botocore) and the object's size."""
+    parts = urlsplit(url)
+    bucket, key = parts.netloc, parts.path.lstrip("/")
+    try:
+        return _head(_s3_client(options), url, bucket, key)
+    except _ElsewhereError as moved:  # the bucket lives in another region: sign for that one
+        return _head(_s3_client(options, region=moved.region), url, bucket, key)
+
+
+class _ElsewhereError(Exception):
+    def __init__(self, region: str) -> None:
+        super().__init__(region)
+        self.region = region
+
+
+def _head(client: Any, url: str, bucket: str, key: str) -> tuple[_PresignedUrl, int]:
+    from botocore.exceptions import ClientError
+
+    try:
+        head = client.head_object(Bucket=bucket, Key=key)
+    except ClientError as err:
+        meta = err.response.get("ResponseMetadata", {})
+        region = meta.get("HTTPHeaders", {}).get("x-amz-bucket-region")
+        if region and region != client.meta.region_name:
+            raise _ElsewhereError(region) from err
+        _raise_for_status(url, int(meta.get("HTTPStatusCode", 0)), err)
+        raise
+    return _PresignedUrl(client, bucket, key), int(head["ContentLength"])
+
+
+def _raise_for_status(url: str, status: int, err: Exception) -> None:
+    if status == 404:
+        raise FileNotFoundError(f"no results file at {url}") from err
+    if status in (401, 403):
+        raise PermissionError(f"HTTP {status}: {err}") from err
+
+
+def _s3_client(options: Mapping[str, Any], *, region: str | None = None) -> Any:
+    """A synchronous botocore S3 client from s3fs-style options (``key``, ``secret``, ``token``, ``profile``,
+    ``anon``, ``endpoint_url``, ``client_kwargs``, ``config_kwargs``); boto's chain fills in the rest."""
+    import botocore
+    import botocore.config
+    import botocore.session
+
+    client_kwargs = dict(options.get("client_kwargs") or {})
+    config_kwargs = dict(options.get("config_kwargs") or {})
+    if options.get("anon"):
+        config_kwargs["signature_version"] = botocore.UNSIGNED
+    return botocore.session.Session(profile=options.get("profile")).create_client(
+        "s3",
+        endpoint_url=options.get("endpoint_url") or client_kwargs.get("endpoint_url"),
+        region_name=region or client_kwargs.get("region_name"),
+        aws_access_key_id=options.get("key"),
+        aws_secret_access_key=options.get("secret"),
+        aws_session_token=options.get("token"),
+        config=botocore.config.Config(**config_kwargs) if config_kwargs else None,
+    )
+
+
+class _PresignedUrl:
+    """What remfile asks for a URL each time it reads: a presigned GET URL, signed anew before it expires."""
+
+    def __init__(self, client: Any, bucket: str, key: str) -> None:
+        self.client, self.bucket, self.key = client, bucket, key
+        self.url, self.renew_at = "", 0.0
+
+    def get_url(self) -> str:
+        if time.monotonic() >= self.renew_at:
+            self.url = self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": self.key}, ExpiresIn=PRESIGN_SECONDS
+            )
+            self.renew_at = time.monotonic() + PRESIGN_SECONDS / 2
+        return str(self.url)
+
+
+def _open_hdf5(url: str, options: Mapping[str, Any], manager: BuildManager, stack: contextlib.ExitStack) -> HDMFIO:
     from hdmf.backends.hdf5 import HDF5IO
 
     from .hdf5 import checked_file, load_namespaces
 
-    try:
-        handle = stack.enter_context(hdf5_handle(fs, fs_path))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no results file at {url}") from None
+    handle = hdf5_handle(url, options)
+    stack.callback(handle.close)
     try:
         file = checked_file(handle, source=url)
     except (ResultsFileError, PermissionError):
@@ -142,11 +252,13 @@ def _open_hdf5(url: str, fs: Any, fs_path: str, manager: BuildManager, stack: co
     return HDF5IO(file=file, mode="r", manager=manager)
 
 
-def _open_zarr(url: str, fs: Any, fs_path: str, manager: BuildManager, options: dict[str, Any]) -> HDMFIO:
+def _open_zarr(url: str, manager: BuildManager, options: dict[str, Any]) -> HDMFIO:
     from zarr.storage import FsspecStore
 
     from .safety import GuardedStore
     from .zarr import load_namespaces, reading_io
+
+    fs, fs_path = _filesystem(url, options)
 
     root = fs_path.rstrip("/")
     v2 = not fs.exists(f"{root}/zarr.json")

@@ -28,6 +28,7 @@ from typing import Any, Self
 
 import h5py
 import numpy as np
+from hdmf.build import DatasetBuilder, GroupBuilder
 from zarr.abc.store import ByteRequest, Store
 from zarr.core.buffer import Buffer, BufferPrototype
 from zarr.storage import WrapperStore
@@ -42,6 +43,7 @@ __all__ = [
     "ReadBudget",
     "check_hdf5",
     "check_key",
+    "check_table_lengths",
 ]
 
 #: Root attribute with which hdmf-ai's Zarr writer promises that every chunk of every array was written.
@@ -62,37 +64,38 @@ def check_hdf5(file: h5py.File, source: object) -> None:
     Only hard links are followed while walking, so a hostile file cannot make this loop or leave the file.
     """
 
-    def visit(name: str, link: h5py.HardLink | h5py.SoftLink | h5py.ExternalLink) -> None:
+    problems: list[str] = []
+
+    def visit(name: str, link: h5py.HardLink | h5py.SoftLink | h5py.ExternalLink) -> str | None:
+        # h5py cannot carry an exception out of its visitor: the first problem is returned, which stops it
         if isinstance(link, h5py.ExternalLink):
-            raise ResultsFileError(
-                source, f"object '/{name}' is an external link to {link.filename}:{link.path}; refused"
-            )
-        if isinstance(link, h5py.HardLink):
+            problems.append(f"object '/{name}' is an external link to {link.filename}:{link.path}; refused")
+        elif isinstance(link, h5py.HardLink):
             obj = file.get(name)
             if isinstance(obj, h5py.Dataset):
-                _check_hdf5_dataset(obj, source)
+                problems.extend(_hdf5_dataset_problems(obj))
+        return problems[0] if problems else None
 
     try:
         file.visititems_links(visit)
-    except ResultsFileError:
-        raise
     except Exception as err:  # a damaged link table or object header
         raise ResultsFileError(source, f"its object tree cannot be walked: {err}") from err
+    if problems:
+        raise ResultsFileError(source, problems[0])
 
 
-def _check_hdf5_dataset(dataset: h5py.Dataset, source: object) -> None:
+def _hdf5_dataset_problems(dataset: h5py.Dataset) -> list[str]:
     plist = dataset.id.get_create_plist()
     if plist.get_external_count() > 0:
         target = plist.get_external(0)[0].decode(errors="replace")
-        raise ResultsFileError(
-            source, f"dataset '{dataset.name}' keeps its data in the external file {target!r}; refused"
-        )
+        return [f"dataset '{dataset.name}' keeps its data in the external file {target!r}; refused"]
     if dataset.is_virtual:
-        for mapping in dataset.virtual_sources():
-            if mapping.file_name != ".":
-                raise ResultsFileError(
-                    source, f"virtual dataset '{dataset.name}' maps the file {mapping.file_name!r}; refused"
-                )
+        return [
+            f"virtual dataset '{dataset.name}' maps the file {mapping.file_name!r}; refused"
+            for mapping in dataset.virtual_sources()
+            if mapping.file_name != "."
+        ]
+    return []
 
 
 # -- eager reads ---------------------------------------------------------------------------------------------
@@ -141,6 +144,44 @@ class ReadBudget:
 
 def _gib(n_bytes: float) -> str:
     return f"{n_bytes / 2**30:.3g} GiB"
+
+
+# -- tables ----------------------------------------------------------------------------------------------
+
+
+def check_table_lengths(builder: GroupBuilder, source: object) -> None:
+    """Refuse a table whose columns do not all have as many rows as its ``id`` (ragged ones: their index).
+
+    hdmf finds this too, but reports it with a dump of the whole table; this names the table and the column.
+    """
+    stack = [builder]
+    while stack:
+        group = stack.pop()
+        stack.extend(group.groups.values())
+        colnames = group.attributes.get("colnames")
+        if colnames is None or "id" not in group.datasets:
+            continue
+        n_rows = _n_rows(group.datasets["id"])
+        for raw in np.atleast_1d(np.asarray(colnames, dtype=object)):
+            name = raw.decode() if isinstance(raw, bytes) else str(raw)
+            while f"{name}_index" in group.datasets:  # a ragged column has one index entry per row
+                name = f"{name}_index"
+            column = group.datasets.get(name)
+            rows = None if column is None else _n_rows(column)
+            if rows is not None and n_rows is not None and rows != n_rows:
+                raise ResultsFileError(
+                    source, f"table '{group.name}': column '{name}' has {rows} rows; the table has {n_rows} (its id)"
+                )
+
+
+def _n_rows(dataset: DatasetBuilder) -> int | None:
+    shape = getattr(dataset.data, "shape", None)
+    if shape is not None:
+        return int(shape[0]) if len(shape) else None
+    try:
+        return len(dataset.data)
+    except TypeError:
+        return None
 
 
 # -- Zarr ----------------------------------------------------------------------------------------------------

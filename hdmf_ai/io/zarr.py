@@ -40,6 +40,8 @@ class ZarrBackend(Backend):
         with warnings.catch_warnings(), zarr.config.set({"array.write_empty_chunks": True}):
             # zarr 3 flags consolidated metadata as outside the v3 spec; hdmf-zarr relies on it by design
             warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+            # HDF5's chunk checksum has no Zarr filter; Zarr chunks carry their own CRC-32C (data_io)
+            warnings.filterwarnings("ignore", message=".*HDF5 filter id fletcher32 .* ignored in Zarr")
             super().write(io, root)
             zarr.open_group(str(io.source), mode="r+").attrs[ALL_CHUNKS_ATTRIBUTE] = True
             zarr.consolidate_metadata(str(io.source))
@@ -53,6 +55,8 @@ class ZarrBackend(Backend):
         """The DataIO class and its arguments that store ``data`` as ``setting`` says."""
         chunks = setting.chunk_shape(data.shape, data.dtype.itemsize)
         kwargs: dict[str, Any] = {"chunks": chunks, **_codecs(setting, data.dtype, path)}
+        # a CRC-32C of every chunk: a flipped byte would otherwise decode to other numbers, silently
+        kwargs["compressors"] = [*(kwargs["compressors"] or []), zarr.codecs.Crc32cCodec()]
         n_chunks = math.ceil(data.shape[0] / chunks[0])
         if setting.shard_chunks is not None and setting.shard_chunks > 1 and n_chunks > 1:
             # a shard holds whole chunks; zarr allows a partial shard at the end

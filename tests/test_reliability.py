@@ -1,0 +1,479 @@
+"""Reliability: damaged files, hostile files, writes killed midway, and many readers at once.
+
+Every damaged or hostile file is read in a child process with a timeout, so a segfault or a hang fails the
+test instead of the run: the children come from a fork server that imported hdmf-ai once (a fresh
+interpreter per case would cost seconds each). A child reports what reading gave: our ResultsFileError
+(with its message), another exception, the table equal to the one written, or a different table -- the one
+outcome that must never happen silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pytest
+import zarr
+from builders import assert_tables_equal, column_values, full_table
+
+import hdmf_ai
+
+N_ROWS = 300
+SUFFIX = {"hdf5": ".h5", "zarr": ".zarr"}
+CASE_TIMEOUT_S = 60.0
+
+
+# -- running a read in a child process --------------------------------------------------------------------
+
+
+def _read_and_compare(path: str, n_rows: int, conn: Connection) -> None:
+    """In the child: read ``path`` and send back what happened."""
+    try:
+        got = hdmf_ai.read(path)
+    except hdmf_ai.ResultsFileError as err:
+        conn.send(("ours", str(err)))
+        return
+    except BaseException as err:
+        conn.send(("foreign", f"{type(err).__name__}: {err}"))
+        return
+    try:
+        assert_tables_equal(got, full_table(n_rows))
+    except AssertionError as err:
+        conn.send(("different", str(err)[:500]))
+        return
+    conn.send(("equal", ""))
+
+
+@pytest.fixture(scope="session")
+def isolated() -> Iterator[Callable[[Path], tuple[str, str]]]:
+    """Read a file in a child process; ('crash', ...) on a signal, ('hang', ...) past the timeout."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["hdmf_ai", "builders"])
+
+    def run(path: Path, n_rows: int = N_ROWS) -> tuple[str, str]:
+        receiver, sender = context.Pipe(duplex=False)
+        child = context.Process(target=_read_and_compare, args=(str(path), n_rows, sender))
+        child.start()
+        sender.close()
+        # the report is read before joining: a long one would otherwise block the child in send()
+        report = receiver.recv() if receiver.poll(CASE_TIMEOUT_S) else None
+        child.join(CASE_TIMEOUT_S if report is not None else 0)
+        if child.is_alive():
+            child.kill()
+            child.join()
+            return "hang", f"no answer within {CASE_TIMEOUT_S:.0f}s"
+        if child.exitcode != 0 or report is None:
+            return "crash", f"exit code {child.exitcode}"
+        return report
+
+    yield run
+
+
+def assert_refused_or_intact(outcome: tuple[str, str], path: Path) -> None:
+    """Our error naming the file, or (the damage hit bytes nothing reads) the very table written."""
+    kind, message = outcome
+    assert kind in ("ours", "equal"), f"{path.name}: {kind}: {message}"
+    if kind == "ours":
+        assert str(path) in message, message
+
+
+# -- a corpus of damaged files ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("pristine")
+    table = full_table(N_ROWS)
+    return {backend: hdmf_ai.write(table, out / f"results{suffix}") for backend, suffix in SUFFIX.items()}
+
+
+def damaged_copy(source: Path, target: Path) -> Path:
+    if source.is_dir():
+        shutil.copytree(source, target)
+    else:
+        shutil.copyfile(source, target)
+    return target
+
+
+def flip(path: Path, offset: int, mask: int = 0xFF) -> None:
+    with path.open("r+b") as fh:
+        fh.seek(offset)
+        byte = fh.read(1)
+        fh.seek(offset)
+        fh.write(bytes([byte[0] ^ mask]))
+
+
+def hdf5_damages(good: Path) -> dict[str, Callable[[Path], None]]:
+    """Damage to an HDF5 file: truncation, the superblock, a compressed chunk, the object tree's metadata."""
+    size = good.stat().st_size
+    with h5py.File(good, "r") as f:
+        chunk = f["results/predicted_probability"].id.get_chunk_info(0)
+    data = good.read_bytes()
+
+    def truncate(at: int) -> Callable[[Path], None]:
+        return lambda p: os.truncate(p, at)
+
+    def flip_at(offset: int) -> Callable[[Path], None]:
+        return lambda p: flip(p, offset)
+
+    damages: dict[str, Callable[[Path], None]] = {
+        f"truncated at {fraction:.0%}": truncate(int(size * fraction)) for fraction in (0, 0.001, 0.25, 0.5, 0.9, 0.999)
+    }
+    damages |= {f"superblock byte {offset} flipped": flip_at(offset) for offset in (0, 8, 9, 13, 16, 24, 40)}
+    damages["a compressed chunk flipped"] = flip_at(chunk.byte_offset + chunk.size // 2)
+    for signature in (b"TREE", b"HEAP", b"SNOD", b"GCOL"):  # B-tree, link names, group nodes, strings
+        at = data.find(signature)
+        damages |= {f"{signature.decode()} +{k} flipped": flip_at(at + k) for k in (6, 8, 24)}
+    return damages
+
+
+def zarr_damages(good: Path) -> dict[str, Callable[[Path], None]]:
+    """Damage to a Zarr store: a missing chunk or array, broken JSON, chunk bytes flipped or cut."""
+
+    def remove(relative: str) -> Callable[[Path], None]:
+        return lambda p: (shutil.rmtree if (p / relative).is_dir() else os.remove)(p / relative)
+
+    def write(relative: str, text: str) -> Callable[[Path], None]:
+        return lambda p: (p / relative).write_text(text)
+
+    def cut(relative: str) -> Callable[[Path], None]:
+        return lambda p: os.truncate(p / relative, (p / relative).stat().st_size // 2)
+
+    def flip_in(relative: str) -> Callable[[Path], None]:
+        return lambda p: flip(p / relative, (p / relative).stat().st_size // 2)
+
+    root = (good / "zarr.json").read_text()
+    return {
+        "a chunk missing": remove("results/predicted_class/c/0"),
+        "a 2-D chunk missing": remove("results/predicted_probability/c/0/0"),
+        "an array's directory missing": remove("results/loss"),
+        "the root metadata truncated": write("zarr.json", root[: len(root) // 2]),
+        "the root metadata not JSON": write("zarr.json", "{not json"),
+        "the root metadata empty": write("zarr.json", ""),
+        "an array's metadata broken": write("results/predicted_class/zarr.json", "[1, 2"),
+        "a chunk cut in half": cut("results/predicted_probability/c/0/0"),
+        "a chunk's bytes flipped": flip_in("results/predicted_probability/c/0/0"),
+        "a string chunk cut in half": cut("source/site/c/0"),
+    }
+
+
+def damage_cases() -> list[tuple[str, str]]:
+    # the names only; the damage is made from the pristine file inside the test
+    hdf5 = [
+        *(f"truncated at {f:.0%}" for f in (0, 0.001, 0.25, 0.5, 0.9, 0.999)),
+        *(f"superblock byte {o} flipped" for o in (0, 8, 9, 13, 16, 24, 40)),
+        "a compressed chunk flipped",
+        *(f"{s} +{k} flipped" for s in ("TREE", "HEAP", "SNOD", "GCOL") for k in (6, 8, 24)),
+    ]
+    zarr_cases = [
+        "a chunk missing",
+        "a 2-D chunk missing",
+        "an array's directory missing",
+        "the root metadata truncated",
+        "the root metadata not JSON",
+        "the root metadata empty",
+        "an array's metadata broken",
+        "a chunk cut in half",
+        "a chunk's bytes flipped",
+        "a string chunk cut in half",
+    ]
+    return [("hdf5", c) for c in hdf5] + [("zarr", c) for c in zarr_cases]
+
+
+@pytest.mark.parametrize(("backend", "damage"), damage_cases())
+def test_damaged_file_is_refused_with_our_error_never_a_crash_or_wrong_numbers(
+    pristine: dict[str, Path],
+    isolated: Callable[[Path], tuple[str, str]],
+    tmp_path: Path,
+    backend: str,
+    damage: str,
+) -> None:
+    good = pristine[backend]
+    damages = hdf5_damages(good) if backend == "hdf5" else zarr_damages(good)
+    path = damaged_copy(good, tmp_path / f"damaged{SUFFIX[backend]}")
+    damages[damage](path)
+    assert_refused_or_intact(isolated(path), path)
+
+
+def test_missing_chunk_is_refused_on_a_lazy_slice_too(pristine: dict[str, Path], tmp_path: Path) -> None:
+    """Zarr only: an HDF5 file keeps chunk addresses in its B-tree, so a chunk cannot go missing on its own."""
+    path = damaged_copy(pristine["zarr"], tmp_path / "damaged.zarr")
+    os.remove(path / "results" / "predicted_probability" / "c" / "0" / "0")
+    with hdmf_ai.open(path) as lazy:
+        assert lazy["predicted_class"].data[:3].shape == (3,)  # other columns still read
+        with pytest.raises(hdmf_ai.ResultsFileError, match=r"predicted_probability.*c/0/0.*missing"):
+            lazy["predicted_probability"].data[:3]
+
+
+def test_chunks_holding_only_the_fill_value_are_written_and_read_back(tmp_path: Path) -> None:
+    """Zeros everywhere: zarr would skip every chunk; hdmf-ai writes them so that absence means damage."""
+    table = hdmf_ai.ResultsTable(name="zeros", description="all fill value")
+    table.add_tvt_split(np.zeros(1000, dtype=np.uint8))
+    table.add_predicted_value(np.zeros(1000))
+    path = hdmf_ai.write(table, tmp_path / "zeros.zarr")
+    assert (path / "zeros" / "predicted_value" / "c" / "0").is_file()
+    back = hdmf_ai.read(path)
+    np.testing.assert_array_equal(column_values(back["predicted_value"]), np.zeros(1000))
+    assert column_values(back["predicted_value"]).dtype == np.float64
+    assert zarr.open_group(str(path), mode="r").attrs["hdmf_ai_all_chunks_written"] is True
+
+
+# -- tables that do not hold together ---------------------------------------------------------------------
+
+
+def consolidate(path: Path) -> None:
+    """Refresh a store's consolidated metadata after an edit, as hdmf-zarr's writer does."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+        zarr.consolidate_metadata(str(path))
+
+
+def shorten_column(path: Path, backend: str, column: str, rows: int) -> None:
+    if backend == "hdf5":
+        with h5py.File(path, "r+") as f:
+            f[f"results/{column}"].resize(rows, axis=0)
+    else:
+        array = zarr.open_array(str(path / "results" / column), mode="r+")
+        array.resize((rows, *array.shape[1:]))
+        consolidate(path)
+
+
+def remove_source_table(path: Path, backend: str) -> None:
+    if backend == "hdf5":
+        with h5py.File(path, "r+") as f:
+            del f["source"]
+    else:
+        shutil.rmtree(path / "source")
+        consolidate(path)
+
+
+@pytest.mark.parametrize("backend", sorted(SUFFIX))
+@pytest.mark.parametrize("column", ["predicted_class", "predicted_probability", "loss"])
+def test_column_of_the_wrong_length_is_refused_naming_it(
+    pristine: dict[str, Path],
+    isolated: Callable[[Path], tuple[str, str]],
+    tmp_path: Path,
+    backend: str,
+    column: str,
+) -> None:
+    path = damaged_copy(pristine[backend], tmp_path / f"short{SUFFIX[backend]}")
+    shorten_column(path, backend, column, N_ROWS - 7)
+    kind, message = isolated(path)
+    assert kind == "ours", message
+    assert f"column '{column}' has {N_ROWS - 7} rows" in message and str(path) in message
+
+
+@pytest.mark.parametrize("backend", sorted(SUFFIX))
+def test_reference_to_a_missing_object_is_refused(
+    pristine: dict[str, Path], isolated: Callable[[Path], tuple[str, str]], tmp_path: Path, backend: str
+) -> None:
+    path = damaged_copy(pristine[backend], tmp_path / f"dangling{SUFFIX[backend]}")
+    remove_source_table(path, backend)
+    kind, message = isolated(path)
+    assert kind == "ours", message
+    assert str(path) in message
+
+
+# -- hostile files ----------------------------------------------------------------------------------------
+
+
+def test_hdf5_external_link_is_refused(pristine: dict[str, Path], tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.h5"
+    with h5py.File(elsewhere, "w") as f:
+        f["secret"] = np.arange(5)
+    path = damaged_copy(pristine["hdf5"], tmp_path / "linked.h5")
+    with h5py.File(path, "r+") as f:
+        f["results/leak"] = h5py.ExternalLink(str(elsewhere), "/secret")
+    with pytest.raises(hdmf_ai.ResultsFileError, match=r"/results/leak.*external link.*elsewhere\.h5"):
+        hdmf_ai.read(path)
+    with pytest.raises(hdmf_ai.ResultsFileError, match="external link"):
+        hdmf_ai.list_tables(path)
+
+
+def test_hdf5_external_storage_is_refused(pristine: dict[str, Path], tmp_path: Path) -> None:
+    raw = tmp_path / "raw.bin"
+    raw.write_bytes(np.arange(N_ROWS, dtype=np.float64).tobytes())
+    path = damaged_copy(pristine["hdf5"], tmp_path / "external.h5")
+    with h5py.File(path, "r+") as f:
+        f["results"].create_dataset(
+            "outside", shape=(N_ROWS,), dtype=np.float64, external=[(str(raw), 0, h5py.h5f.UNLIMITED)]
+        )
+    with pytest.raises(hdmf_ai.ResultsFileError, match=r"outside.*external file.*raw\.bin"):
+        hdmf_ai.read(path)
+
+
+def test_hdf5_virtual_dataset_mapping_another_file_is_refused(pristine: dict[str, Path], tmp_path: Path) -> None:
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f["values"] = np.arange(N_ROWS, dtype=np.float64)
+    layout = h5py.VirtualLayout(shape=(N_ROWS,), dtype=np.float64)
+    layout[:] = h5py.VirtualSource(str(other), "values", shape=(N_ROWS,))
+    path = damaged_copy(pristine["hdf5"], tmp_path / "virtual.h5")
+    with h5py.File(path, "r+") as f:
+        f["results"].create_virtual_dataset("mapped", layout)
+    with pytest.raises(hdmf_ai.ResultsFileError, match=r"virtual dataset.*mapped.*other\.h5"):
+        hdmf_ai.read(path)
+
+
+def edit_zarr_json(path: Path, relative: str, edit: Callable[[dict[str, Any]], None]) -> None:
+    """Edit a node's metadata and the root's consolidated copy of it alike."""
+    node = path / relative / "zarr.json"
+    document = json.loads(node.read_text())
+    edit(document)
+    node.write_text(json.dumps(document))
+    root = json.loads((path / "zarr.json").read_text())
+    consolidated = root["consolidated_metadata"]["metadata"]
+    if relative in consolidated:
+        edit(consolidated[relative])
+    (path / "zarr.json").write_text(json.dumps(root))
+
+
+def test_zarr_node_named_outside_the_store_is_refused(pristine: dict[str, Path], tmp_path: Path) -> None:
+    path = damaged_copy(pristine["zarr"], tmp_path / "climbing.zarr")
+    root = json.loads((path / "zarr.json").read_text())
+    metadata = root["consolidated_metadata"]["metadata"]
+    metadata["results/../../outside"] = metadata["results/loss"]
+    (path / "zarr.json").write_text(json.dumps(root))
+    with pytest.raises(hdmf_ai.ResultsFileError, match=r"results/\.\./\.\./outside.*outside the store"):
+        hdmf_ai.read(path)
+
+
+@pytest.mark.parametrize("where", ["../other.zarr", "/tmp/other.zarr", "s3://bucket/other.zarr"])
+def test_zarr_reference_into_another_store_is_refused(pristine: dict[str, Path], tmp_path: Path, where: str) -> None:
+    other = damaged_copy(pristine["zarr"], tmp_path / "other.zarr")
+    path = damaged_copy(pristine["zarr"], tmp_path / "store" / "referring.zarr")
+    target = str(other) if where.startswith("/") else where
+
+    def point_elsewhere(document: dict[str, Any]) -> None:
+        document["attributes"]["table"]["_REFERENCE"]["source"] = target
+
+    edit_zarr_json(path, "results/samples", point_elsewhere)
+    with pytest.raises(hdmf_ai.ResultsFileError, match="another store"):
+        hdmf_ai.read(path)
+
+
+def test_zarr_pickle_codec_is_refused_before_anything_is_decoded(pristine: dict[str, Path], tmp_path: Path) -> None:
+    path = damaged_copy(pristine["zarr"], tmp_path / "pickled.zarr")
+
+    def ask_for_pickle(document: dict[str, Any]) -> None:
+        document["codecs"].append({"name": "numcodecs.pickle", "configuration": {"protocol": 5}})
+
+    edit_zarr_json(path, "results/loss", ask_for_pickle)
+    with pytest.raises(hdmf_ai.ResultsFileError, match="pickle codec"):
+        hdmf_ai.read(path)
+
+
+@pytest.mark.parametrize("backend", sorted(SUFFIX))
+def test_declared_shape_beyond_memory_is_refused_before_allocating(
+    pristine: dict[str, Path], isolated: Callable[[Path], tuple[str, str]], tmp_path: Path, backend: str
+) -> None:
+    path = damaged_copy(pristine[backend], tmp_path / f"huge{SUFFIX[backend]}")
+    huge = (2**40,)  # 8 TiB of float64, declared in a few bytes
+    if backend == "hdf5":
+        with h5py.File(path, "r+") as f:
+            f["results"].create_dataset("huge", shape=huge, dtype=np.float64, chunks=(2**20,))
+    else:
+        zarr.open_group(str(path), mode="r+")["results"].create_array(
+            "huge", shape=huge, dtype=np.float64, chunks=(2**20,)
+        )
+        consolidate(path)
+    kind, message = isolated(path)
+    assert kind == "ours", message
+    assert "huge" in message and "read budget" in message
+
+
+def test_read_budget_comes_from_the_environment(pristine: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HDMF_AI_READ_BUDGET", "1000")
+    with pytest.raises(hdmf_ai.ResultsFileError, match="read budget"):
+        hdmf_ai.read(pristine["hdf5"])
+    with hdmf_ai.open(pristine["hdf5"]) as lazy:  # lazy reads are the way around it
+        assert lazy["loss"].data[:5].shape == (5,)
+
+
+# -- writes killed midway ---------------------------------------------------------------------------------
+
+WRITER = """
+import sys
+sys.path.insert(0, {tests!r})
+import hdmf_ai
+from builders import full_table
+table = full_table({n})
+print("ready", flush=True)
+while True:
+    hdmf_ai.write(table, {path!r}, overwrite=True)
+    print("written", flush=True)
+"""
+
+
+def fingerprint(path: Path) -> str:
+    """A digest of every column of the table read from ``path``: two equal tables, one digest."""
+    table = hdmf_ai.read(path)
+    digest = hashlib.sha256()
+    for name in table.colnames:
+        digest.update(repr(column_values(table[name]).tolist()).encode())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("backend", sorted(SUFFIX))
+def test_write_killed_at_random_points_leaves_the_old_file_or_the_new_one(tmp_path: Path, backend: str) -> None:
+    path = tmp_path / f"results{SUFFIX[backend]}"
+    old_rows, new_rows = 40, 30_000
+    old = fingerprint(hdmf_ai.write(full_table(old_rows), tmp_path / f"old{SUFFIX[backend]}"))
+    new = fingerprint(hdmf_ai.write(full_table(new_rows), tmp_path / f"new{SUFFIX[backend]}"))
+    rng = random.Random(20261126)
+    for _ in range(4):
+        hdmf_ai.write(full_table(old_rows), path, overwrite=True)
+        writer = subprocess.Popen(
+            [sys.executable, "-c", WRITER.format(tests=str(Path(__file__).parent), n=new_rows, path=str(path))],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.0, 1.5))  # somewhere in the first writes, or between them
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        writer.stdout.close()
+        if path.exists():  # never partial: it reads, and it is one of the two tables whole
+            assert fingerprint(path) in (old, new)
+
+
+# -- many readers -----------------------------------------------------------------------------------------
+
+READER = """
+import sys, hashlib
+sys.path.insert(0, {tests!r})
+import numpy as np, hdmf_ai
+from builders import column_values
+table = hdmf_ai.read({path!r})
+digest = hashlib.sha256()
+for name in table.colnames:
+    values = column_values(table[name])
+    digest.update(repr(values.tolist()).encode())
+print(digest.hexdigest())
+"""
+
+
+@pytest.mark.parametrize("backend", sorted(SUFFIX))
+def test_concurrent_readers_see_identical_tables(pristine: dict[str, Path], backend: str) -> None:
+    code = READER.format(tests=str(Path(__file__).parent), path=str(pristine[backend]))
+    readers = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    digests = {reader.communicate(timeout=120)[0].strip() for reader in readers}
+    assert all(reader.returncode == 0 for reader in readers)
+    table = hdmf_ai.read(pristine[backend])
+    assert_tables_equal(table, full_table(N_ROWS))
+    assert len(digests) == 1 and "" not in digests
