@@ -7,7 +7,7 @@ PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
 CANDIDATES := python3.13 python3.12 $(sort $(wildcard $(PYENV_ROOT)/versions/3.1[2-9]*/bin/python3)) python3
 BASE_PYTHON ?= $(firstword $(foreach p,$(CANDIDATES),$(shell command -v $(p) >/dev/null 2>&1 && $(p) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && echo $(p))))
 
-.PHONY: demo test lint typecheck check clean bench bench-quick bench-writer
+.PHONY: demo test lint typecheck check clean bench bench-quick bench-writer bench-remote fuzz
 
 $(PY):
 	@test -n "$(BASE_PYTHON)" || { echo "no Python >= 3.12 found (looked for: $(CANDIDATES))" >&2; exit 1; }
@@ -51,6 +51,19 @@ bench-quick: $(VENV)/.bench-installed
 # the batched writer at 1M and 10M rows (~20 GB written, then deleted; check free space): benchmarks/WRITER.md
 bench-writer: $(VENV)/.test-installed
 	$(PY) benchmarks/writer.py
+
+# remote reads: bytes and requests per access against moto's S3 server on loopback: benchmarks/REMOTE.md
+bench-remote: $(VENV)/.bench-installed
+	$(PY) benchmarks/remote.py
+
+# fuzz the reader for FUZZ_SECONDS (coverage-guided with atheris, the fuzz extra); findings in .cache/fuzz-findings
+FUZZ_SECONDS ?= 300
+$(VENV)/.fuzz-installed: $(VENV)/.test-installed
+	$(PY) -m pip install --quiet -e '.[fuzz]' || echo "atheris did not install: make fuzz tries random inputs"
+	@touch $@
+
+fuzz: $(VENV)/.fuzz-installed
+	$(PY) tests/fuzz/fuzz_reader.py --seconds $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache

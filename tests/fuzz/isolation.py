@@ -1,0 +1,46 @@
+"""Run a function in a child process with a timeout, so that a crash or a hang is an outcome, not the end.
+
+Children come from a fork server that imported hdmf-ai once: a fresh interpreter per case would cost seconds.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+__all__ = ["run_isolated"]
+
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload(["hdmf_ai"])
+
+
+def _child(conn: Connection, target: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    try:
+        result = ("returned", target(*args))
+    except BaseException as err:
+        result = ("raised", f"{type(err).__name__}: {str(err)[:2000]}")
+    conn.send(result)
+
+
+def run_isolated(target: Callable[..., Any], *args: Any, timeout: float = 60.0) -> tuple[str, Any]:
+    """``("returned", value)``, ``("raised", "Type: message")``, ``("crash", exit code)`` or ``("hang", seconds)``.
+
+    ``target`` must be importable by name (a module-level function): the child imports it.
+    """
+    receiver, sender = _CONTEXT.Pipe(duplex=False)
+    child = _CONTEXT.Process(target=_child, args=(sender, target, args))
+    child.start()
+    sender.close()
+    # the report is read before joining: a long one would otherwise block the child in send()
+    report = receiver.recv() if receiver.poll(timeout) else None
+    child.join(timeout if report is not None else 0)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        return "hang", timeout
+    receiver.close()
+    if child.exitcode != 0 or report is None:
+        return "crash", child.exitcode
+    return report

@@ -1,0 +1,51 @@
+"""The reader under fuzzing: damaged files are read, or refused with our error; never a crash or a hang.
+
+Replays every input in ``tests/fuzz/corpus/`` (the seeds, and every finding of ``make fuzz`` once fixed), then
+tries a few dozen more that hypothesis draws. Each read runs in a child process with a timeout
+(``fuzz/isolation.py``). The long, coverage-guided search is ``make fuzz`` (``tests/fuzz/fuzz_reader.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fuzz.isolation import run_isolated
+from fuzz.reader_target import TARGETS, read_damaged, seed_files
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+CORPUS = Path(__file__).resolve().parent / "fuzz" / "corpus"
+TIMEOUT_S = 60.0
+
+
+@pytest.fixture(scope="module")
+def seeds() -> Path:
+    return seed_files()  # made once here, not in every child
+
+
+def assert_read_or_refused(data: bytes, seeds: Path) -> None:
+    how, what = run_isolated(read_damaged, data, seeds, timeout=TIMEOUT_S)
+    assert (how, what) in (("returned", "read"), ("returned", "refused")), f"input {data.hex()}: {how}: {what}"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in CORPUS.iterdir()))
+def test_corpus_input_is_read_or_refused(seeds: Path, name: str) -> None:
+    assert_read_or_refused((CORPUS / name).read_bytes(), seeds)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(
+    target=st.integers(0, len(TARGETS) - 1),
+    truncate=st.booleans(),
+    ops=st.lists(st.tuples(st.integers(0, 2**32 - 1), st.integers(1, 255)), min_size=1, max_size=6),
+)
+def test_random_damage_is_read_or_refused(seeds: Path, target: int, truncate: bool, ops: list[tuple[int, int]]) -> None:
+    head = bytes([target]) + (b"\x80" + ops[0][0].to_bytes(4, "little") if truncate else b"")
+    body = b"".join(offset.to_bytes(4, "little") + bytes([mask]) for offset, mask in ops)
+    assert_read_or_refused(head + body, seeds)
+
+
+def test_intact_seed_reads(seeds: Path) -> None:
+    for target in range(len(TARGETS)):
+        assert read_damaged(bytes([target]), seeds) == "read"
