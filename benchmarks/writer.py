@@ -377,8 +377,12 @@ def report(rows: list[dict[str, Any]], kills: dict[str, Any], dask_rows: dict[in
             f"| {backend} | {k['reported']:,} | {k['readable']:,} | {k['lost']:,} | {k['resumed_from']:,} "
             f"| {k['final_rows']:,} |"
         )
-    lines += ["", f"Lost rows are at most one batch ({args.batch:,}) when the count is 0: every batch whose append",
-              "returned is on disk; the batch in flight may or may not be.", ""]  # fmt: skip
+    lines += [
+        "",
+        "Rows lost = rows whose `append` had returned before the kill but that are not readable after it",
+        f"(the guarantee: 0; only the batch in flight, at most {args.batch:,} rows, may be missing).",
+        "",
+    ]
     if dask_rows:
         one, two = dask_rows[1]["seconds"], dask_rows[2]["seconds"]
         lines += [
