@@ -1,8 +1,8 @@
 """Bytes and requests that remote reads cost, counted by the server, against the size of the file.
 
-A 1,000,000-row results table (10 classes: split, true label, probabilities, predicted class, top-3, a
-16-d embedding) is written per backend and storage preset, uploaded to moto's S3 server on 127.0.0.1 (its own
-venv, as in the tests) and read through the public API:
+A 1,000,000-row results table (10 classes: samples linked to a 1,000,000-row source table, split, true label,
+probabilities, predicted class, top-3, a 16-d embedding) is written per backend and storage preset, uploaded
+to moto's S3 server on 127.0.0.1 (its own venv, as in the tests) and read through the public API:
 
 - ``inspect``: ``hdmf_ai.list_tables(url)``, metadata only;
 - ``label column``: ``open(url)`` and read ``true_label`` whole;
@@ -10,8 +10,10 @@ venv, as in the tests) and read through the public API:
 - ``full read``: ``hdmf_ai.read(url)``.
 
 Each access starts from a fresh open; the server's counters are reset before it. For HDF5 it also compares
-the file object h5py reads through (fsspec's caches and block sizes, and remfile over plain HTTP), and a file
-written with HDF5's paged aggregation (metadata gathered into pages, ``fs_strategy="page"``).
+remfile's read sizes (fsspec's file objects are not measured: reads through them hang, see
+``hdmf_ai/io/remote.py`` and ``REMOTE.md``), a file written with HDF5's paged aggregation (metadata gathered into pages,
+``fs_strategy="page"``), and both backends read without hdmf's range check of ``samples`` (see
+:func:`unchecked_regions`). Plain HTTP (``RangeHTTPServer``) serves the same files for comparison.
 
 Run: ``make bench-remote`` or ``python benchmarks/remote.py [--rows N] [--presets portable fast ...]``;
 results are printed as Markdown tables (``benchmarks/REMOTE.md`` holds a run with commentary).
@@ -38,6 +40,7 @@ import numpy as np  # noqa: E402
 import s3fs  # noqa: E402
 from data import make_arrays  # noqa: E402
 from hdmf.backends.hdf5 import HDF5IO  # noqa: E402
+from hdmf.common import DynamicTable, DynamicTableRegion, VectorData  # noqa: E402
 from serverenv import Counts, MotoS3Server, RangeHTTPServer, ensure_moto_python  # noqa: E402
 
 import hdmf_ai  # noqa: E402
@@ -55,7 +58,17 @@ TARGETS = {"inspect": 0.01, "label column": 0.10, "10k-row slice": 0.02}
 
 def build_table(n: int) -> hdmf_ai.ResultsTable:
     arrays = make_arrays(n, N_CLASSES, seed=0)
+    rng = np.random.default_rng(1)
+    source = DynamicTable(
+        name="samples",
+        description="the source data: session and subject age of each sample",
+        columns=[
+            VectorData(name="session", description="recording session", data=rng.integers(0, 300, n).astype(np.int16)),
+            VectorData(name="age", description="subject age", data=rng.uniform(20, 80, n).astype(np.float32)),
+        ],
+    )
     rt = hdmf_ai.ResultsTable(name="results", description="remote benchmark", source_code="benchmarks/remote.py")
+    rt.add_samples(rng.permutation(n), table=source)
     rt.add_tvt_split(arrays.tvt_split)
     rt.add_true_label(arrays.true_label, classes=[f"class{i}" for i in range(N_CLASSES)])
     rt.add_predicted_probability(arrays.predicted_probability)
@@ -151,25 +164,19 @@ def remfile_chunk(size: int) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def fsspec_reader(cache: str, block_size: int) -> Iterator[None]:
-    """Read remote HDF5 through an fsspec file (``cache``, ``block_size``) instead of remfile.
+def unchecked_regions() -> Iterator[None]:
+    """hdmf without its check that every ``samples`` index is inside the source table.
 
-    Not used by the library: fsspec fetches on an event loop in another thread, and a full read hangs when
-    that thread frees an h5py object (h5py's lock is held by the reading thread). Only partial reads here.
+    hdmf runs that check whenever it constructs a DynamicTableRegion, on read too: it reads the whole
+    ``samples`` column even for a metadata-only inspect. This variant measures what skipping it on read
+    (the check was made when the file was written) would save.
     """
-    import fsspec.core
-
-    original = remote.hdf5_handle
-
-    def handle(url: str, options: Any) -> Any:
-        fs, path = fsspec.core.url_to_fs(url, **options)
-        return fs.open(path, "rb", cache_type=cache, block_size=block_size)
-
-    remote.hdf5_handle = handle  # type: ignore[assignment]
+    original = DynamicTableRegion._validate_index_in_range
+    DynamicTableRegion._validate_index_in_range = lambda self, data, table: None  # type: ignore[method-assign]
     try:
         yield
     finally:
-        remote.hdf5_handle = original  # type: ignore[assignment]
+        DynamicTableRegion._validate_index_in_range = original  # type: ignore[method-assign]
 
 
 def stored_bytes(path: Path) -> int:
@@ -227,13 +234,14 @@ def run(rows: int, presets: list[str], page_size: int) -> list[Row]:
                 with remfile_chunk(size):
                     add("hdf5", f"portable, s3, remfile {size // 1024} KiB", portable, s3, s3_url, options, ACCESSES)
             partial = [a for a in ACCESSES if a != "full read"]
-            for cache, block in (("blockcache", 64 * 1024), ("none", 64 * 1024)):
-                with fsspec_reader(cache, block):
-                    variant = f"portable, s3, fsspec {cache} {block // 1024} KiB"
-                    add("hdf5", variant, portable, s3, s3_url, options, partial)
             for backend in SUFFIX:
                 path = files[backend, "portable"]
                 add(backend, "portable, http", path, web, f"{web.url}/{path.name}", None, ACCESSES)
+            with unchecked_regions():
+                for backend in SUFFIX:
+                    path = files[backend, "portable"]
+                    url = f"s3://{BUCKET}/{path.name}"
+                    add(backend, "portable, s3, no region check on read", path, s3, url, options, partial)
     return results
 
 

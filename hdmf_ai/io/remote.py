@@ -1,8 +1,8 @@
 """Reading results files from URLs: ``s3://bucket/key`` and ``https://...``, fetching only the bytes needed.
 
-HDF5 files are read through a file object that fetches byte ranges on demand (fsspec, with a small block
-cache); Zarr stores through zarr's ``FsspecStore``, one request per metadata document or chunk. Both need
-the ``remote`` extra (``pip install hdmf-ai[remote]``: fsspec, s3fs, aiohttp).
+HDF5 files are read through remfile, a file object that fetches byte ranges on demand in the reading thread
+(presigned by botocore for S3); Zarr stores through zarr's ``FsspecStore``, one request per metadata document
+or chunk. Both need the ``remote`` extra (``pip install hdmf-ai[remote]``: remfile, fsspec, s3fs, aiohttp).
 
 S3 credentials come from where boto does look: ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` (and
 ``AWS_SESSION_TOKEN``), ``AWS_PROFILE`` or ``storage_options={"profile": ...}``, the shared credentials and

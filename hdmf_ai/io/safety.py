@@ -41,6 +41,7 @@ __all__ = [
     "ContainedReferences",
     "GuardedStore",
     "ReadBudget",
+    "check_construct_reads",
     "check_hdf5",
     "check_key",
     "check_table_lengths",
@@ -53,6 +54,8 @@ ALL_CHUNKS_ATTRIBUTE = "hdmf_ai_all_chunks_written"
 READ_BUDGET_ENV = "HDMF_AI_READ_BUDGET"
 
 _METADATA_NAMES = ("zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata")
+_CODEC_KEYS = ("codecs", "index_codecs", "compressor", "compressors", "filters", "object_codec")
+_STRING_BYTES = 64
 
 
 # -- HDF5 ----------------------------------------------------------------------------------------------------
@@ -130,7 +133,9 @@ class ReadBudget:
     def charge(self, data: Any, name: str) -> None:
         """Account for reading ``data`` (an h5py or zarr array) whole; refuse it when over budget."""
         shape = tuple(int(n) for n in getattr(data, "shape", ()))
-        itemsize = max(int(getattr(np.dtype(getattr(data, "dtype", np.uint8)), "itemsize", 1)), 8)
+        dtype = np.dtype(getattr(data, "dtype", np.uint8))
+        # a variable-length string becomes a Python str: some 60 bytes even when short
+        itemsize = _STRING_BYTES if dtype.kind in "OT" else max(dtype.itemsize, 1)
         declared = int(np.prod(shape, dtype=np.float64) * itemsize)  # float: a hostile shape must not overflow
         if self.used + declared > self.limit:
             raise ResultsFileError(
@@ -140,6 +145,22 @@ class ReadBudget:
                 f"or raise ${READ_BUDGET_ENV}",
             )
         self.used += declared
+
+
+def check_construct_reads(builder: GroupBuilder, source: object) -> None:
+    """Refuse what hdmf would read whole while building even a lazy table: the indices of a region column.
+
+    hdmf checks every index of a ``DynamicTableRegion`` against its table when it constructs one, so a file
+    declaring a vast ``samples`` column would exhaust memory on :func:`hdmf_ai.open` too.
+    """
+    budget = ReadBudget(source)
+    stack = [builder]
+    while stack:
+        group = stack.pop()
+        stack.extend(group.groups.values())
+        for dataset in group.datasets.values():
+            if dataset.attributes.get("data_type") == "DynamicTableRegion":
+                budget.charge(dataset.data, f"{group.name}/{dataset.name}")
 
 
 def _gib(n_bytes: float) -> str:
@@ -211,7 +232,8 @@ def _check_metadata(key: str, raw: bytes, source: object) -> None:
     except (ValueError, UnicodeDecodeError) as err:
         raise ResultsFileError(source, f"the metadata '{key}' is not valid JSON: {err}") from err
     for node, value in _walk(document):
-        if isinstance(value, dict) and "pickle" in str(value.get("name", value.get("id", ""))).lower():
+        in_codecs = any(f"/{name}" in node for name in _CODEC_KEYS)  # not in attributes, which are free text
+        if in_codecs and isinstance(value, dict) and "pickle" in str(value.get("name", value.get("id", ""))).lower():
             raise ResultsFileError(source, f"the metadata '{key}' asks for the pickle codec at {node}; refused")
     consolidated = document.get("consolidated_metadata") if isinstance(document, dict) else None
     if isinstance(consolidated, dict) and isinstance(consolidated.get("metadata"), dict):
