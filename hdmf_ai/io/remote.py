@@ -253,18 +253,25 @@ def _open_hdf5(url: str, options: Mapping[str, Any], manager: BuildManager, stac
 
 
 def _open_zarr(url: str, manager: BuildManager, options: dict[str, Any]) -> HDMFIO:
+    from zarr.core.buffer import default_buffer_prototype
+    from zarr.core.sync import sync
     from zarr.storage import FsspecStore
 
     from .safety import GuardedStore
     from .zarr import load_namespaces, reading_io
 
-    fs, fs_path = _filesystem(url, options)
+    try:
+        store = GuardedStore(FsspecStore.from_url(url, storage_options=options, read_only=True), source=url)
+    except ImportError as err:  # the protocol's package (s3fs, aiohttp) is missing
+        raise MissingDependencyError(f"reading {url} needs {err.name or err}; pip install 'hdmf-ai[remote]'") from err
 
-    root = fs_path.rstrip("/")
-    v2 = not fs.exists(f"{root}/zarr.json")
-    if v2 and not fs.exists(f"{root}/.zgroup"):
+    def has(key: str) -> bool:  # the store keeps what it read: asking costs no second request later
+        return sync(store.get(key, default_buffer_prototype())) is not None
+
+    v2 = not has("zarr.json")
+    if v2 and not has(".zgroup"):
+        fs, fs_path = _filesystem(url, options)
         _require(fs, fs_path, url)
         raise ResultsFileError(url, "is not a Zarr store (no zarr.json or .zgroup at its root)")
-    store = GuardedStore(FsspecStore.from_url(url, storage_options=options, read_only=True), source=url)
     load_namespaces(store, manager.type_map, v2=v2)
     return reading_io(store, manager=manager, location=url, v2=v2)

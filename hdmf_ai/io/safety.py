@@ -266,6 +266,9 @@ class GuardedStore(WrapperStore[Store]):
         super().__init__(store)
         self.source = store if source is None else source
         self._promise: bool | None = None
+        # metadata documents, present or absent, as first read: a read-only store's do not change while it is
+        # open, and hdmf-zarr and zarr ask for the root's several times (a request each on S3 or HTTP)
+        self._metadata: dict[str, Buffer | None] = {}
 
     def _with_store(self, store: Store) -> Self:
         return type(self)(store, self.source)
@@ -275,7 +278,7 @@ class GuardedStore(WrapperStore[Store]):
 
     async def _promised_all_chunks(self, prototype: BufferPrototype) -> bool:
         if self._promise is None:
-            root = await self._store.get("zarr.json", prototype)
+            root = self._metadata.get("zarr.json") or await self._store.get("zarr.json", prototype)
             try:
                 attributes = json.loads(root.to_bytes()).get("attributes", {}) if root is not None else {}
             except ValueError:
@@ -301,14 +304,23 @@ class GuardedStore(WrapperStore[Store]):
 
     async def get(self, key: str, prototype: BufferPrototype, byte_range: ByteRequest | None = None) -> Buffer | None:
         check_key(key, self.source)
+        cacheable = byte_range is None and _is_metadata(key)
+        if cacheable and key in self._metadata:
+            return self._metadata[key]
         value = await self._store.get(key, prototype, byte_range)
         promised = value is None and not _is_metadata(key) and await self._promised_all_chunks(prototype)
-        return self._checked(key, value, promised)
+        checked = self._checked(key, value, promised)
+        if cacheable:
+            self._metadata[key] = checked
+        return checked
 
     def get_sync(
         self, key: str, *, prototype: BufferPrototype | None = None, byte_range: ByteRequest | None = None
     ) -> Buffer | None:
         check_key(key, self.source)
+        cacheable = byte_range is None and _is_metadata(key)
+        if cacheable and key in self._metadata:
+            return self._metadata[key]
         value = super().get_sync(key, prototype=prototype, byte_range=byte_range)
         promised = False
         if value is None and not _is_metadata(key):
@@ -318,7 +330,10 @@ class GuardedStore(WrapperStore[Store]):
 
                 sync(self._promised_all_chunks(prototype or default_buffer_prototype()))
             promised = bool(self._promise)
-        return self._checked(key, value, promised)
+        checked = self._checked(key, value, promised)
+        if cacheable:
+            self._metadata[key] = checked
+        return checked
 
     async def get_partial_values(
         self, prototype: BufferPrototype, key_ranges: Iterable[tuple[str, ByteRequest | None]]
