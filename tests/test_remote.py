@@ -162,6 +162,25 @@ def test_selective_to_dataframe_of_a_url_equals_the_local_one(
     assert got.equals(want)
 
 
+@pytest.mark.parametrize("backend", sorted(SUFFIX))
+def test_metrics_of_a_url_equal_those_of_the_local_file(
+    s3: MotoS3Server, bucket: str, local_files: tuple[Path, hdmf_ai.ResultsTable], backend: str
+) -> None:
+    pytest.importorskip("pandas", reason="the analysis functions need pandas (the analysis extra)")
+    from hdmf_ai import analysis
+
+    with hdmf_ai.open(local_files[0] / f"results{SUFFIX[backend]}") as local:
+        want = analysis.metrics(local)
+        breakdown_want = analysis.error_breakdown(local, by="site")
+    url = f"s3://{bucket}/private/results{SUFFIX[backend]}"
+    with hdmf_ai.open(url, storage_options=signed(s3)) as lazy:
+        got = analysis.metrics(lazy)
+        breakdown_got = analysis.error_breakdown(lazy, by="site")
+    assert got.equals(want)
+    assert breakdown_got.groups.equals(breakdown_want.groups)
+    assert (breakdown_got.test, breakdown_got.p_value) == (breakdown_want.test, breakdown_want.p_value)
+
+
 # -- credentials and endpoints ----------------------------------------------------------------------------
 
 
