@@ -41,7 +41,7 @@ import s3fs  # noqa: E402
 from data import make_arrays  # noqa: E402
 from hdmf.backends.hdf5 import HDF5IO  # noqa: E402
 from hdmf.common import DynamicTable, DynamicTableRegion, VectorData  # noqa: E402
-from serverenv import Counts, MotoS3Server, RangeHTTPServer, ensure_moto_python  # noqa: E402
+from serverenv import Counts, MotoS3Server, RangeHTTPServer, ensure_moto_python, moto_versions  # noqa: E402
 
 import hdmf_ai  # noqa: E402
 from hdmf_ai.io import hdf5 as hdf5_backend  # noqa: E402
@@ -269,10 +269,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")  # nothing beyond loopback
     started = time.perf_counter()
     rows = run(args.rows, args.presets, args.page_size)
-    print(
-        f"\n{args.rows:,} rows, {N_CLASSES} classes; versions: h5py {h5py.__version__}, numpy {np.__version__}, "
-        f"s3fs {s3fs.__version__}; {time.perf_counter() - started:.0f} s\n"
-    )
+    import importlib.metadata as metadata
+
+    ours = {name: metadata.version(name) for name in ("h5py", "zarr", "hdmf", "s3fs", "aiobotocore", "remfile")}
+    print(f"\n{args.rows:,} rows, {N_CLASSES} classes, {time.perf_counter() - started:.0f} s")
+    print(f"versions: {ours}; moto venv: {moto_versions(ensure_moto_python())}\n")
     print(markdown(rows))
     return 0
 

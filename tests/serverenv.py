@@ -33,6 +33,7 @@ __all__ = [
     "RangeHTTPServer",
     "ReferenceEnvUnavailable",
     "ensure_moto_python",
+    "moto_versions",
 ]
 
 #: The moto server's environment; changing this list rebuilds it.
@@ -55,6 +56,17 @@ class Counts:
 def ensure_moto_python(cache_dir: Path | None = None) -> Path:
     """The python of the moto venv (built on first use); raises ReferenceEnvUnavailable when it cannot be."""
     return ensure_reference_venv(cache_dir or REPO / ".cache" / "motoenv", requirements=MOTO_REQUIREMENTS)
+
+
+def moto_versions(python: Path) -> dict[str, str]:
+    """What pip resolved in the moto venv (its versions.json lists the reference stack's names instead)."""
+    code = (
+        "import json, importlib.metadata as m\n"
+        "print(json.dumps({n: m.version(n) for n in ('moto', 'boto3', 'botocore', 'werkzeug', 'flask')}))"
+    )
+    out = subprocess.run([str(python), "-E", "-s", "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    versions: dict[str, str] = json.loads(out.stdout)
+    return versions
 
 
 class MotoS3Server:
