@@ -10,10 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from builders import full_table
 from fuzz.isolation import run_isolated
 from fuzz.reader_target import TARGETS, read_damaged, seed_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import hdmf_ai
 
 CORPUS = Path(__file__).resolve().parent / "fuzz" / "corpus"
 TIMEOUT_S = 60.0
@@ -49,3 +52,31 @@ def test_random_damage_is_read_or_refused(seeds: Path, target: int, truncate: bo
 def test_intact_seed_reads(seeds: Path) -> None:
     for target in range(len(TARGETS)):
         assert read_damaged(bytes([target]), seeds) == "read"
+
+
+# -- findings of make fuzz --------------------------------------------------------------------------------
+
+
+def _read(path: str) -> str:
+    try:
+        hdmf_ai.read(path)
+    except hdmf_ai.ResultsFileError as err:
+        return f"refused: {err}"
+    return "read"
+
+
+def test_finding_attribute_name_without_its_nul_is_refused_not_a_segfault(tmp_path: Path) -> None:
+    """Found by atheris: flipping the NUL that ends an attribute's name (``data_type``) in the older HDF5
+    format (unchecked object headers) made HDF5 2.0 segfault reading the attribute. hdmf-ai now writes the
+    1.8 format, whose object headers carry checksums: the same damage is refused."""
+    good = hdmf_ai.write(full_table(50), tmp_path / "good.h5")
+    data = good.read_bytes()
+    ends = [i + len(b"data_type") for i in range(len(data)) if data.startswith(b"data_type\x00", i)]
+    assert ends, "the file names no attribute data_type"
+    for end in ends[:4]:
+        damaged = bytearray(data)
+        damaged[end] ^= 0xFF
+        path = tmp_path / f"damaged-{end}.h5"
+        path.write_bytes(bytes(damaged))
+        how, what = run_isolated(_read, str(path), timeout=TIMEOUT_S)
+        assert how == "returned" and what.startswith("refused") and "checksum" in what, (end, how, what)

@@ -38,6 +38,7 @@ import hdmf_ai
 N_ROWS = 300
 SUFFIX = {"hdf5": ".h5", "zarr": ".zarr"}
 CASE_TIMEOUT_S = 60.0
+SIGNATURES = (b"OHDR", b"OCHK", b"TREE", b"BTHD", b"BTLF", b"FRHP", b"FHDB", b"GCOL")
 
 
 # -- running a read in a child process --------------------------------------------------------------------
@@ -121,7 +122,9 @@ def hdf5_damages(good: Path) -> dict[str, Callable[[Path], None]]:
     }
     damages |= {f"superblock byte {offset} flipped": flip_at(offset) for offset in (0, 8, 9, 13, 16, 24, 40)}
     damages["a compressed chunk flipped"] = flip_at(chunk.byte_offset + chunk.size // 2)
-    for signature in (b"TREE", b"HEAP", b"SNOD", b"GCOL"):  # B-tree, link names, group nodes, strings
+    # object headers and their continuations, B-trees (chunk indexes; v2: link names), fractal heaps (links),
+    # global heaps (strings): the structures of the HDF5 1.8 format hdmf-ai writes
+    for signature in SIGNATURES:
         at = data.find(signature)
         damages |= {f"{signature.decode()} +{k} flipped": flip_at(at + k) for k in (6, 8, 24)}
     return damages
@@ -163,7 +166,7 @@ def damage_cases() -> list[tuple[str, str]]:
         *(f"truncated at {f:.0%}" for f in (0, 0.001, 0.25, 0.5, 0.9, 0.999)),
         *(f"superblock byte {o} flipped" for o in (0, 8, 9, 13, 16, 24, 40)),
         "a compressed chunk flipped",
-        *(f"{s} +{k} flipped" for s in ("TREE", "HEAP", "SNOD", "GCOL") for k in (6, 8, 24)),
+        *(f"{s.decode()} +{k} flipped" for s in SIGNATURES for k in (6, 8, 24)),
     ]
     zarr_cases = [
         "a chunk missing",

@@ -34,7 +34,12 @@ def run_isolated(target: Callable[..., Any], *args: Any, timeout: float = 60.0) 
     child.start()
     sender.close()
     # the report is read before joining: a long one would otherwise block the child in send()
-    report = receiver.recv() if receiver.poll(timeout) else None
+    report = None
+    try:
+        if receiver.poll(timeout):
+            report = receiver.recv()
+    except EOFError:  # the child died before it reported: its exit code tells how
+        pass
     child.join(timeout if report is not None else 0)
     if child.is_alive():
         child.kill()
