@@ -16,6 +16,8 @@ Example: ``hdmf_ai.read("s3://bucket/results.zarr", storage_options={"endpoint_u
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 import re
 import time
 from collections.abc import Iterator, Mapping
@@ -64,6 +66,12 @@ def resolve_options(url: str, storage_options: Mapping[str, Any] | None) -> dict
 
 def _aws_credentials_found() -> bool:
     """Whether boto's usual chain (environment, profile, config files, machine role) yields credentials."""
+    # the chain may ask the instance-metadata service and wait for it: once per AWS environment, not per read
+    return _credentials_in(tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_"))))
+
+
+@functools.cache
+def _credentials_in(environment: tuple[tuple[str, str], ...]) -> bool:
     import botocore.session
 
     try:
