@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import h5py
 import pytest
 from builders import full_table
 from fuzz.isolation import run_isolated
@@ -80,3 +81,25 @@ def test_finding_attribute_name_without_its_nul_is_refused_not_a_segfault(tmp_pa
         path.write_bytes(bytes(damaged))
         how, what = run_isolated(_read, str(path), timeout=TIMEOUT_S)
         assert how == "returned" and what.startswith("refused") and "checksum" in what, (end, how, what)
+
+
+def _read_in_bounded_memory(path: str) -> str:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))  # an allocation of gigabytes fails here
+    return _read(path)
+
+
+def test_finding_string_length_claiming_gigabytes_is_refused_before_allocating(tmp_path: Path) -> None:
+    """Found by atheris: one flipped bit in the stored length of a string (a chunk of a variable-length
+    dataset has no checksum) made HDF5 allocate 4 GiB for a 90 kB file. Refused before anything is allocated."""
+    good = hdmf_ai.write(full_table(50), tmp_path / "good.h5")
+    with h5py.File(good, "r") as f:
+        chunk = f["source/site"].id.get_chunk_info(0)  # 16 bytes per string: its length comes first
+    data = bytearray(good.read_bytes())
+    data[chunk.byte_offset + 3 * 16 + 3] ^= 0xFF  # the fourth string now claims 4 GiB
+    path = tmp_path / "damaged.h5"
+    path.write_bytes(bytes(data))
+    how, what = run_isolated(_read_in_bounded_memory, str(path), timeout=TIMEOUT_S)
+    assert how == "returned" and what.startswith("refused") and "source/site" in what, (how, what)
+    assert "claims more bytes than the file has" in what

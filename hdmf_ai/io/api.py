@@ -305,6 +305,8 @@ def _load_into_memory(builder: GroupBuilder | DatasetBuilder, budget: _safety.Re
         if isinstance(data, (h5py.Dataset, zarr.Array, _writer.RowLimited)):  # StrDataset is an h5py.Dataset
             name = str(getattr(data, "name", None) or builder.name)
             budget.charge(data, name)
+            if isinstance(data, h5py.Dataset):  # a damaged chunk index can make HDF5 allocate gigabytes
+                _safety.check_chunk_index(data, budget.source)
             try:
                 builder["data"] = _to_numpy(data)
             except ResultsFileError:

@@ -9,10 +9,12 @@ random inputs; ``tests/test_fuzz.py`` replays the inputs in ``tests/fuzz/corpus/
 
 from __future__ import annotations
 
+import random
 import shutil
 import struct
 import sys
 import tempfile
+import uuid
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -30,13 +32,24 @@ TARGETS = ("hdf5", "zarr-metadata", "zarr-chunk")
 
 @cache
 def seed_files() -> Path:
-    """A valid HDF5 file and Zarr store of every column (written once per process)."""
+    """A valid HDF5 file and Zarr store of every column (written once per process).
+
+    Byte for byte the same in every process (hdmf's object ids drawn from a seeded generator), so that an
+    input the fuzzer kept damages the same bytes when it is replayed.
+    """
+    import hdmf.container
     from builders import full_table
 
     out = Path(tempfile.mkdtemp(prefix="hdmf-ai-fuzz-seed-"))
-    table = full_table(N_ROWS)
-    hdmf_ai.write(table, out / "seed.h5")
-    hdmf_ai.write(table, out / "seed.zarr")
+    ids = random.Random(0)
+    original = hdmf.container.uuid4
+    hdmf.container.uuid4 = lambda: uuid.UUID(int=ids.getrandbits(128), version=4)  # type: ignore[assignment]
+    try:
+        table = full_table(N_ROWS)
+        hdmf_ai.write(table, out / "seed.h5")
+        hdmf_ai.write(table, out / "seed.zarr")
+    finally:
+        hdmf.container.uuid4 = original  # type: ignore[assignment]
     return out
 
 
