@@ -16,7 +16,7 @@ from importlib.resources import files
 
 import hdmf.common
 from hdmf.build import BuildManager, ObjectMapper, TypeMap
-from hdmf.common import CORE_NAMESPACE, EXP_NAMESPACE
+from hdmf.common import CORE_NAMESPACE, EXP_NAMESPACE, DynamicTableRegion
 from hdmf.spec import NamespaceCatalog
 
 from . import columns
@@ -43,6 +43,8 @@ REGISTRY: tuple[tuple[str, str, type, type[ObjectMapper]], ...] = (
     (NAMESPACE, "TrainValidateTestSplit", columns.TrainValidateTestSplit, mappers.EnumColumnMap),
     # hdmf's EnumData warns "experimental" on every instance; ours reads string labels quietly
     (EXP_NAMESPACE, "EnumData", columns.EnumColumn, mappers.EnumColumnMap),
+    # hdmf's own class, with a mapper that skips re-reading a whole region column to check it on lazy opens
+    (CORE_NAMESPACE, "DynamicTableRegion", DynamicTableRegion, mappers.RegionMap),
 )
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
+import zarr
 from builders import CLASS_NAMES, assert_tables_equal, column_values, full_table, source_table
 from hdmf.common import DynamicTable
 
@@ -251,3 +254,25 @@ def test_plain_dynamic_table_sources_keep_their_columns(path: Path) -> None:
     hdmf_ai.write(rt, path)
     back = hdmf_ai.read(path)
     np.testing.assert_array_equal(column_values(back.samples.table.id), [10, 11, 12])
+
+
+def _set_first_sample(path: Path, value: int) -> None:
+    if path.suffix == ".h5":
+        with h5py.File(path, "r+") as f:
+            f["results/samples"][0] = value
+    else:
+        zarr.open_array(str(path / "results" / "samples"), mode="r+")[0] = value
+
+
+def test_a_lazy_open_does_not_check_every_sample_index_but_an_eager_read_does(path: Path) -> None:
+    """hdmf would read the whole samples column to check it on every open; on a lazy open we skip that
+    (the indices were checked when written), while read() still refuses an index outside the source table."""
+    rt = full_table(20)
+    hdmf_ai.write(rt, path)
+    _set_first_sample(path, 10_000)  # damage one index on disk: the source table has 20 rows
+    with warnings.catch_warnings(record=True) as caught, hdmf_ai.open(path) as lazy:
+        warnings.simplefilter("always")
+        np.testing.assert_array_equal(lazy.samples.data[1:], rt.samples.data[1:])
+    assert not caught, "hdmf's index check (a warning, after reading the whole column) must not run on open"
+    with pytest.raises(hdmf_ai.ResultsFileError, match="samples"):
+        hdmf_ai.read(path)

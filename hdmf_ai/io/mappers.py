@@ -24,7 +24,7 @@ from hdmf.spec import GroupSpec
 from hdmf.spec.spec import BaseStorageSpec
 from hdmf.utils import get_docval
 
-__all__ = ["ColumnMap", "CrossValidationSplitMap", "EnumColumnMap", "ResultsTableMap", "SignatureMapper"]
+__all__ = ["ColumnMap", "CrossValidationSplitMap", "EnumColumnMap", "RegionMap", "ResultsTableMap", "SignatureMapper"]
 
 type Builder = GroupBuilder | DatasetBuilder
 
@@ -170,3 +170,17 @@ class ResultsTableMap(SignatureMapper, DynamicTableMap):
     @ObjectMapper.constructor_arg("colnames")
     def colnames_carg(self, builder: GroupBuilder, manager: BuildManager) -> Any:
         return _text(builder.attributes.get("colnames")) or self.NO_OVERRIDE
+
+
+class RegionMap(ObjectMapper):
+    """hdmf's ``DynamicTableRegion``: on a lazy read, its indices are not re-checked against the table.
+
+    hdmf checks every index of a region when it constructs one, which reads the whole ``samples`` column
+    whenever a file is opened: over S3 that was most of the bytes of an ``inspect`` (benchmarks/REMOTE.md).
+    The indices were checked when written; a region loaded into memory (``hdmf_ai.read``) is still checked,
+    where it costs nothing extra.
+    """
+
+    @ObjectMapper.constructor_arg("validate_data")
+    def validate_data_carg(self, builder: DatasetBuilder, manager: BuildManager) -> bool:
+        return isinstance(builder.data, np.ndarray | list)
