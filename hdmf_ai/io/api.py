@@ -261,7 +261,6 @@ def _relabel_namespaces(builder: GroupBuilder | DatasetBuilder, type_map: TypeMa
 def _construct(io: HDMFIO, builder: GroupBuilder, source: Path | str) -> AbstractContainer:
     _relabel_namespaces(builder, io.manager.type_map)
     _safety.check_table_lengths(builder, source)
-    _safety.check_construct_reads(builder, source)
     try:
         root = io.manager.construct(builder)
     except Exception as err:

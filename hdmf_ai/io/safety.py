@@ -42,7 +42,6 @@ __all__ = [
     "GuardedStore",
     "ReadBudget",
     "check_chunk_index",
-    "check_construct_reads",
     "check_hdf5",
     "check_key",
     "check_table_lengths",
@@ -207,22 +206,6 @@ class ReadBudget:
                 f"or raise ${READ_BUDGET_ENV}",
             )
         self.used += declared
-
-
-def check_construct_reads(builder: GroupBuilder, source: object) -> None:
-    """Refuse what hdmf would read whole while building even a lazy table: the indices of a region column.
-
-    hdmf checks every index of a ``DynamicTableRegion`` against its table when it constructs one, so a file
-    declaring a vast ``samples`` column would exhaust memory on :func:`hdmf_ai.open` too.
-    """
-    budget = ReadBudget(source)
-    stack = [builder]
-    while stack:
-        group = stack.pop()
-        stack.extend(group.groups.values())
-        for dataset in group.datasets.values():
-            if dataset.attributes.get("data_type") == "DynamicTableRegion":
-                budget.charge(dataset.data, f"{group.name}/{dataset.name}")
 
 
 def _gib(n_bytes: float) -> str:
