@@ -12,8 +12,7 @@ to moto's S3 server on 127.0.0.1 (its own venv, as in the tests) and read throug
 Each access starts from a fresh open; the server's counters are reset before it. For HDF5 it also compares
 remfile's read sizes (fsspec's file objects are not measured: reads through them hang, see
 ``hdmf_ai/io/remote.py`` and ``REMOTE.md``), a file written with HDF5's paged aggregation (metadata gathered into pages,
-``fs_strategy="page"``), and both backends read without hdmf's range check of ``samples`` (see
-:func:`unchecked_regions`). Plain HTTP (``RangeHTTPServer``) serves the same files for comparison.
+``fs_strategy="page"``). Plain HTTP (``RangeHTTPServer``) serves the same files for comparison.
 
 Run: ``make bench-remote`` or ``python benchmarks/remote.py [--rows N] [--presets portable fast ...]``;
 results are printed as Markdown tables (``benchmarks/REMOTE.md`` holds a run with commentary).
@@ -40,7 +39,7 @@ import numpy as np  # noqa: E402
 import s3fs  # noqa: E402
 from data import make_arrays  # noqa: E402
 from hdmf.backends.hdf5 import HDF5IO  # noqa: E402
-from hdmf.common import DynamicTable, DynamicTableRegion, VectorData  # noqa: E402
+from hdmf.common import DynamicTable, VectorData  # noqa: E402
 from serverenv import Counts, MotoS3Server, RangeHTTPServer, ensure_moto_python, moto_versions  # noqa: E402
 
 import hdmf_ai  # noqa: E402
@@ -163,22 +162,6 @@ def remfile_chunk(size: int) -> Iterator[None]:
         remote.HDF5_MIN_CHUNK = saved
 
 
-@contextlib.contextmanager
-def unchecked_regions() -> Iterator[None]:
-    """hdmf without its check that every ``samples`` index is inside the source table.
-
-    hdmf runs that check whenever it constructs a DynamicTableRegion, on read too: it reads the whole
-    ``samples`` column even for a metadata-only inspect. This variant measures what skipping it on read
-    (the check was made when the file was written) would save.
-    """
-    original = DynamicTableRegion._validate_index_in_range
-    DynamicTableRegion._validate_index_in_range = lambda self, data, table: None  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        DynamicTableRegion._validate_index_in_range = original  # type: ignore[method-assign]
-
-
 def stored_bytes(path: Path) -> int:
     return path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -233,15 +216,9 @@ def run(rows: int, presets: list[str], page_size: int) -> list[Row]:
             for size in (16 * 1024, 256 * 1024):
                 with remfile_chunk(size):
                     add("hdf5", f"portable, s3, remfile {size // 1024} KiB", portable, s3, s3_url, options, ACCESSES)
-            partial = [a for a in ACCESSES if a != "full read"]
             for backend in SUFFIX:
                 path = files[backend, "portable"]
                 add(backend, "portable, http", path, web, f"{web.url}/{path.name}", None, ACCESSES)
-            with unchecked_regions():
-                for backend in SUFFIX:
-                    path = files[backend, "portable"]
-                    url = f"s3://{BUCKET}/{path.name}"
-                    add(backend, "portable, s3, no region check on read", path, s3, url, options, partial)
     return results
 
 
