@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from builders import CLASS_NAMES, column_values, full_table, source_table
+from builders import CLASS_NAMES, full_table, source_table
+from expected import METADATA, as_list, assert_table_matches
 from refenv import ReferenceEnvUnavailable, ensure_reference_venv, run_reference
 
 import hdmf_ai
@@ -22,7 +23,6 @@ pytestmark = pytest.mark.interop
 
 REPO = Path(__file__).resolve().parents[1]
 SUFFIX = {"hdf5": ".h5", "zarr": ".zarr"}
-METADATA = ("source_code", "parameters", "model_description", "pre_trained_model")
 
 
 @pytest.fixture(scope="session")
@@ -44,11 +44,6 @@ def read_with(ref_python: Path, script: str, path: Path) -> dict[str, Any]:
     return json.loads(run_reference(ref_python, script, str(path)).stdout)
 
 
-def as_list(col: Any) -> list[Any]:
-    values = column_values(col)
-    return [v.decode() if isinstance(v, bytes) else v for v in values.tolist()] if values.ndim == 1 else values.tolist()
-
-
 # -- the reference's files, read by us ---------------------------------------------------------------------
 
 
@@ -60,25 +55,7 @@ def test_we_read_every_column_the_reference_wrote(
     out, expected = reference_files
     want = expected["results_tables"][table]
     got = hdmf_ai.read(out / f"ref{SUFFIX[backend]}", table=table)
-    assert isinstance(got, hdmf_ai.ResultsTable)
-    assert list(got.colnames) == want["colnames"]
-    assert column_values(got.id).tolist() == want["id"]
-    for name, col in want["columns"].items():
-        ours = got[name]
-        assert ours.data_type == col["neurodata_type"], name
-        np.testing.assert_array_equal(
-            np.asarray(as_list(ours), dtype=object), np.asarray(col["values"], dtype=object), err_msg=name
-        )
-        if "elements" in col:
-            assert list(column_values(ours.elements)) == col["elements"], name
-            assert list(ours[:]) == col["decoded"], name
-        if "target_table" in col:
-            assert ours.table.name == col["target_table"]
-            assert len(ours.table) == len(expected["source_table"]["id"])
-        if "n_splits" in col:
-            assert ours.n_splits == col["n_splits"]
-        for attr, target in col.get("references", {}).items():
-            assert getattr(ours, attr) is got[target], (name, attr)
+    assert_table_matches(got, want, expected["source_table"])
 
 
 @pytest.mark.parametrize("backend", ["hdf5", "zarr"])

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from builders import column_values
+from expected import assert_table_matches
 from hdmf_zarr import is_zarr_v2_file
 from refenv import (
     LEGACY_ZARR_REQUIREMENTS,
@@ -32,7 +32,6 @@ pytestmark = pytest.mark.interop
 
 REPO = Path(__file__).resolve().parents[1]
 LEGACY_ENV = REPO / ".cache" / "legacy-zarr-env"
-METADATA = ("source_code", "parameters", "model_description", "pre_trained_model")
 TABLES = ("results", "results_str")
 
 
@@ -55,39 +54,6 @@ def legacy_files(legacy_python: Path, tmp_path_factory: pytest.TempPathFactory) 
 def legacy_store(legacy_files: tuple[Path, dict[str, Any]]) -> Path:
     out, expected = legacy_files
     return out / expected["files"]["zarr"]
-
-
-def as_list(col: Any) -> list[Any]:
-    values = column_values(col)
-    return [v.decode() if isinstance(v, bytes) else v for v in values.tolist()] if values.ndim == 1 else values.tolist()
-
-
-def assert_table_matches(got: hdmf_ai.ResultsTable, want: dict[str, Any], source: dict[str, Any]) -> None:
-    """Every column of ``got`` against expected.json, as test_interop does for the v3 reference, plus the source."""
-    assert isinstance(got, hdmf_ai.ResultsTable)
-    assert got.description == want["description"]
-    assert list(got.colnames) == want["colnames"]
-    assert column_values(got.id).tolist() == want["id"]
-    for name, col in want["columns"].items():
-        ours = got[name]
-        assert ours.data_type == col["neurodata_type"], name
-        np.testing.assert_array_equal(
-            np.asarray(as_list(ours), dtype=object), np.asarray(col["values"], dtype=object), err_msg=name
-        )
-        if "elements" in col:
-            assert list(column_values(ours.elements)) == col["elements"], name
-            assert list(ours[:]) == col["decoded"], name
-        if "target_table" in col:
-            assert ours.table.name == col["target_table"] == source["name"]
-            assert column_values(ours.table.id).tolist() == source["id"]
-            for src_col, values in source["columns"].items():
-                assert as_list(ours.table[src_col]) == values, (name, src_col)
-        if "n_splits" in col:
-            assert ours.n_splits == col["n_splits"]
-        for attr, target in col.get("references", {}).items():
-            assert getattr(ours, attr) is got[target], (name, attr)
-    for attr in METADATA:
-        assert list(getattr(got, attr)) == want["metadata"][attr], attr
 
 
 # -- the store is what it claims to be ----------------------------------------------------------------------
