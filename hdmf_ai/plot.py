@@ -22,6 +22,7 @@ from hdmf.common import DynamicTable
 
 from . import analysis
 from ._tableview import TableView, require
+from .analysis.grouping import selection
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -187,7 +188,7 @@ def embedding(
     view = TableView(table, source=source)
     xy, name = _coordinates(view)
     values, categories = _color_values(view, color_by)
-    keep = analysis._selection(view, split, None)
+    keep = selection(view, split, None)
     rows = np.flatnonzero(keep)
     if len(rows) > max_points:
         rows = np.sort(np.random.default_rng(seed).choice(rows, max_points, replace=False))

@@ -1,0 +1,78 @@
+"""What a model got right and wrong: metrics per split and fold, and error rates by any source-table column.
+
+Two layers:
+
+* **Array functions** (numpy in, numbers out): :func:`accuracy`, :func:`balanced_accuracy`,
+  :func:`precision_recall_f1`, :func:`confusion_counts`, :func:`top_k_accuracy`, :func:`log_loss`,
+  :func:`calibration_bins`, :func:`expected_calibration_error`, :func:`mean_absolute_error`,
+  :func:`root_mean_squared_error`, :func:`r2_score`, :func:`adjusted_rand_index`,
+  :func:`normalized_mutual_information` and :func:`wilson_interval`. Each gives the value scikit-learn's
+  function for the same metric gives (the tests check it), without needing scikit-learn.
+* **Table functions** (a ResultsTable in, a small pandas DataFrame out): :func:`metrics` (one row per split
+  or fold), :func:`class_metrics`, :func:`confusion_matrix`, :func:`reliability_curve` and
+  :func:`error_breakdown` (the nuisance-variable question: does the error rate depend on the site, scanner
+  or session of the sample, a column of the source table reached through ``samples``?). They work on a table
+  built in memory, read with :func:`hdmf_ai.read`, or open lazily with :func:`hdmf_ai.open`, and read each
+  column they need once. Classes are named by the ``true_label`` enum when there is one.
+
+Only numpy is imported with this module; pandas (``pip install 'hdmf-ai[analysis]'``) when a table function
+builds its DataFrame. The statistics (Wilson intervals, chi-square and Fisher's exact test) are computed here
+with numpy and :mod:`math`.
+
+Example
+-------
+>>> import numpy as np, hdmf_ai
+>>> from hdmf_ai import analysis
+>>> rt = hdmf_ai.ResultsTable(name="toy")
+>>> _ = rt.add_tvt_split(["train", "train", "test", "test"])
+>>> _ = rt.add_true_label(["cat", "dog", "cat", "dog"])
+>>> _ = rt.add_predicted_class([0, 1, 0, 0])
+>>> analysis.metrics(rt)[["n", "accuracy", "f1_macro"]].round(3)
+           n  accuracy  f1_macro
+tvt_split
+train      2      1.00     1.000
+test       2      0.50     0.333
+all        4      0.75     0.733
+"""
+
+from .breakdown import ErrorBreakdown, error_breakdown
+from .scores import (
+    accuracy,
+    adjusted_rand_index,
+    balanced_accuracy,
+    calibration_bins,
+    confusion_counts,
+    expected_calibration_error,
+    log_loss,
+    mean_absolute_error,
+    normalized_mutual_information,
+    precision_recall_f1,
+    r2_score,
+    root_mean_squared_error,
+    top_k_accuracy,
+)
+from .stats import wilson_interval
+from .tables import class_metrics, confusion_matrix, metrics, reliability_curve
+
+__all__ = [
+    "ErrorBreakdown",
+    "accuracy",
+    "adjusted_rand_index",
+    "balanced_accuracy",
+    "calibration_bins",
+    "class_metrics",
+    "confusion_counts",
+    "confusion_matrix",
+    "error_breakdown",
+    "expected_calibration_error",
+    "log_loss",
+    "mean_absolute_error",
+    "metrics",
+    "normalized_mutual_information",
+    "precision_recall_f1",
+    "r2_score",
+    "reliability_curve",
+    "root_mean_squared_error",
+    "top_k_accuracy",
+    "wilson_interval",
+]
