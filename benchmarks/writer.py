@@ -86,7 +86,7 @@ def measure_writer(path: Path, n: int, classes: int, batch: int, *, durable: boo
 def _raw_layout(backend: str, n: int, classes: int) -> dict[str, tuple[tuple[int, ...], np.dtype, dict[str, Any]]]:
     """The chunks and codecs the writer gives each column, from the same storage policy, for the raw baseline."""
     from hdmf_ai.io import policy
-    from hdmf_ai.io.backend import backend_for
+    from hdmf_ai.io.registry import backend_for
 
     chosen = backend_for(f"x.{'h5' if backend == 'hdf5' else 'zarr'}")
     columns = {

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from hdmf.common import DynamicTable, DynamicTableRegion
+from numpy.typing import ArrayLike
 
 from ._tableview import TableView, read_data, require
 from .errors import ColumnError
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
     from .results_table import ResultsTable
 
-__all__ = ["from_dataframe", "to_dataframe"]
+__all__ = ["DataFrameMethods", "from_dataframe", "to_dataframe"]
 
 # columns that hold class indices, which the true_label enum names
 CLASS_COLUMNS = ("predicted_class", "topk_classes")
@@ -256,3 +257,106 @@ def from_dataframe(
         else:
             rt.add_column(column, descriptions.get(column, "no description"), data=values)
     return rt
+
+
+class DataFrameMethods:
+    """The pandas face of :class:`~hdmf_ai.ResultsTable` (a base of it, before ``DynamicTable``).
+
+    pandas is imported on call: ``pip install 'hdmf-ai[analysis]'``.
+    """
+
+    def to_dataframe(
+        self,
+        *,
+        columns: Sequence[str] | None = None,
+        rows: slice | ArrayLike | None = None,
+        decode: bool = True,
+        expand: bool = True,
+        join_source: bool | Sequence[str] = False,
+        **hdmf_kwargs: Any,
+    ) -> Any:
+        """The table as a pandas DataFrame, one row per sample, indexed by ``id``; reads only what is asked.
+
+        Parameters
+        ----------
+        columns
+            The columns to read (default all), in this order.
+        rows
+            A slice, integer positions or a boolean mask; on disk, only the rows' range is read.
+        decode
+            Enum columns (``true_label``, ``tvt_split``) become Categorical columns of their labels, and so
+            do ``predicted_class`` and ``topk_classes`` when ``true_label`` names the classes.
+        expand
+            2-D columns become one column each per class (``predicted_probability[cat]``), rank
+            (``topk_classes[0]``) or dimension (``embedding[0]``); ``False`` keeps one column of arrays.
+        join_source
+            Append columns of the source table that ``samples`` points at: True for all, or a list of
+            names. A name the results table also has is prefixed: ``<source>.<name>``.
+        **hdmf_kwargs
+            ``exclude=`` or ``index=`` give hdmf's own ``DynamicTable.to_dataframe``, for code written for it.
+
+        Example: ``rt.to_dataframe(columns=["true_label", "predicted_class"], rows=slice(0, 100))``
+        """
+        if hdmf_kwargs:
+            ours = (columns, rows, decode, expand, join_source) != (None, None, True, True, False)
+            if ours or set(hdmf_kwargs) - {"exclude", "index"}:
+                raise TypeError(
+                    f"to_dataframe(): hdmf's keywords (exclude, index) do not combine with others; got "
+                    f"{sorted(hdmf_kwargs)}"
+                )
+            return DynamicTable.to_dataframe(self, **hdmf_kwargs)
+        return to_dataframe(self, columns=columns, rows=rows, decode=decode, expand=expand, join_source=join_source)
+
+    @classmethod
+    def from_dataframe(
+        cls,
+        df: Any,
+        *,
+        name: str = "results",
+        description: str = "Results of an AI/ML workflow, one row per data sample.",
+        source: DynamicTable | None = None,
+        classes: Sequence[str] | None = None,
+        descriptions: dict[str, str] | None = None,
+        source_code: str | Sequence[str] | None = None,
+        parameters: Any = None,
+        model_description: str | Sequence[str] | None = None,
+        pre_trained_model: str | Sequence[str] | None = None,
+        **hdmf_kwargs: Any,
+    ) -> ResultsTable:
+        """A ResultsTable from a DataFrame: predefined columns by name, every other column a user column.
+
+        Reads what :meth:`to_dataframe` writes (labels or codes, expanded or array columns), so
+        ``ResultsTable.from_dataframe(rt.to_dataframe(), source=...)`` rebuilds ``rt``. An integer index
+        becomes the row ids.
+
+        Parameters
+        ----------
+        df
+            One row per sample.
+        name, description, source_code, parameters, model_description, pre_trained_model
+            As for the constructor.
+        source
+            The source table that a ``samples`` column indexes (without one, row i is source row i).
+        classes
+            The class names, when ``true_label`` holds text or integers (see :meth:`add_true_label`).
+        descriptions
+            A description per user column.
+        **hdmf_kwargs
+            ``index_column``, ``table_description``, ``columns`` or ``column_descriptions`` give hdmf's own
+            ``DynamicTable.from_dataframe``.
+        """
+        if hdmf_kwargs:  # hdmf's own, for this class
+            return super().from_dataframe(df=df, name=name, **hdmf_kwargs)  # type: ignore[misc]
+        return from_dataframe(
+            cast("type[ResultsTable]", cls),  # this class is a base of ResultsTable only
+            df,
+            source=source,
+            classes=classes,
+            descriptions=descriptions,
+            name=name,
+            description=description,
+            source_code=source_code,
+            parameters=parameters,
+            model_description=model_description,
+            pre_trained_model=pre_trained_model,
+        )

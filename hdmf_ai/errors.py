@@ -14,6 +14,7 @@ __all__ = [
     "MissingDependencyError",
     "ProbabilityWarning",
     "ResultsFileError",
+    "StorageError",
 ]
 
 
@@ -47,6 +48,10 @@ class ResultsFileError(HdmfAiError, OSError):
     def __init__(self, path: object, problem: str) -> None:
         self.path = path
         super().__init__(f"{path}: {problem}")
+
+
+class StorageError(HdmfAiError, ValueError):
+    """A storage setting that cannot be used: unknown preset, or a codec the backend lacks."""
 
 
 class MissingDependencyError(HdmfAiError, ImportError):

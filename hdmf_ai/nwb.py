@@ -1,14 +1,8 @@
 """ResultsTables inside NWB files: next to the units, trials or electrodes their ``samples`` point at.
 
 A ResultsTable is an ordinary ``DynamicTable`` to NWB, so it fits in ``nwbfile.analysis`` or in a
-processing module. What NWB tools need besides is a TypeMap that knows both NWB ``core`` and ``hdmf-ai``:
-:func:`get_type_map` builds one from pynwb's map and ours, fresh on every call, so neither the import
-order of pynwb and hdmf_ai nor pynwb's pickled type-map cache (which holds whatever hdmf's global map had
-when it was written, e.g. another ``hdmf-ai`` version) changes what is read or written.
-
-The map also holds a namespace ``hdmf-ai-nwb`` that includes ``core`` and ``hdmf-ai`` and defines no
-type. pynwb's validator (which nwbinspector runs) checks a file against each cached namespace that no
-other includes; without it, it would check the NWBFile against ``hdmf-ai`` alone and fail.
+processing module. What NWB tools need besides is a TypeMap that knows both NWB ``core`` and ``hdmf-ai``
+(:func:`get_type_map`, from :mod:`hdmf_ai.nwbtypes`, which also explains the ``hdmf-ai-nwb`` namespace).
 
 pynwb is an optional extra (``pip install 'hdmf-ai[nwb]'``), imported when first needed.
 
@@ -27,29 +21,28 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
-import uuid
 import warnings
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import h5py
-import zarr
 from hdmf.backends.io import HDMFIO
-from hdmf.build import BuildManager, TypeMap
 from hdmf.common import DynamicTable, DynamicTableRegion
-from hdmf.spec import NamespaceCatalog, SpecNamespace
-from hdmf.spec.namespace import SpecReader
 
-from .errors import MissingDependencyError
-from .io.api import _move_into_place, _remove
-from .io.backend import Backend, backend_for
+from .io.files import move_into_place, temporary_sibling
+from .io.registry import backend_for
+from .nwbtypes import (
+    NWB_NAMESPACE,
+    QUIET,
+    get_manager,
+    get_type_map,
+    is_nwb_file,
+    join_namespace,
+    pynwb_module,
+    spec_catalog,
+)
 from .results_table import ResultsTable
-from .typemap import NAMESPACE, adopt
-from .typemap import get_type_map as _hdmf_ai_type_map
 
 if TYPE_CHECKING:
     from pynwb import NWBFile, ProcessingModule
@@ -68,136 +61,6 @@ __all__ = [
     "write_nwb",
 ]
 
-CORE = "core"  # the NWB core namespace
-NWB_NAMESPACE = "hdmf-ai-nwb"
-_NWB_NAMESPACE_SPEC = {
-    "name": NWB_NAMESPACE,
-    "version": "0.3.0",  # moves with the hdmf-ai schema it includes
-    "full_name": "hdmf-ai in NWB",
-    "doc": "NWB core and hdmf-ai together: results tables of AI/ML models inside NWB files. Defines no types.",
-    "author": ["hdmf-ai developers"],
-    "contact": ["https://pypi.org/project/hdmf-ai/"],
-    "schema": [{"namespace": CORE}, {"namespace": NAMESPACE}],
-}
-_QUIET = (
-    # the versions of core, hdmf-common and hdmf-ai we load win over the ones a file caches, by design
-    "Ignoring (the following )?cached namespace",
-    # zarr 3 flags consolidated metadata as outside the v3 spec; hdmf-zarr relies on it by design
-    "Consolidated metadata",
-)
-
-
-# -- the type map ----------------------------------------------------------------------------------------
-
-
-def _pynwb() -> Any:
-    try:
-        import pynwb
-    except ImportError as err:
-        raise MissingDependencyError(
-            "NWB files need pynwb, which is not installed: pip install 'hdmf-ai[nwb]'", name="pynwb"
-        ) from err
-    return pynwb
-
-
-class _InMemoryNamespace(SpecReader):
-    """Hands hdmf's catalog a namespace held in a dict: ``hdmf-ai-nwb`` has no files of its own."""
-
-    def __init__(self, namespace: dict[str, Any]) -> None:
-        super().__init__(source="hdmf_ai.nwb")
-        self._namespace = namespace
-
-    def read_namespace(self, namespace_path: str) -> list[dict[str, Any]]:
-        return [copy.deepcopy(self._namespace)]
-
-    def read_spec(self, spec_path: str) -> dict[str, Any]:
-        raise FileNotFoundError(f"{NWB_NAMESPACE} has no schema files; asked for {spec_path}")
-
-
-@cache
-def _template() -> TypeMap:
-    nwb_map = _pynwb().get_type_map()  # a copy of pynwb's: core, and whatever extensions the user loaded
-    type_map = TypeMap(spec_catalog())
-    # our namespaces first, so that a foreign 'hdmf-ai' in pynwb's map (e.g. from a type-map cache written
-    # after another package loaded its version into hdmf's global map) is skipped, not merged over ours
-    type_map.merge(_hdmf_ai_type_map(), ns_catalog=True)
-    adopt(type_map, nwb_map)  # pynwb's namespaces, classes and mappers; ours win
-    join_namespace(type_map)
-    return type_map
-
-
-def join_namespace(type_map: TypeMap) -> SpecNamespace:
-    """The ``hdmf-ai-nwb`` namespace of ``type_map``, loaded first if missing (``core`` and ``hdmf-ai`` must
-    be there): validators built on it know both NWB's types and ours, e.g. that Units is a DynamicTable."""
-    if NWB_NAMESPACE not in type_map.namespace_catalog.namespaces:
-        type_map.load_namespaces(f"{NWB_NAMESPACE}.namespace.yaml", reader=_InMemoryNamespace(_NWB_NAMESPACE_SPEC))
-    return type_map.namespace_catalog.get_namespace(NWB_NAMESPACE)
-
-
-def get_type_map() -> TypeMap:
-    """A new TypeMap with NWB core (and the extensions pynwb has loaded), hdmf-common and hdmf-ai.
-
-    Built from pynwb's map and hdmf-ai's when first needed, then copied: each call returns a map of
-    its own, which reading a file may extend with the extensions cached in it.
-
-    Raises
-    ------
-    MissingDependencyError
-        pynwb is not installed.
-    """
-    _pynwb()  # cheap once imported; says which extra to install even when the template is cached
-    return copy.deepcopy(_template())
-
-
-def spec_catalog() -> NamespaceCatalog:
-    """An empty NamespaceCatalog with pynwb's spec classes, which NWB's cached specs need to load."""
-    _pynwb()
-    from pynwb.spec import NWBDatasetSpec, NWBGroupSpec, NWBNamespace
-
-    return NamespaceCatalog(NWBGroupSpec, NWBDatasetSpec, NWBNamespace, core_namespaces=[CORE])
-
-
-def get_manager() -> BuildManager:
-    """A BuildManager on a fresh :func:`get_type_map`, for ``NWBHDF5IO`` / ``NWBZarrIO`` (one per file)."""
-    return BuildManager(get_type_map())
-
-
-# -- files -----------------------------------------------------------------------------------------------
-
-
-def is_nwb_file(path: str | os.PathLike[str], *, backend: str | None = None) -> bool:
-    """Whether the root of the HDF5 file or Zarr store at ``path`` is an NWB ``core`` type (an NWBFile).
-
-    Opens the file with h5py or zarr only (no pynwb); a file that cannot be opened is not NWB here,
-    and the reader that tries next says why it cannot be opened.
-    """
-    source = Path(path)
-    try:
-        if backend_for(source, backend).name == "hdf5":
-            with h5py.File(source, "r") as file:
-                namespace = file.attrs.get("namespace")
-        else:
-            namespace = zarr.open_group(str(source), mode="r").attrs.get("namespace")
-    except Exception:  # unreadable: not ours to diagnose here
-        return False
-    if isinstance(namespace, bytes):
-        namespace = namespace.decode()
-    return namespace == CORE
-
-
-def _io_class(chosen: Backend, path: Path, mode: str) -> type[HDMFIO]:
-    pynwb = _pynwb()
-    if chosen.name == "hdf5":
-        return pynwb.NWBHDF5IO
-    from hdmf_zarr import is_zarr_v2_file
-    from hdmf_zarr.nwb import NWBZarrIO
-
-    if mode == "r" and is_zarr_v2_file(str(path)):  # written by hdmf-zarr < 0.14
-        from hdmf_zarr.nwb_zarrv2 import NWBZarrV2IO
-
-        return NWBZarrV2IO
-    return NWBZarrIO
-
 
 def nwb_io(path: str | os.PathLike[str], mode: str = "r", *, backend: str | None = None) -> HDMFIO:
     """An ``NWBHDF5IO`` (``.nwb``, ``.h5``) or ``NWBZarrIO`` (``.zarr``) on our type map.
@@ -211,11 +74,12 @@ def nwb_io(path: str | os.PathLike[str], mode: str = "r", *, backend: str | None
         raise FileNotFoundError(f"no NWB file at {target}")
     manager = get_manager()
     with warnings.catch_warnings():
-        for message in _QUIET:
+        for message in QUIET:
             warnings.filterwarnings("ignore", message=message)
         if mode in ("r", "r+", "a") and target.exists():
             chosen.load_cached_namespaces(target, manager.type_map)
-        io_cls = _io_class(chosen, target, mode)
+        pynwb_module()  # says which extra to install
+        io_cls = chosen.nwb_io_class(target, mode)
         return io_cls(path=str(target), mode=mode, manager=manager)
 
 
@@ -272,19 +136,16 @@ def write_nwb(
     if source_io is not None and Path(str(source_io.source)).resolve() == target.resolve():
         raise ValueError(f"{target} is the file this NWBFile was read from; write the copy to another path")
     # the temporary name keeps the suffix: pynwb warns about HDF5 files whose names do not end in .nwb
-    tmp = target.with_name(f".tmp-{uuid.uuid4().hex[:8]}-{target.name}")
-    try:
+    with temporary_sibling(target, keep_suffix=True) as tmp:
         with warnings.catch_warnings():
-            for message in _QUIET:
+            for message in QUIET:
                 warnings.filterwarnings("ignore", message=message)
             with nwb_io(tmp, "w", backend=chosen.name) as io:
                 if source_io is None:
                     io.write(nwbfile)
                 else:  # datasets of the source file are copied, not linked: the copy stands alone
                     io.export(src_io=source_io, nwbfile=nwbfile, write_args={"link_data": False})
-        _move_into_place(tmp, target)
-    finally:
-        _remove(tmp)
+        move_into_place(tmp, target)
     return target
 
 
@@ -329,7 +190,7 @@ def add_to_nwbfile(
 
 
 def _adder(nwbfile: NWBFile, location: Any) -> Any:
-    pynwb = _pynwb()
+    pynwb = pynwb_module()
     if isinstance(location, str) and location == "analysis":
         return nwbfile.add_analysis
     if isinstance(location, pynwb.ProcessingModule):

@@ -58,7 +58,8 @@ def softmax(logits: Any, *, axis: int = -1) -> np.ndarray:
     """Probabilities from logits, computed stably (the row maximum is subtracted before ``exp``)."""
     z = _float("logits", logits)
     shifted = np.exp(z.astype(np.float64) - z.max(axis=axis, keepdims=True))
-    return (shifted / shifted.sum(axis=axis, keepdims=True)).astype(z.dtype)
+    probabilities: np.ndarray = (shifted / shifted.sum(axis=axis, keepdims=True)).astype(z.dtype)
+    return probabilities
 
 
 def sigmoid(logits: Any) -> np.ndarray:

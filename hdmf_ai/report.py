@@ -28,16 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
-import zarr
 from hdmf.common import DynamicTable, DynamicTableRegion, EnumData, VectorIndex
 
 from .checks import TVT_ELEMENTS
 from .errors import ColumnError, MissingDependencyError, ResultsFileError
 from .io import list_tables
 from .io import open as open_table
-from .io.backend import backend_for
+from .io.backend import Backend
+from .io.registry import backend_for
 from .results_table import ResultsTable
 
 __all__ = ["ColumnInfo", "FileSummary", "TableSummary", "inspect_file", "write_report"]
@@ -147,7 +146,7 @@ def inspect_file(path: str | os.PathLike[str], *, backend: str | None = None, me
     """Describe every table of the file at ``path`` (see the module docstring). Columns are not read,
     except by the metrics (``metrics=False`` skips them)."""
     source = Path(path)
-    chosen = backend_for(source, backend).name
+    chosen = backend_for(source, backend)
     infos = list_tables(source, backend=backend)  # raises the clear errors for missing or corrupt files
     tables: list[TableSummary] = []
     described: set[str] = set()
@@ -155,16 +154,17 @@ def inspect_file(path: str | os.PathLike[str], *, backend: str | None = None, me
         with _results_table(source, info.name, backend) as table:
             if table is None:
                 continue
-            tables.append(_summarize(table, info.data_type, metrics=metrics))
+            tables.append(_summarize(table, info.data_type, chosen, metrics=metrics))
             described.add(info.name)
             target = _source_table(table)
             if target is not None and target.name not in described:
-                tables.append(_summarize(target, _data_type(target, infos), metrics=False))
+                tables.append(_summarize(target, _data_type(target, infos), chosen, metrics=False))
                 described.add(target.name)
     for info in infos:  # tables that no ResultsTable links to: what list_tables knows
         if info.name not in described:
             tables.append(TableSummary(info.name, info.data_type, info.n_rows))
-    return FileSummary(str(source), chosen, _size_on_disk(source), _namespaces(source, chosen), tuple(tables))
+    namespaces = chosen.cached_namespaces(source)
+    return FileSummary(str(source), chosen.name, _size_on_disk(source), namespaces, tuple(tables))
 
 
 @contextlib.contextmanager
@@ -189,10 +189,10 @@ def _source_table(table: ResultsTable) -> DynamicTable | None:
 
 
 def _data_type(table: DynamicTable, infos: Sequence[Any]) -> str:
-    return next((i.data_type for i in infos if i.name == table.name), table.data_type)
+    return str(next((i.data_type for i in infos if i.name == table.name), table.data_type))
 
 
-def _summarize(table: DynamicTable, data_type: str, *, metrics: bool) -> TableSummary:
+def _summarize(table: DynamicTable, data_type: str, chosen: Backend, *, metrics: bool) -> TableSummary:
     frame, note = (None, "")
     if metrics and isinstance(table, ResultsTable):
         frame, note = _metrics_summary(table)
@@ -206,7 +206,7 @@ def _summarize(table: DynamicTable, data_type: str, *, metrics: bool) -> TableSu
         data_type=data_type,
         n_rows=len(table),
         description=str(table.description or ""),
-        columns=tuple(_column_info(column) for column in table.columns),
+        columns=tuple(_column_info(column, chosen) for column in table.columns),
         provenance=provenance,
         metrics=frame,
         metrics_note=note,
@@ -226,9 +226,10 @@ def _metrics_summary(table: ResultsTable) -> tuple[Any, str]:
     return frame[keep], ""
 
 
-def _column_info(column: Any) -> ColumnInfo:
+def _column_info(column: Any, chosen: Backend) -> ColumnInfo:
     data = column.data
-    chunks, codecs, stored = _storage(data)
+    # chunk shape, codec chain and stored bytes of an on-disk array; nothing for data in memory
+    chunks, codecs, stored = chosen.storage_of(data) or (None, (), None)
     shape = tuple(int(s) for s in getattr(data, "shape", np.shape(data)))
     dtype = np.dtype(getattr(data, "dtype", None) or np.asarray(data).dtype)
     return ColumnInfo(
@@ -252,44 +253,6 @@ def _note(column: Any) -> str:
     if isinstance(column, VectorIndex) and column.target is not None:
         return f"index of ragged '{column.target.name}'"
     return ""
-
-
-def _storage(data: Any) -> tuple[tuple[int, ...] | None, tuple[str, ...], int | None]:
-    """Chunk shape, codec chain and stored bytes of an on-disk array; nothing for data in memory."""
-    if isinstance(data, h5py.Dataset):
-        plist = data.id.get_create_plist()
-        codecs = tuple(plist.get_filter(i)[3].decode() for i in range(plist.get_nfilters()))
-        return data.chunks, codecs, int(data.id.get_storage_size())
-    if isinstance(data, zarr.Array):
-        parts = [*getattr(data, "filters", ()), *getattr(data, "compressors", ())]
-        codecs = tuple(_codec_name(codec) for codec in parts)
-        shards = getattr(data, "shards", None)  # chunks are then the inner chunks of each shard
-        sharded = () if shards is None else ("shards " + "x".join(map(str, shards)),)
-        return tuple(data.chunks), codecs + sharded, int(data.nbytes_stored())
-    return None, (), None
-
-
-def _codec_name(codec: Any) -> str:
-    config: Any = getattr(codec, "to_dict", dict)()
-    name = str(config.get("name") or getattr(codec, "codec_id", None) or type(codec).__name__)
-    inner = config.get("configuration", {}) if isinstance(config, dict) else {}
-    detail = inner.get("cname") or inner.get("level")
-    return f"{name}({detail})" if detail is not None else name
-
-
-def _namespaces(path: Path, backend: str) -> dict[str, str]:
-    """The schemas cached in the file and their versions (the newest, when several are cached)."""
-    try:
-        if backend == "hdf5":
-            from hdmf.backends.hdf5 import HDF5IO
-
-            return dict(HDF5IO.get_namespaces(path=str(path)))
-        specs = zarr.open_group(str(path), mode="r")["specifications"]
-        if not isinstance(specs, zarr.Group):
-            return {}
-        return {name: sorted(group.group_keys())[-1] for name, group in specs.groups()}
-    except (OSError, KeyError, ValueError):  # nothing cached, or not where hdmf keeps it
-        return {}
 
 
 def _size_on_disk(path: Path) -> int:

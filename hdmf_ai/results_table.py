@@ -20,7 +20,8 @@ import numpy as np
 from hdmf.common import DynamicTable, DynamicTableRegion, VectorData
 from numpy.typing import ArrayLike
 
-from . import checks
+from . import checks, coercion
+from ._frames import DataFrameMethods
 from ._signature import publish_signature
 from .columns import (
     ClassLabel,
@@ -55,7 +56,7 @@ _LINKS: tuple[tuple[str, str, str], ...] = (
 
 
 @publish_signature
-class ResultsTable(DynamicTable):
+class ResultsTable(DataFrameMethods, DynamicTable):
     """A table of per-sample results of an AI/ML workflow (``ResultsTable`` of the ``hdmf-ai`` schema).
 
     Parameters
@@ -201,8 +202,7 @@ class ResultsTable(DynamicTable):
 
         Example: ``rt.add_samples(np.arange(len(images)), table=images)``. Indices must lie in the table.
         """
-        arr = checks.as_integers("samples", indices)
-        checks.check_below("samples", arr, len(table), f"the {len(table)} rows of table '{table.name}'")
+        arr = coercion.samples(indices, n_source=len(table), what=f"the {len(table)} rows of table '{table.name}'")
         # hdmf-common declares region indices int32 at least; narrower types would be widened with a warning
         arr = arr.astype(np.int32 if arr.size == 0 or arr.max() < 2**31 else np.int64)
         column = self._add_predefined("samples", arr, description, table=True)
@@ -211,20 +211,15 @@ class ResultsTable(DynamicTable):
 
     def add_tvt_split(self, data: ArrayLike, *, description: str | None = None) -> TrainValidateTestSplit:
         """Which samples were used to train (0, 'train'), validate (1, 'validate') or test (2, 'test')."""
-        codes = checks.as_tvt_codes("tvt_split", data)
+        codes = coercion.tvt_split(data)
         return self._add_predefined("tvt_split", codes, description, enum=list(checks.TVT_ELEMENTS))
 
     def add_cv_split(
         self, data: ArrayLike, *, n_splits: int | None = None, description: str | None = None
     ) -> CrossValidationSplit:
         """The cross-validation fold of each sample; ``n_splits`` defaults to the largest fold + 1."""
-        folds = checks.as_integers("cv_split", data)
-        if n_splits is None:
-            n_splits = int(folds.max()) + 1 if folds.size else 0
-        elif n_splits < 1:
-            raise ColumnError("cv_split", "n_splits >= 1", f"n_splits={n_splits}")
-        checks.check_below("cv_split", folds, n_splits, f"n_splits={n_splits}")
-        return self._add_predefined("cv_split", checks.smallest_int(folds), description, n_splits=n_splits)
+        folds, n_splits = coercion.cv_split(data, n_splits=n_splits)
+        return self._add_predefined("cv_split", folds, description, n_splits=n_splits)
 
     def add_true_label(
         self, data: ArrayLike, *, classes: Sequence[str] | None = None, description: str | None = None
@@ -240,30 +235,10 @@ class ResultsTable(DynamicTable):
             codes, so that ``predicted_class`` indices and true labels agree; with integer ``data`` they name
             the classes. Without them, string labels are coded in sorted order.
         """
-        arr = checks.as_array("true_label", data)
-        if arr.dtype.kind in "USO":
-            checks.check_ndim("true_label", arr, (1,))
-            codes, elements = self._encode(arr, classes)
-            return self._add_predefined("true_label", codes, description, col_cls=EnumColumn, enum=elements)
-        codes = checks.as_integers("true_label", arr)
-        if classes is None:
+        codes, names = coercion.true_label(data, classes=classes)
+        if names is None:
             return self._add_predefined("true_label", codes, description)
-        names = checks.text_list("true_label", classes) or []
-        checks.check_below("true_label", codes, len(names), f"the {len(names)} classes given")
         return self._add_predefined("true_label", codes, description, col_cls=EnumColumn, enum=names)
-
-    @staticmethod
-    def _encode(arr: np.ndarray, classes: Sequence[str] | None) -> tuple[np.ndarray, list[str]]:
-        codes, found = checks.encode_labels("true_label", arr)
-        if classes is None:
-            return codes, found
-        names = checks.text_list("true_label", classes) or []
-        position = {c: i for i, c in enumerate(names)}
-        unknown = [f for f in found if f not in position]
-        if unknown:
-            raise ColumnError("true_label", f"labels among classes {names[:10]}", f"unknown labels {unknown[:5]}")
-        remap = np.array([position[f] for f in found], dtype=np.int64)
-        return checks.smallest_uint(remap[codes]), names
 
     def add_predicted_probability(
         self, data: ArrayLike, *, check_sum: bool = True, description: str | None = None
@@ -273,8 +248,7 @@ class ResultsTable(DynamicTable):
         A row that does not sum to 1 gives a :class:`~hdmf_ai.errors.ProbabilityWarning`; pass
         ``check_sum=False`` for scores that are not normalised on purpose (e.g. multi-label outputs).
         """
-        probs = checks.as_float("predicted_probability", data, (2,))
-        checks.check_probabilities("predicted_probability", probs, check_sum=check_sum)
+        probs = coercion.predicted_probability(data, check_sum=check_sum)
         predicted = self._column("predicted_class")
         if predicted is not None:
             checks.check_below("predicted_class", np.asarray(predicted.data), probs.shape[1], "the number of classes")
@@ -282,17 +256,12 @@ class ResultsTable(DynamicTable):
 
     def add_predicted_class(self, data: ArrayLike, *, description: str | None = None) -> ClassLabel:
         """The class index each sample was assigned to (below the number of classes, when known)."""
-        labels = checks.as_integers("predicted_class", data)
-        n_classes = self._n_classes()
-        if n_classes is not None:
-            checks.check_below("predicted_class", labels, n_classes, "the number of classes")
+        labels = coercion.predicted_class(data, n_classes=self._n_classes())
         return self._add_predefined("predicted_class", labels, description)
 
     def add_topk_probabilities(self, data: ArrayLike, *, description: str | None = None) -> TopKProbabilities:
         """The probabilities of the k most probable classes, shape ``(n_samples, k)``, descending per row."""
-        probs = checks.as_float("topk_probabilities", data, (2,))
-        checks.check_probabilities("topk_probabilities", probs, check_sum=False)
-        checks.check_descending("topk_probabilities", probs)
+        probs = coercion.topk_probabilities(data)
         self._check_k("topk_probabilities", probs, "topk_classes")
         return self._add_predefined("topk_probabilities", probs, description)
 
@@ -300,31 +269,24 @@ class ResultsTable(DynamicTable):
         """The k most probable classes of each sample, shape ``(n_samples, k)``, most probable first."""
         classes = checks.as_integers("topk_classes", data, (2,))
         self._check_k("topk_classes", classes, "topk_probabilities")
-        n_classes = self._n_classes()
-        if n_classes is not None:
-            checks.check_below("topk_classes", classes, n_classes, "the number of classes")
+        classes = coercion.topk_classes(classes, n_classes=self._n_classes())
         return self._add_predefined("topk_classes", classes, description)
 
     def add_predicted_value(self, data: ArrayLike, *, description: str | None = None) -> RegressionOutput:
         """Regression output, shape ``(n_samples,)`` or ``(n_samples, n_outputs)``."""
-        values = checks.as_float("predicted_value", data, (1, 2))
-        return self._add_predefined("predicted_value", values, description)
+        return self._add_predefined("predicted_value", coercion.predicted_value(data), description)
 
     def add_cluster_label(self, data: ArrayLike, *, description: str | None = None) -> ClusterLabel:
         """The cluster of each sample; negative values (e.g. DBSCAN's -1 for noise) are allowed."""
-        labels = checks.as_integers("cluster_label", data, signed=True)
-        return self._add_predefined("cluster_label", labels, description)
+        return self._add_predefined("cluster_label", coercion.cluster_label(data), description)
 
     def add_embedding(self, data: ArrayLike, *, description: str | None = None) -> EmbeddedValues:
         """An embedding of each sample, shape ``(n_samples,)`` or ``(n_samples, n_dims)``."""
-        return self._add_embedding("embedding", data, description)
+        return self._add_predefined("embedding", coercion.embedding("embedding", data), description)
 
     def add_viz_embedding(self, data: ArrayLike, *, description: str | None = None) -> EmbeddedValues:
         """A low-dimensional embedding for plots (e.g. UMAP or t-SNE), usually ``(n_samples, 2)``."""
-        return self._add_embedding("viz_embedding", data, description)
-
-    def _add_embedding(self, name: str, data: ArrayLike, description: str | None) -> EmbeddedValues:
-        return self._add_predefined(name, checks.as_float(name, data, (1, 2)), description)
+        return self._add_predefined("viz_embedding", coercion.embedding("viz_embedding", data), description)
 
     def _n_classes(self) -> int | None:
         # only the probabilities fix the number of classes: labels seen may be fewer than the model knows
@@ -336,112 +298,10 @@ class ResultsTable(DynamicTable):
         checks.check_same_k(name, arr, other, None if column is None else tuple(column.shape))
 
     def column(self, name: str) -> Any:
-        """Column ``name``, read on demand: ``.read(rows)``, ``.to_dask()`` (:class:`hdmf_ai.io.dask.LazyColumn`).
+        """Column ``name``, read on demand: ``.read(rows)``, ``.to_dask()`` (:class:`hdmf_ai.io.lazy.LazyColumn`).
 
         Example: ``with hdmf_ai.open(path) as rt: p = rt.column("predicted_probability").to_dask()``
         """
-        from .io.dask import column
+        from .io.lazy import column
 
         return column(self, name)
-
-    # -- pandas (hdmf_ai._frames; pandas is imported on call: pip install 'hdmf-ai[analysis]') --------------
-
-    def to_dataframe(
-        self,
-        *,
-        columns: Sequence[str] | None = None,
-        rows: slice | ArrayLike | None = None,
-        decode: bool = True,
-        expand: bool = True,
-        join_source: bool | Sequence[str] = False,
-        **hdmf_kwargs: Any,
-    ) -> Any:
-        """The table as a pandas DataFrame, one row per sample, indexed by ``id``; reads only what is asked.
-
-        Parameters
-        ----------
-        columns
-            The columns to read (default all), in this order.
-        rows
-            A slice, integer positions or a boolean mask; on disk, only the rows' range is read.
-        decode
-            Enum columns (``true_label``, ``tvt_split``) become Categorical columns of their labels, and so
-            do ``predicted_class`` and ``topk_classes`` when ``true_label`` names the classes.
-        expand
-            2-D columns become one column each per class (``predicted_probability[cat]``), rank
-            (``topk_classes[0]``) or dimension (``embedding[0]``); ``False`` keeps one column of arrays.
-        join_source
-            Append columns of the source table that ``samples`` points at: True for all, or a list of
-            names. A name the results table also has is prefixed: ``<source>.<name>``.
-        **hdmf_kwargs
-            ``exclude=`` or ``index=`` give hdmf's own ``DynamicTable.to_dataframe``, for code written for it.
-
-        Example: ``rt.to_dataframe(columns=["true_label", "predicted_class"], rows=slice(0, 100))``
-        """
-        if hdmf_kwargs:
-            ours = (columns, rows, decode, expand, join_source) != (None, None, True, True, False)
-            if ours or set(hdmf_kwargs) - {"exclude", "index"}:
-                raise TypeError(
-                    f"to_dataframe(): hdmf's keywords (exclude, index) do not combine with others; got "
-                    f"{sorted(hdmf_kwargs)}"
-                )
-            return super().to_dataframe(**hdmf_kwargs)
-        from ._frames import to_dataframe
-
-        return to_dataframe(self, columns=columns, rows=rows, decode=decode, expand=expand, join_source=join_source)
-
-    @classmethod
-    def from_dataframe(
-        cls,
-        df: Any,
-        *,
-        name: str = "results",
-        description: str = "Results of an AI/ML workflow, one row per data sample.",
-        source: DynamicTable | None = None,
-        classes: Sequence[str] | None = None,
-        descriptions: dict[str, str] | None = None,
-        source_code: str | Sequence[str] | None = None,
-        parameters: Any = None,
-        model_description: str | Sequence[str] | None = None,
-        pre_trained_model: str | Sequence[str] | None = None,
-        **hdmf_kwargs: Any,
-    ) -> ResultsTable:
-        """A ResultsTable from a DataFrame: predefined columns by name, every other column a user column.
-
-        Reads what :meth:`to_dataframe` writes (labels or codes, expanded or array columns), so
-        ``ResultsTable.from_dataframe(rt.to_dataframe(), source=...)`` rebuilds ``rt``. An integer index
-        becomes the row ids.
-
-        Parameters
-        ----------
-        df
-            One row per sample.
-        name, description, source_code, parameters, model_description, pre_trained_model
-            As for the constructor.
-        source
-            The source table that a ``samples`` column indexes (without one, row i is source row i).
-        classes
-            The class names, when ``true_label`` holds text or integers (see :meth:`add_true_label`).
-        descriptions
-            A description per user column.
-        **hdmf_kwargs
-            ``index_column``, ``table_description``, ``columns`` or ``column_descriptions`` give hdmf's own
-            ``DynamicTable.from_dataframe``.
-        """
-        if hdmf_kwargs:
-            return super().from_dataframe(df=df, name=name, **hdmf_kwargs)
-        from ._frames import from_dataframe
-
-        return from_dataframe(
-            cls,
-            df,
-            source=source,
-            classes=classes,
-            descriptions=descriptions,
-            name=name,
-            description=description,
-            source_code=source_code,
-            parameters=parameters,
-            model_description=model_description,
-            pre_trained_model=pre_trained_model,
-        )

@@ -67,7 +67,8 @@ def adopt(type_map: TypeMap, other: TypeMap) -> None:
 
 @cache
 def _template() -> TypeMap:
-    common_path = hdmf.common._get_resources()["namespace_path"]
+    # hdmf has no public accessor for the path of its hdmf-common namespace file
+    common_path = hdmf.common._get_resources()["namespace_path"]  # noqa: SLF001
     type_map = TypeMap(NamespaceCatalog(core_namespaces=[CORE_NAMESPACE, EXP_NAMESPACE]))
     type_map.load_namespaces(common_path)
     type_map.load_namespaces(NAMESPACE_PATH)

@@ -186,7 +186,7 @@ def test_a_get_class_extension_of_our_types_round_trips(tmp_path: Path, backend:
     table.add_predicted_class([0, 1])
 
     path = tmp_path / ("ext.h5" if backend == "hdf5" else "ext.zarr")
-    io_backend = hdmf_ai.io.backend.backend_for(path)
+    io_backend = hdmf_ai.io.registry.backend_for(path)
     with io_backend.open_io(path, "w", BuildManager(type_map)) as io:
         io_backend.write(io, SimpleMultiContainer(name="root", containers=[table]))  # hdmf-zarr wants 'root' at the top
 

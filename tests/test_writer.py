@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import hdmf_ai
 from conftest import BACKENDS
-from hdmf_ai.io.writer import COMPLETE_ROWS, TARGET_ROWS
+from hdmf_ai.io.incomplete import COMPLETE_ROWS, TARGET_ROWS
 
 # what the writer cannot learn from a batch: the classes' names, the number of folds, and a narrow dtype
 DECLARED = {

@@ -1,5 +1,6 @@
 """Storage: mappers, backends and the public file API."""
 
-from .api import TableInfo, list_tables, open, read, validate, write
+from .read import TableInfo, list_tables, open, read, validate
+from .write import write
 
 __all__ = ["TableInfo", "list_tables", "open", "read", "validate", "write"]

@@ -1,6 +1,6 @@
 """Add rows or a column to a table in an existing file.
 
-Rows go through :class:`~hdmf_ai.io.writer.ResultsWriter` in ``mode="a"``; a column goes through hdmf's own
+Rows go through :class:`~hdmf_ai.ResultsWriter` in ``mode="a"``; a column goes through hdmf's own
 append mode, so its type, attributes and links (``predicted_class.probabilities``, ``training_labels``) and the
 table's ``colnames`` are written exactly as :func:`hdmf_ai.write` writes them. The new column's data are
 checked in full before the file is touched. On Zarr the consolidated metadata is refreshed after either change:
@@ -16,14 +16,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from hdmf.common import DynamicTable
 from hdmf.container import Container
 
+from ..coercion import ColumnSpec
 from ..errors import ColumnError, ResultsFileError
 from ..results_table import ResultsTable
 from ..typemap import get_manager
 from . import policy
-from .backend import backend_for
-from .writer import COMPLETE_ROWS, ColumnSpec, ResultsWriter, _add, consolidate
+from .backend import Backend
+from .incomplete import COMPLETE_ROWS
+from .plan import add_declared
+from .registry import backend_for
+from .writer import ResultsWriter
 
 __all__ = ["add_column", "append_rows"]
 
@@ -84,25 +90,24 @@ def add_column(
         raise FileNotFoundError(f"no results file at {target}")
     manager = get_manager()
     chosen.load_cached_namespaces(target, manager.type_map)
-    io = chosen.open_io(target, "a" if chosen.name == "hdf5" else "r+", manager)
+    io = chosen.open_io(target, chosen.append_mode, manager)
     try:
         root = io.read()
-        found = _pick(root, table, target)
+        found = _pick(root, table, target, chosen)
         if name in found.colnames:
             raise ColumnError(name, "a column name not yet in the table", f"a second column named '{name}'")
         spec = ColumnSpec(name, classes=None if classes is None else tuple(classes), n_splits=n_splits,
                           description=description)  # fmt: skip
-        column = _add(found, spec, data, source=_source(root, source, target) if name == "samples" else None)
+        column = add_declared(found, spec, data, source=_source(root, source) if name == "samples" else None)
         _store(column, found, chosen, preset=preset, storage=storage)
         chosen.write(io, root)
     finally:
         io.close()
-    if chosen.name == "zarr":
-        consolidate(target)
+    chosen.refresh(target)
     return target
 
 
-def _pick(root: Any, table: str | None, path: Path) -> ResultsTable:
+def _pick(root: Any, table: str | None, path: Path, backend: Backend) -> ResultsTable:
     tables = [c for c in root.all_children() if isinstance(c, ResultsTable)] if isinstance(root, Container) else []
     tables = tables or ([root] if isinstance(root, ResultsTable) else [])
     names = sorted(t.name for t in tables)
@@ -110,25 +115,15 @@ def _pick(root: Any, table: str | None, path: Path) -> ResultsTable:
     if len(chosen) != 1:
         raise ResultsFileError(path, f"pick one table with table=<name>; its ResultsTables are {names}")
     found = chosen[0]
-    if COMPLETE_ROWS in _attributes(path, found):
+    with backend.raw_tree(path) as tree:  # hdmf does not keep attributes outside the spec: ask the file
+        groups = dict(tree.groups())
+        unfinished = found.name in groups and COMPLETE_ROWS in groups[found.name].attrs
+    if unfinished:
         raise ResultsFileError(path, f"table '{found.name}' is unfinished; finish it with ResultsWriter(resume=True)")
     return found
 
 
-def _attributes(path: Path, table: ResultsTable) -> set[str]:
-    """The attribute names of the table's group as stored (hdmf does not keep attributes outside the spec)."""
-    import h5py
-    import zarr
-
-    if path.is_dir():
-        return set(zarr.open_group(str(path), path=table.name, mode="r", use_consolidated=False).attrs)
-    with h5py.File(path, "r") as f:
-        return set(f[table.name].attrs) if table.name in f else set()
-
-
-def _source(root: Any, name: str | None, path: Path) -> Any:
-    from hdmf.common import DynamicTable
-
+def _source(root: Any, name: str | None) -> Any:
     tables = {c.name: c for c in root.all_children() if isinstance(c, DynamicTable)}
     if name not in tables:
         raise ColumnError("samples", f"source=<the name of a table in the file>, one of {sorted(tables)}", repr(name))
@@ -138,14 +133,12 @@ def _source(root: Any, name: str | None, path: Path) -> Any:
 def _store(
     column: Any,
     table: ResultsTable,
-    chosen: Any,
+    chosen: Backend,
     *,
     preset: str | policy.Preset,
     storage: Mapping[str, policy.Setting] | None,
 ) -> None:
     """Wrap the new column's data in the backend's DataIO with the policy's chunks and codecs (resizable)."""
-    import numpy as np
-
     data = np.asarray(column.data)
     if data.dtype.kind not in "biuf" or data.ndim == 0 or data.shape[0] == 0:
         return
@@ -154,9 +147,7 @@ def _store(
         preset, backend=chosen.name, column=column.name, kind=policy.column_kind(column, data), storage=storage
     )
     stored = policy.stored_data(policy.Planned(column, f"{table.name}/{column.name}", data, setting))
-    io_class, kwargs = chosen.data_io(stored, setting, f"{table.name}/{column.name}")
-    if chosen.name == "hdf5":
-        kwargs["maxshape"] = (None, *stored.shape[1:])
+    io_class, kwargs = chosen.data_io(stored, setting, f"{table.name}/{column.name}", growable=True)
     column.transform(lambda _: stored)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*compression may not be available", category=UserWarning)

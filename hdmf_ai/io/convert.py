@@ -19,9 +19,10 @@ import zarr
 from hdmf.common import DynamicTable
 from hdmf.container import Container, Data
 
-from .api import list_tables, write
-from .api import open as open_results
 from .policy import DEFAULT_PRESET, Preset, Setting
+from .read import list_tables
+from .read import open as open_results
+from .write import write
 
 __all__ = ["convert"]
 

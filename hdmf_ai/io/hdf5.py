@@ -1,23 +1,34 @@
-"""The HDF5 backend, through hdmf's ``HDF5IO`` (h5py)."""
+"""The HDF5 backend, through hdmf's ``HDF5IO`` (h5py); the batched writer's rows through h5py in SWMR mode.
+
+Crash safety of the batched writer: its HDF5 files are written in SWMR mode (single writer, multiple readers),
+in which HDF5 orders its metadata writes so that the file is consistent at every moment; readers may open it
+while it is written. A writer that was killed leaves the superblock's "open for writing" flags set, which
+:func:`clear_swmr_flags` clears (as ``h5clear -s``) before the file is written again.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import struct
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 import h5py
 import numpy as np
 from hdmf.backends.hdf5 import HDF5IO, H5DataIO
+from hdmf.backends.io import HDMFIO
 from hdmf.build import BuildManager, TypeMap
+from hdmf.container import Container
 
-from ..errors import MissingDependencyError
-from .backend import Backend, register_backend
-from .policy import LZ4, Blosc, Delta, Gzip, Setting, Shuffle, StorageError, Zstd
+from ..errors import MissingDependencyError, ResultsFileError, StorageError
+from .backend import Backend, RawTree, Sink
+from .incomplete import COMPLETE_ROWS, TARGET_ROWS
+from .policy import LZ4, Blosc, Delta, Gzip, Setting, Shuffle, Zstd
 from .safety import check_hdf5
 
-__all__ = ["HDF5Backend"]
+__all__ = ["HDF5Backend", "HDF5Sink", "clear_swmr_flags", "swmr_flags_set"]
 
 # HDF5 filters outside the library that hdf5plugin registers: id -> name (from the HDF5 filter registry)
 PLUGIN_FILTERS = {32001: "blosc", 32004: "lz4", 32008: "bitshuffle", 32015: "zstd", 32026: "blosc2"}
@@ -27,6 +38,7 @@ PLUGIN_HINT = "pip install hdf5plugin (or the hdmf-ai[fast] extra)"
 class HDF5Backend(Backend):
     name = "hdf5"
     suffixes = (".h5", ".hdf5", ".nwb")
+    append_mode = "a"
 
     def open_io(self, path: Path, mode: str, manager: BuildManager) -> HDF5IO:
         if mode == "r":
@@ -41,26 +53,101 @@ class HDF5Backend(Backend):
             return HDF5IO(path=str(path), file=file, mode=mode, manager=manager)
         return HDF5IO(path=str(path), mode=mode, manager=manager)
 
+    def open_reader(self, path: Path, manager: BuildManager) -> HDMFIO:
+        """Also a file a batched writer has open, or had when it was killed: read as a SWMR reader, which
+        sees its last flushed state (an ordinary reader is refused with "file is already open for write")."""
+        if not swmr_flags_set(path):
+            return super().open_reader(path, manager)
+        file = h5py.File(path, "r", swmr=True)
+        try:
+            check_hdf5(file, path)
+            load_namespaces(file, manager.type_map)
+            require_filters(path)
+        except Exception:
+            file.close()
+            raise
+        return HDF5IO(path=str(path), file=file, mode="r", manager=manager)
+
+    def open_remote(
+        self, url: str, options: Mapping[str, Any], manager: BuildManager, stack: contextlib.ExitStack
+    ) -> HDMFIO:
+        from .remote import hdf5_handle
+
+        handle = hdf5_handle(url, options)
+        stack.callback(handle.close)
+        try:
+            file = checked_file(handle, source=url)
+        except (ResultsFileError, PermissionError):
+            raise
+        except Exception as err:
+            raise ResultsFileError(url, f"is not a readable HDF5 file: {err}") from err
+        stack.callback(file.close)
+        load_namespaces(file, manager.type_map)
+        return HDF5IO(file=file, mode="r", manager=manager)
+
+    def write_skeleton(self, path: Path, root: Container, manager: BuildManager) -> None:
+        # the newest file format: SWMR mode (crash-consistent writes) needs it
+        file = h5py.File(path, "w", libver="latest")
+        with HDF5IO(path=str(path), file=file, mode="w", manager=manager) as io:
+            self.write(io, root)
+        file.close()
+
     def load_cached_namespaces(self, path: Path, type_map: TypeMap) -> None:
         with checked_file(path, source=path) as file:
             load_namespaces(file, type_map)
 
+    def cached_namespaces(self, path: Path) -> dict[str, str]:
+        try:
+            return dict(HDF5IO.get_namespaces(path=str(path)))
+        except (OSError, KeyError, ValueError):  # nothing cached, or not where hdmf keeps it
+            return {}
+
     # -- storage policy --------------------------------------------------------------------------------
 
-    def data_io(self, data: np.ndarray, setting: Setting, path: str) -> tuple[type[H5DataIO], dict[str, Any]]:
-        """The DataIO class and its arguments that store ``data`` as ``setting`` says."""
+    def data_io(
+        self, data: np.ndarray, setting: Setting, path: str, *, growable: bool = False
+    ) -> tuple[type[H5DataIO], dict[str, Any]]:
         kwargs: dict[str, Any] = {"chunks": setting.chunk_shape(data.shape, data.dtype.itemsize)}
         kwargs.update(_filters(setting, path))
         kwargs["fletcher32"] = True  # a checksum of every chunk: a flipped byte is an error, not another number
+        if growable:
+            kwargs["maxshape"] = (None, *data.shape[1:])
         return H5DataIO, kwargs
 
-    def write_attributes(self, path: Path, attributes: Mapping[str, Mapping[str, str]]) -> None:
-        """Add ``attributes`` (dataset path -> name -> text) to the datasets of a written file."""
+    def write_attributes(self, path: Path, attributes: Mapping[str, Mapping[str, Any]]) -> None:
         if not attributes:
             return
         with h5py.File(path, "r+") as f:
             for dataset, attrs in attributes.items():
                 f[dataset].attrs.update(attrs)
+
+    def storage_of(self, dataset: Any) -> tuple[Any, tuple[str, ...], int | None] | None:
+        if not isinstance(dataset, h5py.Dataset):
+            return None
+        plist = dataset.id.get_create_plist()
+        codecs = tuple(plist.get_filter(i)[3].decode() for i in range(plist.get_nfilters()))
+        return dataset.chunks, codecs, int(dataset.id.get_storage_size())
+
+    # -- raw access ------------------------------------------------------------------------------------
+
+    def open_sink(self, path: Path, table: str, names: list[str], progress: Mapping[str, int]) -> Sink:
+        return HDF5Sink(path, table, names, progress)
+
+    @contextlib.contextmanager
+    def raw_tree(self, path: Path) -> Iterator[RawTree]:
+        with h5py.File(path, "r", swmr=swmr_flags_set(path)) as f:
+            yield RawTree(groups=f.items, group=lambda name: f[name], deref=lambda ref: f[ref])
+
+    def root_attribute(self, path: Path, key: str) -> Any:
+        with h5py.File(path, "r") as file:
+            value = file.attrs.get(key)
+        return value.decode() if isinstance(value, bytes) else value
+
+    def nwb_io_class(self, path: Path, mode: str) -> type[HDMFIO]:
+        from pynwb import NWBHDF5IO
+
+        io_class: type[HDMFIO] = NWBHDF5IO
+        return io_class
 
 
 def checked_file(target: str | Path | IO[bytes], *, source: object) -> h5py.File:
@@ -163,4 +250,130 @@ def _plugin_filters_used(path: Path) -> set[int]:
     return found
 
 
-register_backend(HDF5Backend())
+# -- the batched writer's sink -----------------------------------------------------------------------------
+
+
+class HDF5Sink(Sink):
+    """Rows written with h5py into the skeleton's resizable datasets, in SWMR mode where the format allows."""
+
+    def __init__(self, path: Path, table: str, names: list[str], progress: Mapping[str, int]) -> None:
+        self.path, self.table = path, table
+        clear_swmr_flags(path)  # left set by a writer that was killed
+        self.file = h5py.File(path, "r+", libver="latest")
+        group = self.file[table]
+        for key, value in progress.items():  # attributes can be changed, not added, in SWMR mode
+            group.attrs[key] = value
+        self.attrs = group.attrs
+        self.datasets = {name: group[name] for name in names}
+        try:
+            self.file.swmr_mode = True
+        except (ValueError, RuntimeError, OSError):
+            # a file written by hdmf_ai.write has the default (oldest) file format, which SWMR needs newer
+            self.file.flush()
+
+    def resize(self, rows: int) -> None:
+        for dataset in self.datasets.values():
+            dataset.resize(rows, axis=0)
+
+    def commit(self, complete: int) -> None:
+        self.file.flush()  # the data first: the count never runs ahead of what is on disk
+        self.attrs[COMPLETE_ROWS] = complete
+        self.file.flush()
+
+    def close(self) -> None:
+        if self.file.id.valid:
+            self.file.close()
+
+    def finish(self, attributes: Mapping[str, Mapping[str, Any]]) -> None:
+        self.close()
+        with h5py.File(self.path, "r+") as f:
+            group = f[self.table]
+            for key in (COMPLETE_ROWS, TARGET_ROWS):
+                if key in group.attrs:
+                    del group.attrs[key]
+            for name, attrs in attributes.items():
+                group[name].attrs.update(attrs)
+
+
+# -- HDF5 file consistency flags -------------------------------------------------------------------------------
+
+
+def swmr_flags_set(path: Path) -> bool:
+    """Whether an HDF5 file's superblock (version 3) says a writer has it open, or had it when it was killed."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return len(head) == 12 and head[:8] == b"\x89HDF\r\n\x1a\n" and head[8] >= 2 and head[11] != 0
+
+
+def clear_swmr_flags(path: Path) -> None:
+    """Clear the "open for writing" flags that a killed writer leaves in an HDF5 superblock (as ``h5clear``).
+
+    HDF5 refuses to open such a file for writing again. Only superblocks of version 2 and 3 have the flags; the
+    superblock's checksum is verified before and recomputed after, so a file not laid out as expected is left
+    alone and reported.
+    """
+    if not swmr_flags_set(path):
+        return
+    with open(path, "r+b") as f:
+        head = bytearray(f.read(12 + 4 * 8 + 4))
+        size = 12 + 4 * head[9]  # signature, version, sizes, flags, then four addresses
+        stored = struct.unpack("<I", head[size : size + 4])[0]
+        if _lookup3(bytes(head[:size])) != stored:
+            raise ResultsFileError(path, "its HDF5 superblock checksum does not match; clear it with h5clear -s")
+        head[11] = 0
+        f.seek(11)
+        f.write(b"\x00")
+        f.seek(size)
+        f.write(struct.pack("<I", _lookup3(bytes(head[:size]))))
+
+
+def _rot(x: int, k: int) -> int:
+    return ((x << k) | (x >> (32 - k))) & 0xFFFFFFFF
+
+
+def _lookup3(data: bytes, initval: int = 0) -> int:
+    """Bob Jenkins' lookup3 hash (``hashlittle``), the checksum HDF5 puts on its metadata."""
+    mask = 0xFFFFFFFF
+    length = len(data)
+    a = b = c = (0xDEADBEEF + length + initval) & mask
+    i = 0
+    while length > 12:
+        a = (a + int.from_bytes(data[i : i + 4], "little")) & mask
+        b = (b + int.from_bytes(data[i + 4 : i + 8], "little")) & mask
+        c = (c + int.from_bytes(data[i + 8 : i + 12], "little")) & mask
+        a = (a - c) & mask ^ _rot(c, 4)
+        c = (c + b) & mask
+        b = (b - a) & mask ^ _rot(a, 6)
+        a = (a + c) & mask
+        c = (c - b) & mask ^ _rot(b, 8)
+        b = (b + a) & mask
+        a = (a - c) & mask ^ _rot(c, 16)
+        c = (c + b) & mask
+        b = (b - a) & mask ^ _rot(a, 19)
+        a = (a + c) & mask
+        c = (c - b) & mask ^ _rot(b, 4)
+        b = (b + a) & mask
+        length -= 12
+        i += 12
+    if length == 0:
+        return c
+    tail = data[i:] + bytes(12 - length)
+    a = (a + int.from_bytes(tail[0:4], "little")) & mask
+    b = (b + int.from_bytes(tail[4:8], "little")) & mask
+    c = (c + int.from_bytes(tail[8:12], "little")) & mask
+    for x, y, k in (
+        ("c", "b", 14),
+        ("a", "c", 11),
+        ("b", "a", 25),
+        ("c", "b", 16),
+        ("a", "c", 4),
+        ("b", "a", 14),
+        ("c", "b", 24),
+    ):
+        values = {"a": a, "b": b, "c": c}
+        values[x] = ((values[x] ^ values[y]) - _rot(values[y], k)) & mask
+        a, b, c = values["a"], values["b"], values["c"]
+    return c

@@ -40,7 +40,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from ..errors import HdmfAiError
+from ..errors import StorageError
 
 __all__ = [
     "KINDS",
@@ -66,10 +66,6 @@ __all__ = [
 KINDS = ("probability", "label", "index", "embedding", "float", "integer")
 
 LOSSY_ATTRIBUTE = "hdmf_ai_lossy"
-
-
-class StorageError(HdmfAiError, ValueError):
-    """A storage setting that cannot be used: unknown preset, or a codec the backend lacks."""
 
 
 # -- codecs: the stages of a chain, applied in order on write ------------------------------------------------
@@ -161,7 +157,7 @@ class Quantize:
 
     def apply(self, data: np.ndarray) -> np.ndarray:
         scale = data.dtype.type(2.0**self.bits)
-        out = data * scale
+        out: np.ndarray = data * scale
         np.rint(out, out=out)
         out /= scale
         return out
@@ -270,8 +266,12 @@ class Preset:
     zarr: Mapping[str, Setting] = field(default_factory=dict)
 
     def setting(self, backend: str, kind: str) -> Setting:
-        table = self.hdf5 if backend == "hdf5" else self.zarr
-        return table.get(kind) or table["float"]
+        """The setting of a column kind for the backend named ``backend`` (a field of this preset)."""
+        table = getattr(self, backend, None)
+        if not isinstance(table, Mapping):
+            raise StorageError(f"preset '{self.name}': no settings for backend {backend!r}; it has hdf5 and zarr")
+        chosen: Setting = table.get(kind) or table["float"]
+        return chosen
 
 
 def lossy(*, quantize_bits: int | None = None, keepbits: int | None = None, base: Setting | None = None) -> Setting:
@@ -492,13 +492,11 @@ def _cast(path: str, data: np.ndarray, dtype: np.dtype, *, lossy_ok: bool) -> np
 
 
 class StorageBackend(Protocol):
-    """What a backend provides for the policy (HDF5Backend and ZarrBackend do)."""
+    """What the policy asks of a backend (:class:`hdmf_ai.io.backend.Backend` provides it)."""
 
-    name: str
-
-    def data_io(self, data: np.ndarray, setting: Setting, path: str) -> tuple[type[Any], dict[str, Any]]: ...
-
-    def write_attributes(self, path: Any, attributes: Mapping[str, Mapping[str, str]]) -> None: ...
+    def data_io(
+        self, data: np.ndarray, setting: Setting, path: str, *, growable: bool = False
+    ) -> tuple[type[Any], dict[str, Any]]: ...
 
 
 @contextlib.contextmanager

@@ -15,22 +15,17 @@ Example: ``hdmf_ai.read("s3://bucket/results.zarr", storage_options={"endpoint_u
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from hdmf.backends.io import HDMFIO
-from hdmf.build import BuildManager
-
 from ..errors import MissingDependencyError, ResultsFileError
-from .backend import Backend, backend_for
 
-__all__ = ["HDF5_MIN_CHUNK", "hdf5_handle", "is_url", "open_remote", "resolve_options", "url_path"]
+__all__ = ["HDF5_MIN_CHUNK", "filesystem", "hdf5_handle", "is_url", "resolve_options", "url_path"]
 
 #: remfile's smallest read of a remote HDF5 file (it reads more at once while h5py reads sequentially):
 #: measured in ``benchmarks/remote.py`` (``benchmarks/REMOTE.md``). HDF5 reads metadata in small scattered
@@ -80,50 +75,16 @@ def _credentials_in(environment: tuple[tuple[str, str], ...]) -> bool:
         return True
 
 
-def _filesystem(url: str, options: Mapping[str, Any]) -> tuple[Any, str]:
+def filesystem(url: str, options: Mapping[str, Any]) -> tuple[Any, str]:
     try:
         import fsspec.core
     except ImportError:
         raise MissingDependencyError(f"reading {url} needs fsspec; pip install 'hdmf-ai[remote]'") from None
     try:
-        return fsspec.core.url_to_fs(url, **options)
+        fs, fs_path = fsspec.core.url_to_fs(url, **options)
+        return fs, str(fs_path)
     except ImportError as err:  # the protocol's package (s3fs, aiohttp) is missing
         raise MissingDependencyError(f"reading {url} needs {err.name or err}; pip install 'hdmf-ai[remote]'") from err
-
-
-@contextlib.contextmanager
-def open_remote(
-    url: str, *, backend: str | None, manager: BuildManager, storage_options: Mapping[str, Any] | None = None
-) -> Iterator[tuple[HDMFIO, Backend]]:
-    """An hdmf IO object reading ``url``, with the file's cached namespaces loaded into ``manager``.
-
-    Raises FileNotFoundError when nothing is at ``url`` and :class:`ResultsFileError` when it cannot be read.
-    """
-    chosen = backend_for(url_path(url), backend)
-    options = resolve_options(url, storage_options)
-    with contextlib.ExitStack() as stack:
-        try:
-            if chosen.name == "hdf5":
-                io = _open_hdf5(url, options, manager, stack)
-            else:
-                io = _open_zarr(url, manager, options)
-        except (ResultsFileError, MissingDependencyError, FileNotFoundError):
-            raise
-        except PermissionError as err:
-            raise ResultsFileError(
-                url, f"access denied ({err}); give credentials (environment, profile or storage_options)"
-            ) from err
-        except Exception as err:
-            raise ResultsFileError(url, f"cannot be opened as {chosen.name}: {err}") from err
-        try:
-            yield io, chosen
-        finally:
-            io.close()
-
-
-def _require(fs: Any, fs_path: str, url: str) -> None:
-    if not fs.exists(fs_path):
-        raise FileNotFoundError(f"no results file at {url}")
 
 
 def hdf5_handle(url: str, options: Mapping[str, Any]) -> Any:
@@ -240,46 +201,3 @@ class _PresignedUrl:
             )
             self.renew_at = time.monotonic() + PRESIGN_SECONDS / 2
         return str(self.url)
-
-
-def _open_hdf5(url: str, options: Mapping[str, Any], manager: BuildManager, stack: contextlib.ExitStack) -> HDMFIO:
-    from hdmf.backends.hdf5 import HDF5IO
-
-    from .hdf5 import checked_file, load_namespaces
-
-    handle = hdf5_handle(url, options)
-    stack.callback(handle.close)
-    try:
-        file = checked_file(handle, source=url)
-    except (ResultsFileError, PermissionError):
-        raise
-    except Exception as err:
-        raise ResultsFileError(url, f"is not a readable HDF5 file: {err}") from err
-    stack.callback(file.close)
-    load_namespaces(file, manager.type_map)
-    return HDF5IO(file=file, mode="r", manager=manager)
-
-
-def _open_zarr(url: str, manager: BuildManager, options: dict[str, Any]) -> HDMFIO:
-    from zarr.core.buffer import default_buffer_prototype
-    from zarr.core.sync import sync
-    from zarr.storage import FsspecStore
-
-    from .safety import GuardedStore
-    from .zarr import load_namespaces, reading_io
-
-    try:
-        store = GuardedStore(FsspecStore.from_url(url, storage_options=options, read_only=True), source=url)
-    except ImportError as err:  # the protocol's package (s3fs, aiohttp) is missing
-        raise MissingDependencyError(f"reading {url} needs {err.name or err}; pip install 'hdmf-ai[remote]'") from err
-
-    def has(key: str) -> bool:  # the store keeps what it read: asking costs no second request later
-        return sync(store.get(key, default_buffer_prototype())) is not None
-
-    v2 = not has("zarr.json")
-    if v2 and not has(".zgroup"):
-        fs, fs_path = _filesystem(url, options)
-        _require(fs, fs_path, url)
-        raise ResultsFileError(url, "is not a Zarr store (no zarr.json or .zgroup at its root)")
-    load_namespaces(store, manager.type_map, v2=v2)
-    return reading_io(store, manager=manager, location=url, v2=v2)

@@ -1,10 +1,16 @@
-"""The Zarr backend, through hdmf-zarr: Zarr v3 stores are written; v2 stores are read too."""
+"""The Zarr backend, through hdmf-zarr: Zarr v3 stores are written; v2 stores are read too.
+
+The batched writer's stores are safe by construction: zarr writes every chunk and metadata document to a
+temporary file and renames it into place. hdmf-zarr reads shapes and attributes from the consolidated
+metadata, which is refreshed after every change made outside hdmf-zarr (:func:`consolidate`).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,21 +19,24 @@ import zarr
 import zarr.codecs
 import zarr.codecs.numcodecs as numcodecs_v3
 from hdmf.backends.io import HDMFIO
-from hdmf.build import BuildManager, TypeMap
+from hdmf.build import BuildManager, GroupBuilder, TypeMap
 from hdmf.container import Container
 from hdmf_zarr import ZarrDataIO, ZarrIO, ZarrV2IO, is_zarr_v2_file
 from zarr.storage import LocalStore
 
-from .backend import Backend, register_backend
-from .policy import LZ4, Blosc, Delta, Gzip, Setting, Shuffle, StorageError, Zstd
+from ..errors import MissingDependencyError, ResultsFileError, StorageError
+from .backend import Backend, RawTree, Sink
+from .incomplete import COMPLETE_ROWS, TARGET_ROWS
+from .policy import LZ4, Blosc, Delta, Gzip, Setting, Shuffle, Zstd
 from .safety import ALL_CHUNKS_ATTRIBUTE, ContainedReferences, GuardedStore
 
-__all__ = ["ZarrBackend"]
+__all__ = ["ZarrBackend", "ZarrSink", "consolidate", "load_namespaces", "reading_io"]
 
 
 class ZarrBackend(Backend):
     name = "zarr"
     suffixes = (".zarr",)
+    append_mode = "r+"
 
     def open_io(self, path: Path, mode: str, manager: BuildManager) -> HDMFIO:
         if mode == "r":  # every read goes through the guarded store (see safety.py)
@@ -46,13 +55,55 @@ class ZarrBackend(Backend):
             zarr.open_group(str(io.source), mode="r+").attrs[ALL_CHUNKS_ATTRIBUTE] = True
             zarr.consolidate_metadata(str(io.source))
 
+    def open_remote(
+        self, url: str, options: Mapping[str, Any], manager: BuildManager, stack: contextlib.ExitStack
+    ) -> HDMFIO:
+        from zarr.core.buffer import default_buffer_prototype
+        from zarr.core.sync import sync
+        from zarr.storage import FsspecStore
+
+        from .remote import filesystem
+
+        try:
+            store = GuardedStore(FsspecStore.from_url(url, storage_options=dict(options), read_only=True), source=url)
+        except ImportError as err:  # the protocol's package (s3fs, aiohttp) is missing
+            raise MissingDependencyError(
+                f"reading {url} needs {err.name or err}; pip install 'hdmf-ai[remote]'"
+            ) from err
+
+        def has(key: str) -> bool:  # the store keeps what it read: asking costs no second request later
+            return sync(store.get(key, default_buffer_prototype())) is not None
+
+        v2 = not has("zarr.json")
+        if v2 and not has(".zgroup"):
+            fs, fs_path = filesystem(url, options)
+            if not fs.exists(fs_path):
+                raise FileNotFoundError(f"no results file at {url}")
+            raise ResultsFileError(url, "is not a Zarr store (no zarr.json or .zgroup at its root)")
+        load_namespaces(store, manager.type_map, v2=v2)
+        return reading_io(store, manager=manager, location=url, v2=v2)
+
     def load_cached_namespaces(self, path: Path, type_map: TypeMap) -> None:
         load_namespaces(_local_store(path), type_map, v2=is_zarr_v2_file(str(path)))
 
+    def cached_namespaces(self, path: Path) -> dict[str, str]:
+        try:
+            specs = zarr.open_group(str(path), mode="r")["specifications"]
+            if not isinstance(specs, zarr.Group):
+                return {}
+            return {name: sorted(group.group_keys())[-1] for name, group in specs.groups()}
+        except (OSError, KeyError, ValueError):  # nothing cached, or not where hdmf keeps it
+            return {}
+
+    def refresh(self, path: Path) -> None:
+        consolidate(path)
+
     # -- storage policy --------------------------------------------------------------------------------
 
-    def data_io(self, data: np.ndarray, setting: Setting, path: str) -> tuple[type[ZarrDataIO], dict[str, Any]]:
-        """The DataIO class and its arguments that store ``data`` as ``setting`` says."""
+    def data_io(
+        self, data: np.ndarray, setting: Setting, path: str, *, growable: bool = False
+    ) -> tuple[type[ZarrDataIO], dict[str, Any]]:
+        # every Zarr array can grow: growable needs nothing more
         chunks = setting.chunk_shape(data.shape, data.dtype.itemsize)
         kwargs: dict[str, Any] = {"chunks": chunks, **_codecs(setting, data.dtype, path)}
         # a CRC-32C of every chunk: a flipped byte would otherwise decode to other numbers, silently
@@ -63,17 +114,115 @@ class ZarrBackend(Backend):
             kwargs["shards"] = (chunks[0] * min(setting.shard_chunks, n_chunks), *chunks[1:])
         return ZarrDataIO, kwargs
 
-    def write_attributes(self, path: Path, attributes: Mapping[str, Mapping[str, str]]) -> None:
-        """Add ``attributes`` (array path -> name -> text) to the arrays of a written store."""
+    def write_attributes(self, path: Path, attributes: Mapping[str, Mapping[str, Any]]) -> None:
         if not attributes:
             return
         group = zarr.open_group(str(path), mode="r+")
         for array, attrs in attributes.items():
             node = group[array]
             node.attrs.update(dict(attrs))
-        with warnings.catch_warnings():  # hdmf-zarr reads through consolidated metadata: refresh it
-            warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
-            zarr.consolidate_metadata(str(path))
+        consolidate(path)  # hdmf-zarr reads through consolidated metadata
+
+    def storage_of(self, dataset: Any) -> tuple[Any, tuple[str, ...], int | None] | None:
+        if not isinstance(dataset, zarr.Array):
+            return None
+        parts = [*getattr(dataset, "filters", ()), *getattr(dataset, "compressors", ())]
+        codecs = tuple(_codec_name(codec) for codec in parts)
+        shards = getattr(dataset, "shards", None)  # chunks are then the inner chunks of each shard
+        sharded = () if shards is None else ("shards " + "x".join(map(str, shards)),)
+        return tuple(dataset.chunks), codecs + sharded, int(dataset.nbytes_stored())
+
+    # -- raw access ------------------------------------------------------------------------------------
+
+    def open_sink(self, path: Path, table: str, names: list[str], progress: Mapping[str, int]) -> Sink:
+        return ZarrSink(path, table, names, progress)
+
+    @contextlib.contextmanager
+    def raw_tree(self, path: Path) -> Iterator[RawTree]:
+        def group(name: str) -> zarr.Group:
+            return zarr.open_group(str(path), path=name.lstrip("/"), mode="r", use_consolidated=False)
+
+        root = zarr.open_group(str(path), mode="r", use_consolidated=False)
+        yield RawTree(groups=root.groups, group=group, deref=lambda ref: group(ref["value"]["path"]))
+
+    def root_attribute(self, path: Path, key: str) -> Any:
+        value = zarr.open_group(str(path), mode="r").attrs.get(key)
+        return value.decode() if isinstance(value, bytes) else value
+
+    def current_attributes(self, source: Path | str, group: GroupBuilder) -> Mapping[str, Any]:
+        """A local store's group reopened: the consolidated metadata a reader went by may be older."""
+        attributes: Mapping[str, Any] = group.attributes
+        if not isinstance(source, Path):
+            return attributes
+        parts = []
+        node: Any = group
+        while node.parent is not None:
+            parts.append(node.name)
+            node = node.parent
+        with contextlib.suppress(Exception):  # a store that cannot be reopened: the reader's view stands
+            name = "/".join(reversed(parts))
+            return zarr.open_group(str(source), path=name, mode="r", use_consolidated=False).attrs
+        return attributes
+
+    def nwb_io_class(self, path: Path, mode: str) -> type[HDMFIO]:
+        from hdmf_zarr.nwb import NWBZarrIO
+
+        if mode == "r" and is_zarr_v2_file(str(path)):  # written by hdmf-zarr < 0.14
+            from hdmf_zarr.nwb_zarrv2 import NWBZarrV2IO
+
+            v2: type[HDMFIO] = NWBZarrV2IO
+            return v2
+        v3: type[HDMFIO] = NWBZarrIO
+        return v3
+
+
+class ZarrSink(Sink):
+    """Rows written with zarr into the skeleton's arrays; progress in the group's attributes."""
+
+    def __init__(self, path: Path, table: str, names: list[str], progress: Mapping[str, int]) -> None:
+        self.path = path
+        # every chunk is written, so that the reader's check for lost chunks holds (see safety.py)
+        with zarr.config.set({"array.write_empty_chunks": True}):
+            # opened by its own path: a group's zarr.json may hold a stale nested copy of consolidated metadata
+            self.group = zarr.open_group(str(path), path=table, mode="r+", use_consolidated=False)
+            self.datasets = {name: self.group[name] for name in names}
+        self.group.attrs.update(dict(progress))
+        consolidate(path)
+
+    def resize(self, rows: int) -> None:
+        for array in self.datasets.values():
+            array.resize((rows, *array.shape[1:]))
+        consolidate(path=self.path)  # hdmf-zarr reads shapes from the consolidated metadata
+
+    def commit(self, complete: int) -> None:
+        self.group.attrs[COMPLETE_ROWS] = complete  # one atomic rewrite of the group's zarr.json
+
+    def close(self) -> None:
+        """Nothing is held open."""
+
+    def finish(self, attributes: Mapping[str, Mapping[str, Any]]) -> None:
+        attrs = dict(self.group.attrs)
+        for key in (COMPLETE_ROWS, TARGET_ROWS):
+            attrs.pop(key, None)
+        self.group.attrs.put(attrs)
+        for name, values in attributes.items():
+            self.group[name].attrs.update(dict(values))
+        consolidate(self.path)
+
+
+def consolidate(path: Path) -> None:
+    """Refresh a Zarr store's consolidated metadata, which hdmf-zarr reads shapes and attributes from."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+        zarr.consolidate_metadata(str(path))
+
+
+def _codec_name(codec: Any) -> str:
+    config: Any = getattr(codec, "to_dict", dict)()
+    name = str(config.get("name") or getattr(codec, "codec_id", None) or type(codec).__name__)
+    inner = config.get("configuration", {}) if isinstance(config, dict) else {}
+    detail = inner.get("cname") or inner.get("level")
+    return f"{name}({detail})" if detail is not None else name
 
 
 class _GuardedZarrIO(ContainedReferences, ZarrIO):
@@ -135,6 +284,3 @@ def _codecs(setting: Setting, dtype: np.dtype, path: str) -> dict[str, Any]:
                 zarr.codecs.BloscCodec(cname=codec.cname, clevel=codec.level, shuffle=mode, typesize=dtype.itemsize)
             )
     return {"filters": filters, "compressors": compressors or False}
-
-
-register_backend(ZarrBackend())

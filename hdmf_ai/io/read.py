@@ -1,21 +1,18 @@
-"""``write``, ``read``, ``open`` and ``list_tables``: the public file API.
+"""``read``, ``open``, ``list_tables`` and ``validate``: reading results files, local or remote.
 
-Every file holds a root ``SimpleMultiContainer`` named ``root`` (hdmf-zarr needs that name for object
-references) with the results tables and the source tables their ``samples`` point at, so table names
-survive the round trip. Files with a ResultsTable (or any container) at the root, as the reference
-package writes them, read the same way.
+Files with a root ``SimpleMultiContainer`` (as :func:`hdmf_ai.write` makes them), with a ResultsTable (or any
+container) at the root, as the reference package writes them, and NWB files read the same way. Reading is
+defensive (:mod:`.safety`): a damaged or hostile file is a :class:`~hdmf_ai.errors.ResultsFileError`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import h5py
 import numpy as np
@@ -28,21 +25,17 @@ from hdmf.query import ContainerResolver
 from hdmf.spec import NamespaceCatalog
 from hdmf.validate import ValidatorMap
 
+from .. import nwbtypes
 from ..errors import MissingDependencyError, ResultsFileError
 from ..results_table import ResultsTable
-from ..typemap import get_manager, get_type_map
-from . import hdf5 as _hdf5  # noqa: F401  (registers the backend)
-from . import policy
-from . import remote as _remote
-from . import safety as _safety
-from . import writer as _writer
-from . import zarr as _zarr  # noqa: F401  (registers the backend)
-from .backend import Backend, backend_for
+from ..typemap import get_manager
+from . import remote, safety
+from .backend import Backend
+from .build import ROOT_FLAG
+from .incomplete import RowLimited, trim_incomplete
+from .registry import backend_for
 
-__all__ = ["TableInfo", "list_tables", "open", "read", "validate", "write"]
-
-ROOT_NAME = "root"
-_ROOT_FLAG = "_hdmf_ai_root"  # marks a file's root wrapper (written or read), so its tables can be written again
+__all__ = ["TableInfo", "list_tables", "open", "read", "validate"]
 
 
 @dataclass(frozen=True)
@@ -55,137 +48,6 @@ class TableInfo:
     colnames: tuple[str, ...]
 
 
-# -- writing ---------------------------------------------------------------------------------------------
-
-
-def write(
-    tables: DynamicTable | Sequence[DynamicTable],
-    path: str | os.PathLike[str],
-    *,
-    backend: str | None = None,
-    overwrite: bool = False,
-    preset: str | policy.Preset = policy.DEFAULT_PRESET,
-    storage: Mapping[str, policy.Setting] | None = None,
-) -> Path:
-    """Write one or more tables to an HDF5 (``.h5``, ``.hdf5``, ``.nwb``) or Zarr (``.zarr``) file.
-
-    The source tables that ``samples`` columns point at are written too, whether listed or not. The file
-    is written to a temporary sibling and moved into place only when complete, so a failed write leaves
-    any existing file untouched and no partial file behind.
-
-    Parameters
-    ----------
-    tables
-        A ResultsTable, or a list of tables (results and source tables) to store in one file.
-    path
-        Where to write; the suffix picks the format unless ``backend`` is given.
-    backend
-        ``"hdf5"`` or ``"zarr"``.
-    overwrite
-        Replace an existing file at ``path``; without it an existing path is an error.
-    preset
-        The storage preset (see :mod:`hdmf_ai.io.policy`): ``"portable"`` (default; gzip on HDF5),
-        ``"fast"`` (Blosc-LZ4; HDF5 readers need ``hdf5plugin``), ``"compact"``, ``"compact-lossy"``
-        or ``"uncompressed"``.
-    storage
-        Per-column overrides of the preset, by column name, e.g.
-        ``{"predicted_probability": policy.lossy(quantize_bits=16)}``.
-
-    Returns
-    -------
-    Path
-        The path written.
-    """
-    target = Path(path)
-    chosen = backend_for(target, backend)
-    if target.exists() and not overwrite:
-        raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
-    root = _root_container([tables] if isinstance(tables, DynamicTable) else list(tables))
-    storing = cast(policy.StorageBackend, chosen)
-    planned = policy.plan(root, backend=chosen.name, preset=preset, storage=storage)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with policy.applied(planned, storing), chosen.open_io(tmp, "w", _ExportingManager(get_type_map())) as io:
-            chosen.write(io, root)
-        lossy = policy.lossy_attributes(planned)
-        storing.write_attributes(tmp, {path: {policy.LOSSY_ATTRIBUTE: text} for path, text in lossy.items()})
-        _move_into_place(tmp, target)
-    finally:
-        _remove(tmp)
-    return target
-
-
-class _ExportingManager(BuildManager):
-    """Builds every container anew, as hdmf's export does.
-
-    hdmf ties an in-memory container to the first file it is written to and refuses to write it to a
-    second; writing results to ``.h5`` and then to ``.zarr`` is ordinary use here, so every write builds
-    the whole tree afresh for the file at hand.
-    """
-
-    def build(
-        self,
-        container: Any,
-        source: str | None = None,
-        matched_spec: Any = None,
-        export: bool = False,
-        root: bool = False,
-    ) -> Any:
-        # only the root build enters export mode: each build called with export=True leaves it on return
-        return super().build(container, source=source, matched_spec=matched_spec, export=export or root, root=root)
-
-
-def _root_container(tables: list[DynamicTable]) -> SimpleMultiContainer:
-    if not tables or not all(isinstance(t, DynamicTable) for t in tables):
-        raise TypeError("write() takes a DynamicTable (e.g. a ResultsTable) or a list of them")
-    # the tables that samples point at belong in the same file, and come first: hdmf warns when a
-    # region's target is not yet in the file tree as the region joins it
-    wanted: list[DynamicTable] = []
-
-    def visit(table: DynamicTable) -> None:
-        for col in table.columns:
-            if isinstance(col, DynamicTableRegion) and col.table is not None:
-                visit(col.table)
-        if not any(t is table for t in wanted):
-            wanted.append(table)
-
-    for table in tables:
-        visit(table)
-    names = [t.name for t in wanted]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise ValueError(f"tables in one file need distinct names; {duplicates} occur more than once")
-    for table in wanted:
-        parent = table.parent
-        if getattr(parent, _ROOT_FLAG, False):
-            table.reset_parent()  # written before: detach from that file's root
-        elif parent is not None:
-            raise ValueError(
-                f"table '{table.name}' belongs to {type(parent).__name__} '{parent.name}'; "
-                "write that container with its own IO (e.g. pynwb for an NWBFile)"
-            )
-    root = SimpleMultiContainer(name=ROOT_NAME, containers=wanted)
-    setattr(root, _ROOT_FLAG, True)
-    return root
-
-
-def _move_into_place(tmp: Path, target: Path) -> None:
-    if target.is_dir() and not target.is_symlink():  # a Zarr store cannot be replaced by rename alone
-        old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
-        os.replace(target, old)
-        os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, target)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
-
-
 # -- reading ---------------------------------------------------------------------------------------------
 
 
@@ -193,9 +55,9 @@ def _remove(path: Path) -> None:
 def _opened(
     path: str | os.PathLike[str], backend: str | None, storage_options: Mapping[str, Any] | None = None
 ) -> Iterator[tuple[HDMFIO, GroupBuilder]]:
-    if _remote.is_url(path):  # s3://, https://: see remote.py
-        url, options = str(path), storage_options
-        with _remote.open_remote(url, backend=backend, manager=get_manager(), storage_options=options) as opened:
+    if remote.is_url(path):  # s3://, https://: see remote.py
+        url = str(path)
+        with _open_remote(url, backend=backend, manager=get_manager(), storage_options=storage_options) as opened:
             yield opened[0], _read_builder(opened[0], url, opened[1])
         return
     source = Path(path)
@@ -204,30 +66,55 @@ def _opened(
     chosen = backend_for(source, backend)
     manager = _read_manager(source, chosen)
     try:
-        io = _writer.open_for_reading(source, chosen, manager)  # also an HDF5 file a writer has open (SWMR)
+        io = chosen.open_reader(source, manager)  # also an HDF5 file a writer has open (SWMR)
     except (MissingDependencyError, ResultsFileError):
         raise  # the file is fine, and the message names what to install; or it names the file and the object
     except Exception as err:
         raise ResultsFileError(source, f"cannot be opened as {chosen.name}: {err}") from err
     try:
         # a table whose ResultsWriter has not finished shows its complete rows only
-        yield io, _writer.trim_incomplete(_read_builder(io, source, chosen), source, chosen)
+        yield io, trim_incomplete(_read_builder(io, source, chosen), source, chosen)
     finally:
         io.close()
 
 
+@contextlib.contextmanager
+def _open_remote(
+    url: str, *, backend: str | None, manager: BuildManager, storage_options: Mapping[str, Any] | None = None
+) -> Iterator[tuple[HDMFIO, Backend]]:
+    """An hdmf IO object reading ``url``, with the file's cached namespaces loaded into ``manager``.
+
+    Raises FileNotFoundError when nothing is at ``url`` and :class:`ResultsFileError` when it cannot be read.
+    """
+    chosen = backend_for(remote.url_path(url), backend)
+    options = remote.resolve_options(url, storage_options)
+    with contextlib.ExitStack() as stack:
+        try:
+            io = chosen.open_remote(url, options, manager, stack)
+        except (ResultsFileError, MissingDependencyError, FileNotFoundError):
+            raise
+        except PermissionError as err:
+            raise ResultsFileError(
+                url, f"access denied ({err}); give credentials (environment, profile or storage_options)"
+            ) from err
+        except Exception as err:
+            raise ResultsFileError(url, f"cannot be opened as {chosen.name}: {err}") from err
+        try:
+            yield io, chosen
+        finally:
+            io.close()
+
+
 def _read_manager(source: Path, chosen: Backend) -> BuildManager:
     """Our TypeMap; for an NWB file (its root an NWBFile), ours merged with pynwb's (imported only then)."""
-    from .. import nwb  # pynwb itself is imported only for NWB files
-
-    if nwb.is_nwb_file(source, backend=chosen.name):
-        return nwb.get_manager()  # MissingDependencyError without pynwb, naming the extra
+    if nwbtypes.is_nwb_file(source, backend=chosen.name):
+        return nwbtypes.get_manager()  # MissingDependencyError without pynwb, naming the extra
     return get_manager()
 
 
 def _source(path: str | os.PathLike[str]) -> Path | str:
     """A local path as a Path; a URL as it is (``Path`` would fold its ``//``)."""
-    return str(path) if _remote.is_url(path) else Path(path)
+    return str(path) if remote.is_url(path) else Path(path)
 
 
 def _read_builder(io: HDMFIO, source: Path | str, chosen: Backend) -> GroupBuilder:
@@ -260,13 +147,13 @@ def _relabel_namespaces(builder: GroupBuilder | DatasetBuilder, type_map: TypeMa
 
 def _construct(io: HDMFIO, builder: GroupBuilder, source: Path | str) -> AbstractContainer:
     _relabel_namespaces(builder, io.manager.type_map)
-    _safety.check_table_lengths(builder, source)
+    safety.check_table_lengths(builder, source)
     try:
         root = io.manager.construct(builder)
     except Exception as err:
         raise ResultsFileError(source, f"holds data that do not fit the hdmf-ai schema: {err}") from err
     if isinstance(root, SimpleMultiContainer):
-        setattr(root, _ROOT_FLAG, True)  # only a file's wrapper: its tables may be written elsewhere
+        setattr(root, ROOT_FLAG, True)  # only a file's wrapper: its tables may be written elsewhere
     return root
 
 
@@ -293,7 +180,7 @@ def _pick(root: AbstractContainer, table: str | None, source: Path | str) -> Res
     return found[0]
 
 
-def _load_into_memory(builder: GroupBuilder | DatasetBuilder, budget: _safety.ReadBudget) -> None:
+def _load_into_memory(builder: GroupBuilder | DatasetBuilder, budget: safety.ReadBudget) -> None:
     """Replace every on-disk dataset under ``builder`` by a numpy copy, before anything is constructed.
 
     Each dataset is charged to ``budget`` by its declared shape before it is read, so a file that declares
@@ -301,11 +188,11 @@ def _load_into_memory(builder: GroupBuilder | DatasetBuilder, budget: _safety.Re
     """
     if isinstance(builder, DatasetBuilder):
         data = builder.data
-        if isinstance(data, (h5py.Dataset, zarr.Array, _writer.RowLimited)):  # StrDataset is an h5py.Dataset
+        if isinstance(data, (h5py.Dataset, zarr.Array, RowLimited)):  # StrDataset is an h5py.Dataset
             name = str(getattr(data, "name", None) or builder.name)
             budget.charge(data, name)
             if isinstance(data, h5py.Dataset):  # a damaged chunk index can make HDF5 allocate gigabytes
-                _safety.check_chunk_index(data, budget.source)
+                safety.check_chunk_index(data, budget.source)
             try:
                 builder["data"] = _to_numpy(data)
             except ResultsFileError:
@@ -396,7 +283,7 @@ def read(
     """
     source = _source(path)
     with _opened(source, backend, storage_options) as (io, builder):
-        budget = _safety.ReadBudget(source)
+        budget = safety.ReadBudget(source)
         for part in _parts_to_load(builder, io.manager):
             _load_into_memory(part, budget)
         picked = _pick(_construct(io, builder, source), table, source)
@@ -452,10 +339,8 @@ def validate(path: str | os.PathLike[str], *, backend: str | None = None, namesp
     if not source.exists():
         raise FileNotFoundError(f"no results file at {source}")
     chosen = backend_for(source, backend)
-    from .. import nwb
-
-    nwb_file = nwb.is_nwb_file(source, backend=chosen.name)
-    type_map = TypeMap(nwb.spec_catalog() if nwb_file else NamespaceCatalog())  # NWB specs need pynwb's classes
+    nwb_file = nwbtypes.is_nwb_file(source, backend=chosen.name)
+    type_map = TypeMap(nwbtypes.spec_catalog() if nwb_file else NamespaceCatalog())  # NWB specs need pynwb's classes
     try:
         chosen.load_cached_namespaces(source, type_map)
     except Exception as err:
@@ -464,7 +349,7 @@ def validate(path: str | os.PathLike[str], *, backend: str | None = None, namesp
         return [f"no cached specification of namespace {namespace!r} in {source}"]
     spec = type_map.namespace_catalog.get_namespace(namespace)
     # in an NWB file, ResultsTables link to NWB types (samples -> Units): check them knowing both namespaces
-    validator = ValidatorMap(nwb.join_namespace(type_map) if nwb_file else spec)
+    validator = ValidatorMap(nwbtypes.join_namespace(type_map) if nwb_file else spec)
     io = chosen.open_io(source, "r", BuildManager(type_map))
     try:
         root = _read_builder(io, source, chosen)

@@ -1,0 +1,311 @@
+"""The rules of each predefined column: what values it takes, how they are coerced, and how they are stored.
+
+Pure functions over numpy arrays, shared by :class:`~hdmf_ai.ResultsTable`'s ``add_*`` methods (a whole
+column) and the batched writers (one batch at a time): a batch passes exactly the checks a whole column
+does. Rules that need a sibling column (the number of classes of ``predicted_class``) take it as an argument.
+
+:class:`ColumnSpec` is what the batched writers know of a column before or after its first batch; the
+functions at the end decide its bound, its stored dtype, and whether a later batch fits it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from . import checks
+from .errors import ColumnError
+
+__all__ = [
+    "CLASS_COLUMNS",
+    "PREDEFINED",
+    "ColumnSpec",
+    "bound",
+    "cluster_label",
+    "coerce",
+    "cv_split",
+    "embedding",
+    "fit",
+    "predicted_class",
+    "predicted_probability",
+    "predicted_value",
+    "samples",
+    "stored_dtype",
+    "topk_classes",
+    "topk_probabilities",
+    "true_label",
+    "tvt_split",
+    "user_numbers",
+]
+
+#: The predefined columns of a ResultsTable, in the order of ``ResultsTable.__columns__``.
+PREDEFINED = (
+    "samples",
+    "tvt_split",
+    "cv_split",
+    "true_label",
+    "predicted_probability",
+    "predicted_class",
+    "topk_probabilities",
+    "topk_classes",
+    "predicted_value",
+    "cluster_label",
+    "embedding",
+    "viz_embedding",
+)
+#: Columns of class indices, bounded by the number of classes (the width of ``predicted_probability``).
+CLASS_COLUMNS = ("predicted_class", "topk_classes")
+
+
+# -- one rule per column ------------------------------------------------------------------------------------
+
+
+def samples(values: ArrayLike, *, n_source: int | None, what: str = "") -> np.ndarray:
+    """Row indices into the source table, each below its length ``n_source`` (when known)."""
+    arr = checks.as_integers("samples", values)
+    if n_source is not None:
+        checks.check_below("samples", arr, n_source, what or f"the {n_source} rows of the source table")
+    return arr
+
+
+def tvt_split(values: ArrayLike) -> np.ndarray:
+    """Codes 0/1/2 of 'train'/'validate'/'test'."""
+    return checks.as_tvt_codes("tvt_split", values)
+
+
+def cv_split(values: ArrayLike, *, n_splits: int | None) -> tuple[np.ndarray, int]:
+    """The folds (smallest signed type) and the number of folds (default: the largest fold + 1)."""
+    folds = checks.as_integers("cv_split", values)
+    if n_splits is None:
+        n_splits = int(folds.max()) + 1 if folds.size else 0
+    elif n_splits < 1:
+        raise ColumnError("cv_split", "n_splits >= 1", f"n_splits={n_splits}")
+    checks.check_below("cv_split", folds, n_splits, f"n_splits={n_splits}")
+    return checks.smallest_int(folds), n_splits
+
+
+def true_label(values: ArrayLike, *, classes: Sequence[str] | None) -> tuple[np.ndarray, list[str] | None]:
+    """The codes of the true labels and the class names (None for integer labels without ``classes``).
+
+    Strings are coded in the order of ``classes`` (default: sorted); integers are checked against ``classes``.
+    """
+    arr = checks.as_array("true_label", values)
+    if arr.dtype.kind in "USO":
+        checks.check_ndim("true_label", arr, (1,))
+        codes, found = checks.encode_labels("true_label", arr)
+        if classes is None:
+            return codes, found
+        names = checks.text_list("true_label", classes) or []
+        position = {c: i for i, c in enumerate(names)}
+        unknown = [f for f in found if f not in position]
+        if unknown:
+            raise ColumnError("true_label", f"labels among classes {names[:10]}", f"unknown labels {unknown[:5]}")
+        remap = np.array([position[f] for f in found], dtype=np.int64)
+        return checks.smallest_uint(remap[codes]), names
+    codes = checks.as_integers("true_label", arr)
+    if classes is None:
+        return codes, None
+    names = checks.text_list("true_label", classes) or []
+    checks.check_below("true_label", codes, len(names), f"the {len(names)} classes given")
+    return codes, names
+
+
+def predicted_probability(values: ArrayLike, *, check_sum: bool) -> np.ndarray:
+    """Probabilities of shape (rows, classes), in [0, 1]; rows summing to 1 unless ``check_sum`` is False."""
+    probs = checks.as_float("predicted_probability", values, (2,))
+    checks.check_probabilities("predicted_probability", probs, check_sum=check_sum)
+    return probs
+
+
+def predicted_class(values: ArrayLike, *, n_classes: int | None) -> np.ndarray:
+    """Class indices, below ``n_classes`` when known."""
+    labels = checks.as_integers("predicted_class", values)
+    if n_classes is not None:
+        checks.check_below("predicted_class", labels, n_classes, "the number of classes")
+    return labels
+
+
+def topk_probabilities(values: ArrayLike) -> np.ndarray:
+    """The k largest probabilities of each row, shape (rows, k), descending."""
+    probs = checks.as_float("topk_probabilities", values, (2,))
+    checks.check_probabilities("topk_probabilities", probs, check_sum=False)
+    checks.check_descending("topk_probabilities", probs)
+    return probs
+
+
+def topk_classes(values: ArrayLike, *, n_classes: int | None) -> np.ndarray:
+    """The k most probable classes of each row, shape (rows, k), below ``n_classes`` when known."""
+    classes = checks.as_integers("topk_classes", values, (2,))
+    if n_classes is not None:
+        checks.check_below("topk_classes", classes, n_classes, "the number of classes")
+    return classes
+
+
+def predicted_value(values: ArrayLike) -> np.ndarray:
+    """Regression outputs, shape (rows,) or (rows, outputs)."""
+    return checks.as_float("predicted_value", values, (1, 2))
+
+
+def cluster_label(values: ArrayLike) -> np.ndarray:
+    """Cluster indices; negative values (noise) allowed."""
+    return checks.as_integers("cluster_label", values, signed=True)
+
+
+def embedding(name: str, values: ArrayLike) -> np.ndarray:
+    """An embedding (``embedding`` or ``viz_embedding``), shape (rows,) or (rows, dims)."""
+    return checks.as_float(name, values, (1, 2))
+
+
+def user_numbers(name: str, values: ArrayLike) -> np.ndarray:
+    """A user column of the batched writers: numbers or booleans (they store no text)."""
+    arr = checks.as_array(name, values)
+    if arr.dtype.kind not in "biuf":
+        raise ColumnError(name, "numbers or booleans (the writer stores no text columns)", f"dtype {arr.dtype}")
+    return arr
+
+
+# -- what the batched writers know of a column ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """What the writer knows of one column: its per-row shape, its stored dtype and its type's options.
+
+    Declared as ``columns={"predicted_probability": (1000,)}`` (a row shape), ``{"loss": "float32"}`` (a
+    dtype), or a mapping with any of ``shape``, ``dtype``, ``classes`` (``true_label``), ``n_splits``
+    (``cv_split``), ``check_sum`` (``predicted_probability``) and ``description``. What is not declared is
+    taken from the first batch.
+    """
+
+    name: str
+    row_shape: tuple[int, ...] | None = None
+    dtype: np.dtype | None = None
+    classes: tuple[str, ...] | None = None
+    n_splits: int | None = None
+    check_sum: bool = True
+    description: str | None = None
+
+    @classmethod
+    def parse(cls, name: str, declared: Any) -> ColumnSpec:
+        if isinstance(declared, ColumnSpec):
+            return replace(declared, name=name)
+        if declared is None:
+            return cls(name)
+        if isinstance(declared, tuple) and all(isinstance(n, (int, np.integer)) for n in declared):
+            return cls(name, row_shape=tuple(int(n) for n in declared))
+        if isinstance(declared, Mapping):
+            unknown = sorted(set(declared) - {"shape", "dtype", "classes", "n_splits", "check_sum", "description"})
+            if unknown:
+                raise ColumnError(name, "a declaration with shape, dtype, classes, n_splits, check_sum, description",
+                                  f"unknown keys {unknown}")  # fmt: skip
+            shape = declared.get("shape")
+            classes = declared.get("classes")
+            return cls(
+                name,
+                row_shape=None if shape is None else tuple(int(n) for n in shape),
+                dtype=None if declared.get("dtype") is None else np.dtype(declared["dtype"]),
+                classes=None if classes is None else tuple(checks.text_list(name, classes) or ()),
+                n_splits=declared.get("n_splits"),
+                check_sum=bool(declared.get("check_sum", True)),
+                description=declared.get("description"),
+            )
+        try:
+            return cls(name, dtype=np.dtype(declared))
+        except TypeError:
+            raise ColumnError(name, "a row shape such as (1000,), a dtype, or a mapping", repr(declared)) from None
+
+
+def coerce(spec: ColumnSpec, values: Any, *, n_source: int | None, n_classes: int | None = None) -> np.ndarray:
+    """One batch of one column, checked and coerced by the same rule a whole column goes through."""
+    name = spec.name
+    if name == "samples":  # the source table's length is all the check needs
+        return samples(values, n_source=n_source)
+    if name == "tvt_split":
+        return tvt_split(values)
+    if name == "cv_split":
+        return cv_split(values, n_splits=spec.n_splits)[0]
+    if name == "true_label":
+        return true_label(values, classes=spec.classes)[0]
+    if name == "predicted_probability":
+        return predicted_probability(values, check_sum=spec.check_sum)
+    if name == "predicted_class":
+        return predicted_class(values, n_classes=n_classes)
+    if name == "topk_probabilities":
+        return topk_probabilities(values)
+    if name == "topk_classes":
+        return topk_classes(values, n_classes=n_classes)
+    if name == "predicted_value":
+        return predicted_value(values)
+    if name == "cluster_label":
+        return cluster_label(values)
+    if name in ("embedding", "viz_embedding"):
+        return embedding(name, values)
+    return user_numbers(name, values)
+
+
+def bound(spec: ColumnSpec, specs: Mapping[str, ColumnSpec], n_source: int | None) -> int | None:
+    """The exclusive upper bound of an integer column's values, when its declaration fixes one."""
+    probs = specs.get("predicted_probability")
+    n_classes = probs.row_shape[0] if probs is not None and probs.row_shape else None
+    if spec.name in CLASS_COLUMNS:
+        return n_classes
+    if spec.name == "true_label":
+        return len(spec.classes) if spec.classes else n_classes
+    if spec.name == "cv_split":
+        return spec.n_splits
+    if spec.name == "tvt_split":
+        return 3
+    if spec.name == "samples":
+        return n_source
+    return None
+
+
+def stored_dtype(spec: ColumnSpec, coerced: np.ndarray, given: np.dtype, limit: int | None) -> np.dtype:
+    """The dtype a column is stored in, decided once from its declaration, its bound or the first batch.
+
+    A bounded integer column (classes, folds, splits, source rows) gets the smallest type that holds its bound
+    ``limit``, which is the type :func:`hdmf_ai.write` picks for a column that uses its whole range. Other
+    integers keep the type they arrive in: narrowing them to the first batch's values could refuse a later batch.
+    """
+    if spec.dtype is not None:
+        return spec.dtype
+    if coerced.dtype.kind not in "iu":
+        return coerced.dtype
+    if spec.name == "samples":
+        return np.dtype(np.int32 if (limit or 0) <= 2**31 else np.int64)
+    if limit is not None:
+        top = np.array([max(limit - 1, 0)])
+        return (checks.smallest_int(top) if spec.name == "cv_split" else checks.smallest_uint(top)).dtype
+    return given if given.kind in "iu" else coerced.dtype
+
+
+def fit(spec: ColumnSpec, arr: np.ndarray) -> np.ndarray:
+    """Cast a coerced batch to the column's stored dtype, refusing a wrong row shape or a lossy cast."""
+    assert spec.dtype is not None and spec.row_shape is not None
+    name, dtype = spec.name, spec.dtype
+    if arr.shape[1:] != spec.row_shape:
+        raise ColumnError(
+            name, f"rows of shape {spec.row_shape} (declared or from the first batch)", f"an array of shape {arr.shape}"
+        )
+    if arr.dtype == dtype:
+        return arr
+    if dtype.kind in "iu" and arr.dtype.kind in "biu":
+        info = np.iinfo(dtype)
+        if arr.size and (int(arr.min()) < info.min or int(arr.max()) > info.max):
+            raise ColumnError(
+                name,
+                f"values that fit the column's dtype {dtype} ({info.min} to {info.max}); declare a wider dtype",
+                f"values from {arr.min()} to {arr.max()}",
+            )
+        return arr.astype(dtype)
+    if dtype.kind == "f" and (
+        arr.dtype.kind in "biu" or (arr.dtype.kind == "f" and arr.dtype.itemsize <= dtype.itemsize)
+    ):
+        return arr.astype(dtype)
+    if dtype.kind == "b" and arr.dtype.kind == "b":
+        return arr
+    raise ColumnError(name, f"values of dtype {dtype} (declared or from the first batch)", f"dtype {arr.dtype}")

@@ -1,0 +1,73 @@
+"""What every write builds on: a root container holding the tables, and a manager that builds anew.
+
+Every file holds a root ``SimpleMultiContainer`` named ``root`` (hdmf-zarr needs that name for object
+references) with the results tables and the source tables their ``samples`` point at, so table names
+survive the round trip.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hdmf.build import BuildManager
+from hdmf.common import DynamicTable, DynamicTableRegion, SimpleMultiContainer
+
+__all__ = ["ROOT_FLAG", "ROOT_NAME", "ExportingManager", "root_container"]
+
+ROOT_NAME = "root"
+ROOT_FLAG = "_hdmf_ai_root"  # marks a file's root wrapper (written or read), so its tables can be written again
+
+
+class ExportingManager(BuildManager):
+    """Builds every container anew, as hdmf's export does.
+
+    hdmf ties an in-memory container to the first file it is written to and refuses to write it to a
+    second; writing results to ``.h5`` and then to ``.zarr`` is ordinary use here, so every write builds
+    the whole tree afresh for the file at hand.
+    """
+
+    def build(
+        self,
+        container: Any,
+        source: str | None = None,
+        matched_spec: Any = None,
+        export: bool = False,
+        root: bool = False,
+    ) -> Any:
+        # only the root build enters export mode: each build called with export=True leaves it on return
+        return super().build(container, source=source, matched_spec=matched_spec, export=export or root, root=root)
+
+
+def root_container(tables: list[DynamicTable]) -> SimpleMultiContainer:
+    """The root of a new file: ``tables`` and, before them, every table their regions point at."""
+    if not tables or not all(isinstance(t, DynamicTable) for t in tables):
+        raise TypeError("write() takes a DynamicTable (e.g. a ResultsTable) or a list of them")
+    # the tables that samples point at belong in the same file, and come first: hdmf warns when a
+    # region's target is not yet in the file tree as the region joins it
+    wanted: list[DynamicTable] = []
+
+    def visit(table: DynamicTable) -> None:
+        for col in table.columns:
+            if isinstance(col, DynamicTableRegion) and col.table is not None:
+                visit(col.table)
+        if not any(t is table for t in wanted):
+            wanted.append(table)
+
+    for table in tables:
+        visit(table)
+    names = [t.name for t in wanted]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"tables in one file need distinct names; {duplicates} occur more than once")
+    for table in wanted:
+        parent = table.parent
+        if getattr(parent, ROOT_FLAG, False):
+            table.reset_parent()  # written before: detach from that file's root
+        elif parent is not None:
+            raise ValueError(
+                f"table '{table.name}' belongs to {type(parent).__name__} '{parent.name}'; "
+                "write that container with its own IO (e.g. pynwb for an NWBFile)"
+            )
+    root = SimpleMultiContainer(name=ROOT_NAME, containers=wanted)
+    setattr(root, ROOT_FLAG, True)
+    return root

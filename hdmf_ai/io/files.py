@@ -1,0 +1,50 @@
+"""Atomic replacement of files and stores: write to a temporary sibling, then move it into place.
+
+Every writer of this package (``write``, the batched writer, ``write_dask``, ``write_nwb``) writes to a
+hidden sibling of the destination and moves it over the destination only when complete, so a failed write
+never leaves a partial file at the destination, and an existing file stays as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["move_into_place", "remove", "temporary_sibling"]
+
+
+@contextlib.contextmanager
+def temporary_sibling(target: Path, *, keep_suffix: bool = False) -> Iterator[Path]:
+    """A fresh hidden path next to ``target``, removed on exit if it is still there (moved or not).
+
+    ``keep_suffix``: the name ends as ``target``'s does (pynwb warns about HDF5 files not ending in .nwb).
+    """
+    tag = uuid.uuid4().hex[:8]
+    tmp = target.with_name(f".tmp-{tag}-{target.name}" if keep_suffix else f".{target.name}.{tag}.tmp")
+    try:
+        yield tmp
+    finally:
+        remove(tmp)
+
+
+def move_into_place(tmp: Path, target: Path) -> None:
+    """Replace ``target`` by ``tmp``: a rename for files; for a Zarr store (a directory), two renames."""
+    if target.is_dir() and not target.is_symlink():  # a Zarr store cannot be replaced by rename alone
+        old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
+        os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, target)
+
+
+def remove(path: Path) -> None:
+    """Remove a file or a store, if there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
