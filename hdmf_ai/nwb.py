@@ -91,7 +91,10 @@ def read_nwb(path: str | os.PathLike[str], *, backend: str | None = None) -> NWB
     """
     io = nwb_io(path, "r", backend=backend)
     try:
-        return io.read()
+        with warnings.catch_warnings():
+            for message in QUIET:
+                warnings.filterwarnings("ignore", message=message)
+            return io.read()
     except BaseException:
         io.close()
         raise

@@ -30,7 +30,12 @@ from .incomplete import COMPLETE_ROWS, TARGET_ROWS
 from .policy import LZ4, Blosc, Delta, Gzip, Setting, Shuffle, Zstd
 from .safety import ALL_CHUNKS_ATTRIBUTE, ContainedReferences, GuardedStore
 
-__all__ = ["ZarrBackend", "ZarrSink", "consolidate", "load_namespaces", "reading_io"]
+__all__ = ["V2_FALLBACK", "ZarrBackend", "ZarrSink", "consolidate", "load_namespaces", "reading_io"]
+
+#: zarr 3 cannot open the vlen-bytes arrays (fill_value 0) that hdmf-zarr <= 0.13 wrote, e.g. an NWBFile's
+#: session_start_time; hdmf-zarr's v2 reader decodes them from the raw chunks and warns that it did, for every
+#: such array of every store, which is not news here. Entries it cannot read at all still warn ("Skipping").
+V2_FALLBACK = "Read .* via zarr v2 store fallback"
 
 
 class ZarrBackend(Backend):
@@ -88,7 +93,8 @@ class ZarrBackend(Backend):
 
     def cached_namespaces(self, path: Path) -> dict[str, str]:
         try:
-            specs = zarr.open_group(str(path), mode="r")["specifications"]
+            # not through consolidated metadata either (see root_attribute)
+            specs = zarr.open_group(str(path), mode="r", use_consolidated=False)["specifications"]
             if not isinstance(specs, zarr.Group):
                 return {}
             return {name: sorted(group.group_keys())[-1] for name, group in specs.groups()}
@@ -146,7 +152,9 @@ class ZarrBackend(Backend):
         yield RawTree(groups=root.groups, group=group, deref=lambda ref: group(ref["value"]["path"]))
 
     def root_attribute(self, path: Path, key: str) -> Any:
-        value = zarr.open_group(str(path), mode="r").attrs.get(key)
+        # the root's own metadata only: zarr 3 parses every entry of a consolidated v2 ``.zmetadata`` and fails on
+        # the vlen-bytes arrays (fill_value 0) that hdmf-zarr <= 0.13 wrote for NWB's datetimes
+        value = zarr.open_group(str(path), mode="r", use_consolidated=False).attrs.get(key)
         return value.decode() if isinstance(value, bytes) else value
 
     def current_attributes(self, source: Path | str, group: GroupBuilder) -> Mapping[str, Any]:
@@ -231,6 +239,11 @@ class _GuardedZarrIO(ContainedReferences, ZarrIO):
 
 class _GuardedZarrV2IO(ContainedReferences, ZarrV2IO):
     """hdmf-zarr's Zarr v2 reader, with references kept inside the store."""
+
+    def read_builder(self) -> Any:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=V2_FALLBACK)
+            return super().read_builder()
 
 
 def _local_store(path: Path) -> GuardedStore:
