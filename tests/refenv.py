@@ -42,10 +42,13 @@ __all__ = [
 ]
 
 #: What the reference venv must contain.  Changing this list invalidates the cache.
+#: ``hdf5plugin`` is not the reference's dependency: it is what any HDF5 reader needs for the files our
+#: ``fast``, ``compact`` and ``compact-lossy`` presets write (Blosc filters), so the compatibility matrix reads them.
 REFERENCE_REQUIREMENTS: tuple[str, ...] = (
     "hdmf-ai==0.2.0",
     "hdmf-zarr>=0.14",
     "scikit-learn",
+    "hdf5plugin",
 )
 
 #: The last toolchain that writes Zarr **v2**: hdmf-zarr 0.13 is the last release
@@ -75,6 +78,7 @@ VERSION_DISTRIBUTIONS: tuple[str, ...] = (
     "numcodecs",
     "pynwb",
     "h5py",
+    "hdf5plugin",
     "numpy",
     "scikit-learn",
 )
