@@ -16,7 +16,14 @@ from .columns import (
     TopKProbabilities,
     TrainValidateTestSplit,
 )
-from .errors import ColumnError, HdmfAiError, IncompleteTableWarning, ProbabilityWarning, ResultsFileError
+from .errors import (
+    ColumnError,
+    HdmfAiError,
+    IncompleteTableWarning,
+    ProbabilityWarning,
+    ResultsFileError,
+    SchemaVersionWarning,
+)
 from .io import TableInfo, list_tables, open, read, validate, write
 from .io.append import add_column, append_rows
 from .io.writer import ResultsWriter
@@ -51,6 +58,7 @@ __all__ = [
     "ResultsFileError",
     "ResultsTable",
     "ResultsWriter",
+    "SchemaVersionWarning",
     "SupervisedOutput",
     "TopKClasses",
     "TopKProbabilities",

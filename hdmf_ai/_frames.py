@@ -18,6 +18,7 @@ import numpy as np
 from hdmf.common import DynamicTable, DynamicTableRegion
 from numpy.typing import ArrayLike
 
+from . import checks
 from ._tableview import TableView, read_data, require
 from .errors import ColumnError
 
@@ -193,11 +194,9 @@ def _class_names(parts: list[Any] | None, classes: Sequence[str] | None) -> list
 
 def _add_true_label(rt: ResultsTable, parts: list[Any], names: list[str] | None) -> None:
     series = parts[0]
+    checks.check_no_missing("true_label", series)  # a missing truth is neither a class nor a value
     if _is_categorical(series):
-        codes = series.cat.codes.to_numpy()
-        if (codes < 0).any():
-            raise ColumnError("true_label", "a label in every row", f"{int((codes < 0).sum())} missing labels")
-        rt.add_true_label(codes, classes=names)
+        rt.add_true_label(series.cat.codes.to_numpy(), classes=names)
         return
     values = _values(series)
     if values.dtype.kind == "f" and not np.array_equal(values, np.round(values)):

@@ -39,14 +39,68 @@ def as_array(column: str, data: ArrayLike) -> np.ndarray:
 
 
 def check_storable(column: str, data: Any) -> None:
-    """User columns hold numbers, booleans or text; arbitrary Python objects have no file form."""
+    """User columns hold numbers, booleans or text; arbitrary Python objects have no file form.
+
+    A missing entry (None, NaN or ``pd.NA`` among text) is refused with its index: it would otherwise be
+    stored as the text ``'None'``, ``'nan'`` or ``'<NA>'``.
+    """
     if not isinstance(data, (list, tuple, np.ndarray)) or len(data) == 0:
         return  # on-disk arrays, DataIO and iterators are checked by the backend as they are written
     arr = np.asarray(data) if not isinstance(data, np.ndarray) or data.dtype == object else data
     if arr.dtype == object:
-        bad = next((v for v in arr.ravel() if not isinstance(v, (str, bytes))), None)
-        if bad is not None:
-            raise ColumnError(column, "numbers, booleans or text", f"a {type(bad).__name__} object")
+        flat = arr.ravel()
+        at = next((i for i, v in enumerate(flat) if not isinstance(v, (str, bytes))), None)
+        if at is not None:
+            bad = flat[at]
+            if _is_missing(bad):
+                expected = "text in every row (no None, NaN or pd.NA); drop or fill those rows"
+                raise ColumnError(column, expected, f"{bad!r} at index {at}")
+            raise ColumnError(column, "numbers, booleans or text", f"a {type(bad).__name__} object at index {at}")
+
+
+#: what a column that takes no missing values expects, in its errors
+MISSING_EXPECTED = "a value in every row (no None, NaN, pd.NA, masked or empty string); drop or fill those rows"
+
+
+def _is_missing(value: Any) -> bool:
+    """None, a float NaN (numpy's too), pandas' NA and NaT, or a blank string."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    if isinstance(value, (float, np.floating)):
+        return bool(np.isnan(value))
+    if isinstance(value, (str, bytes)):
+        return not value.strip()
+    return False
+
+
+def check_no_missing(column: str, data: Any) -> None:
+    """Refuse missing entries in a label-like column, naming the first: they must not become a class.
+
+    Looks at the data as given, before numpy converts it (``np.asarray(["a", np.nan])`` holds the text
+    ``'nan'``): masked entries of a masked array, what pandas' ``isna()`` finds in a Series or Categorical,
+    None / NaN / ``pd.NA`` / NaT and blank strings in lists and object arrays, NaN in float arrays.
+    """
+    if isinstance(data, np.ma.MaskedArray):
+        mask = np.ma.getmaskarray(data)
+    elif hasattr(data, "isna") and callable(data.isna):  # pandas Series, Index, Categorical
+        mask = np.asarray(data.isna(), dtype=bool)
+        blank = np.asarray(data, dtype=object)
+        mask = mask | np.array([_is_missing(v) for v in blank.ravel()], dtype=bool).reshape(blank.shape)
+    else:
+        arr = data if isinstance(data, np.ndarray) else np.asarray(data, dtype=object)
+        if arr.dtype.kind == "f":
+            mask = np.isnan(arr)
+        elif arr.dtype.kind in "US":  # vectorised: label columns may hold millions of strings
+            mask = np.char.str_len(np.char.strip(arr)) == 0
+        elif arr.dtype.kind == "O":
+            mask = np.array([_is_missing(v) for v in arr.ravel()], dtype=bool).reshape(arr.shape)
+        else:
+            return
+    if mask.any():
+        first = tuple(int(i) for i in np.argwhere(mask)[0])
+        where = first[0] if len(first) == 1 else first
+        value = "a masked entry" if isinstance(data, np.ma.MaskedArray) else repr(np.asarray(data, dtype=object)[first])
+        raise ColumnError(column, MISSING_EXPECTED, f"{value} at index {where} ({int(mask.sum())} missing in all)")
 
 
 def check_ndim(column: str, arr: np.ndarray, ndims: Sequence[int]) -> None:

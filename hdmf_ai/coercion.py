@@ -23,6 +23,7 @@ from .errors import ColumnError
 __all__ = [
     "CLASS_COLUMNS",
     "PREDEFINED",
+    "SCHEMA_MINIMUM",
     "ColumnSpec",
     "bound",
     "cluster_label",
@@ -34,6 +35,7 @@ __all__ = [
     "predicted_probability",
     "predicted_value",
     "samples",
+    "schema_width",
     "stored_dtype",
     "topk_classes",
     "topk_probabilities",
@@ -59,6 +61,29 @@ PREDEFINED = (
 )
 #: Columns of class indices, bounded by the number of classes (the width of ``predicted_probability``).
 CLASS_COLUMNS = ("predicted_class", "topk_classes")
+#: The narrowest integer type each column's schema type allows. In HDMF's spec language ``int`` and ``uint``
+#: mean at least 32 bits: a narrower dataset fails every validator that uses the published 0.2.0 schema.
+#: Columns not listed (enum codes, ``true_label``, ``samples``) have their own rules.
+SCHEMA_MINIMUM: dict[str, np.dtype] = {
+    "cv_split": np.dtype(np.int32),
+    "cluster_label": np.dtype(np.int32),
+    "predicted_class": np.dtype(np.uint32),
+    "topk_classes": np.dtype(np.uint32),
+}
+
+
+def schema_width(name: str, dtype: np.dtype) -> np.dtype:
+    """``dtype``, widened to what the schema declares for column ``name`` (no change for other columns)."""
+    minimum = SCHEMA_MINIMUM.get(name)
+    if minimum is None or dtype.kind not in "iu":
+        return dtype
+    if minimum.kind == "u" and dtype.kind == "i":  # class indices are never negative: the unsigned twin
+        dtype = np.dtype(f"u{dtype.itemsize}")
+    return np.promote_types(dtype, minimum)
+
+
+def _widened(name: str, arr: np.ndarray) -> np.ndarray:
+    return arr.astype(schema_width(name, arr.dtype), copy=False)
 
 
 # -- one rule per column ------------------------------------------------------------------------------------
@@ -73,7 +98,8 @@ def samples(values: ArrayLike, *, n_source: int | None, what: str = "") -> np.nd
 
 
 def tvt_split(values: ArrayLike) -> np.ndarray:
-    """Codes 0/1/2 of 'train'/'validate'/'test'."""
+    """Codes 0/1/2 of 'train'/'validate'/'test'; a missing entry is refused, naming its index."""
+    checks.check_no_missing("tvt_split", values)
     return checks.as_tvt_codes("tvt_split", values)
 
 
@@ -85,14 +111,17 @@ def cv_split(values: ArrayLike, *, n_splits: int | None) -> tuple[np.ndarray, in
     elif n_splits < 1:
         raise ColumnError("cv_split", "n_splits >= 1", f"n_splits={n_splits}")
     checks.check_below("cv_split", folds, n_splits, f"n_splits={n_splits}")
-    return checks.smallest_int(folds), n_splits
+    return _widened("cv_split", checks.smallest_int(folds)), n_splits
 
 
 def true_label(values: ArrayLike, *, classes: Sequence[str] | None) -> tuple[np.ndarray, list[str] | None]:
     """The codes of the true labels and the class names (None for integer labels without ``classes``).
 
     Strings are coded in the order of ``classes`` (default: sorted); integers are checked against ``classes``.
+    A missing entry (None, NaN, ``pd.NA``, a masked or blank one) is refused, naming its index: it must not
+    become a class of its own.
     """
+    checks.check_no_missing("true_label", values)
     arr = checks.as_array("true_label", values)
     if arr.dtype.kind in "USO":
         checks.check_ndim("true_label", arr, (1,))
@@ -126,7 +155,7 @@ def predicted_class(values: ArrayLike, *, n_classes: int | None) -> np.ndarray:
     labels = checks.as_integers("predicted_class", values)
     if n_classes is not None:
         checks.check_below("predicted_class", labels, n_classes, "the number of classes")
-    return labels
+    return _widened("predicted_class", labels)
 
 
 def topk_probabilities(values: ArrayLike) -> np.ndarray:
@@ -142,7 +171,7 @@ def topk_classes(values: ArrayLike, *, n_classes: int | None) -> np.ndarray:
     classes = checks.as_integers("topk_classes", values, (2,))
     if n_classes is not None:
         checks.check_below("topk_classes", classes, n_classes, "the number of classes")
-    return classes
+    return _widened("topk_classes", classes)
 
 
 def predicted_value(values: ArrayLike) -> np.ndarray:
@@ -152,7 +181,7 @@ def predicted_value(values: ArrayLike) -> np.ndarray:
 
 def cluster_label(values: ArrayLike) -> np.ndarray:
     """Cluster indices; negative values (noise) allowed."""
-    return checks.as_integers("cluster_label", values, signed=True)
+    return _widened("cluster_label", checks.as_integers("cluster_label", values, signed=True))
 
 
 def embedding(name: str, values: ArrayLike) -> np.ndarray:
@@ -207,14 +236,14 @@ class ColumnSpec:
             return cls(
                 name,
                 row_shape=None if shape is None else tuple(int(n) for n in shape),
-                dtype=None if declared.get("dtype") is None else np.dtype(declared["dtype"]),
+                dtype=None if declared.get("dtype") is None else schema_width(name, np.dtype(declared["dtype"])),
                 classes=None if classes is None else tuple(checks.text_list(name, classes) or ()),
                 n_splits=declared.get("n_splits"),
                 check_sum=bool(declared.get("check_sum", True)),
                 description=declared.get("description"),
             )
         try:
-            return cls(name, dtype=np.dtype(declared))
+            return cls(name, dtype=schema_width(name, np.dtype(declared)))
         except TypeError:
             raise ColumnError(name, "a row shape such as (1000,), a dtype, or a mapping", repr(declared)) from None
 
@@ -268,19 +297,21 @@ def stored_dtype(spec: ColumnSpec, coerced: np.ndarray, given: np.dtype, limit: 
     """The dtype a column is stored in, decided once from its declaration, its bound or the first batch.
 
     A bounded integer column (classes, folds, splits, source rows) gets the smallest type that holds its bound
-    ``limit``, which is the type :func:`hdmf_ai.write` picks for a column that uses its whole range. Other
-    integers keep the type they arrive in: narrowing them to the first batch's values could refuse a later batch.
+    ``limit`` and that its schema type allows (:data:`SCHEMA_MINIMUM`), which is the type :func:`hdmf_ai.write`
+    picks for a column that uses its whole range. Other integers keep the type they arrive in (widened to the
+    schema's minimum): narrowing them to the first batch's values could refuse a later batch.
     """
     if spec.dtype is not None:
-        return spec.dtype
+        return schema_width(spec.name, spec.dtype)
     if coerced.dtype.kind not in "iu":
         return coerced.dtype
     if spec.name == "samples":
         return np.dtype(np.int32 if (limit or 0) <= 2**31 else np.int64)
     if limit is not None:
         top = np.array([max(limit - 1, 0)])
-        return (checks.smallest_int(top) if spec.name == "cv_split" else checks.smallest_uint(top)).dtype
-    return given if given.kind in "iu" else coerced.dtype
+        smallest = checks.smallest_int(top) if spec.name == "cv_split" else checks.smallest_uint(top)
+        return schema_width(spec.name, smallest.dtype)
+    return schema_width(spec.name, given if given.kind in "iu" else coerced.dtype)
 
 
 def fit(spec: ColumnSpec, arr: np.ndarray) -> np.ndarray:

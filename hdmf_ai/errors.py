@@ -14,6 +14,7 @@ __all__ = [
     "MissingDependencyError",
     "ProbabilityWarning",
     "ResultsFileError",
+    "SchemaVersionWarning",
     "StorageError",
 ]
 
@@ -68,3 +69,7 @@ class ProbabilityWarning(UserWarning):
 
 class IncompleteTableWarning(UserWarning):
     """A table holds fewer complete rows than it was declared with."""
+
+
+class SchemaVersionWarning(UserWarning):
+    """A file was written with a newer version of the hdmf-ai schema than this library's; it is read with ours."""

@@ -11,6 +11,9 @@ write.
 from __future__ import annotations
 
 import copy
+import re
+import warnings
+from collections.abc import Callable
 from functools import cache
 from importlib.resources import files
 
@@ -18,12 +21,14 @@ import hdmf.common
 from hdmf.build import BuildManager, ObjectMapper, TypeMap
 from hdmf.common import CORE_NAMESPACE, EXP_NAMESPACE, DynamicTableRegion
 from hdmf.spec import NamespaceCatalog
+from hdmf.utils import is_newer_version
 
 from . import columns
+from .errors import SchemaVersionWarning
 from .io import mappers
 from .results_table import ResultsTable
 
-__all__ = ["NAMESPACE", "NAMESPACE_PATH", "REGISTRY", "adopt", "get_manager", "get_type_map"]
+__all__ = ["NAMESPACE", "NAMESPACE_PATH", "REGISTRY", "adopt", "get_manager", "get_type_map", "load_cached"]
 
 NAMESPACE = "hdmf-ai"
 NAMESPACE_PATH = str(files("hdmf_ai") / "schema" / "namespace.yaml")
@@ -95,3 +100,34 @@ def get_type_map(extra: TypeMap | None = None) -> TypeMap:
 def get_manager(extra: TypeMap | None = None) -> BuildManager:
     """A BuildManager on a fresh :func:`get_type_map` (one per file: reading may load cached namespaces)."""
     return BuildManager(get_type_map(extra))
+
+
+_IGNORED = re.compile(r"^(?P<name>\S+) - cached version: (?P<cached>\S+), loaded version: (?P<loaded>\S+)$", re.M)
+
+
+def load_cached(load: Callable[[], object], *, source: object) -> None:
+    """Run ``load`` (an hdmf ``load_namespaces`` call on a file), then say if the file's hdmf-ai is newer.
+
+    The namespaces a type map already has (hdmf-common, hdmf-experimental, hdmf-ai) win over the versions a file
+    caches: files of older versions read with our schema by design, and hdmf's warning about the ones it
+    ignored is dropped. A file written with a *newer* hdmf-ai schema still reads (types and fields keep their
+    names across versions), with a :class:`~hdmf_ai.errors.SchemaVersionWarning` naming both versions: fields
+    added after ours are not shown. Any other warning passes through.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load()
+    for message in caught:
+        text = str(message.message)
+        if not text.startswith("Ignoring the following cached namespace"):
+            warnings.warn_explicit(message.message, message.category, message.filename, message.lineno)
+            continue
+        for found in _IGNORED.finditer(text):
+            if found["name"] == NAMESPACE and is_newer_version(found["cached"], found["loaded"]):
+                warnings.warn(
+                    f"{source}: written with the {NAMESPACE} schema {found['cached']}, newer than this library's "
+                    f"{found['loaded']}; read with {found['loaded']}: fields added since are not shown "
+                    "(upgrade hdmf-ai to see them)",
+                    SchemaVersionWarning,
+                    stacklevel=2,
+                )

@@ -39,11 +39,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 import pytest
-import zarr
-from builders import CLASS_NAMES, assert_tables_equal, source_table
+from builders import CLASS_NAMES, source_table
 from refenv import ReferenceEnvUnavailable, ensure_reference_venv, run_reference
 
 import hdmf_ai
@@ -453,51 +451,5 @@ def test_2d_embeddings_are_the_only_problems_under_the_reference_schema(
     generic = only_table(report, "generic", TWO_D[backend])
     assert not generic["column_errors"] and set(generic["columns"]) == columns
 
-
-# -- the reading side: a file of a newer minor version ------------------------------------------------------
-
-
-def set_cached_version(path: Path, namespace: str, version: str) -> str:
-    """Rename the cached ``namespace`` spec to ``version`` (group and the namespace's own version field).
-
-    Returns the version it had. The specs live under ``/specifications/<namespace>/<version>/`` in both
-    formats, each a JSON text (``namespace`` and one per schema file).
-    """
-    if path.suffix == ".h5":
-        with h5py.File(path, "r+") as f:
-            specs = f[f"specifications/{namespace}"]
-            [old] = list(specs)
-            specs.move(old, version)
-            doc = json.loads(specs[f"{version}/namespace"][()])
-            for entry in doc["namespaces"]:
-                entry["version"] = version
-            del specs[f"{version}/namespace"]
-            specs[version].create_dataset("namespace", data=json.dumps(doc), dtype=h5py.string_dtype())
-        return str(old)
-    root = zarr.open_group(str(path), mode="r+", use_consolidated=False)
-    specs = root[f"specifications/{namespace}"]
-    [old] = list(specs.group_keys())
-    texts = {name: str(arr[...]) for name, arr in specs[old].arrays()}
-    doc = json.loads(texts["namespace"])
-    for entry in doc["namespaces"]:
-        entry["version"] = version
-    texts["namespace"] = json.dumps(doc)
-    new = specs.create_group(version)
-    for name, text in texts.items():
-        new.create_array(name, shape=(), dtype=str)[...] = text
-    del specs[old]
-    with warnings.catch_warnings():  # zarr 3 flags consolidated metadata as outside the v3 spec
-        warnings.simplefilter("ignore")
-        zarr.consolidate_metadata(str(path))  # hdmf-zarr reads the tree from it
-    return str(old)
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_a_newer_minor_version_reads_with_a_warning_naming_it(tmp_path: Path, backend: str) -> None:
-    table = build_table(matrix_columns(), source_table(N))
-    path = hdmf_ai.write(table, tmp_path / f"newer{SUFFIX[backend]}")
-    ours = set_cached_version(path, "hdmf-ai", "0.9.0")
-    assert ours != "0.9.0"
-    with pytest.warns(UserWarning, match=r"0\.9\.0"):
-        got = hdmf_ai.read(path)
-    assert_tables_equal(got, table)
+# the reading side of the matrix: tests/test_interop.py (reference files), test_legacy_zarr.py and
+# test_legacy_nwb.py (hdmf 4 / hdmf-zarr 0.13 / pynwb 3 files), test_schema.py (newer schema versions)

@@ -47,7 +47,7 @@ def test_enums_decode_to_categorical_labels(rt: hdmf_ai.ResultsTable) -> None:
     # predicted classes are indices into the same classes, so they decode to the same names
     codes = column_values(rt["predicted_class"])
     np.testing.assert_array_equal(frame["predicted_class"].astype(object), np.array(CLASS_NAMES, dtype=object)[codes])
-    assert frame["cluster_label"].dtype == np.int8  # clusters are not classes
+    assert frame["cluster_label"].dtype == np.int32  # clusters are not classes
     assert frame["samples"].dtype == np.int32
 
 

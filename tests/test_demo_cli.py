@@ -172,7 +172,7 @@ def test_validate_command_fails_on_a_schema_violation(tmp_path: Path, capsys: py
     from hdmf.build.warnings import IncorrectDatasetShapeBuildWarning
 
     rt = hdmf_ai.ResultsTable()
-    rt.add_column("topk_classes", "1-D on purpose", data=np.array([1, 2], dtype=np.uint8), col_cls=hdmf_ai.TopKClasses)
+    rt.add_column("topk_classes", "1-D on purpose", data=np.array([1, 2], dtype=np.uint32), col_cls=hdmf_ai.TopKClasses)
     with pytest.warns(IncorrectDatasetShapeBuildWarning):
         path = hdmf_ai.write(rt, tmp_path / "bad.h5")
     assert main(["validate", str(path)]) == 1

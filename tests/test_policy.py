@@ -62,7 +62,7 @@ def test_compact_on_hdf5_stores_the_chosen_chunks_filters_and_dtypes(tmp_path: P
     assert probs.chunks == setting.chunk_shape((N, 4), 8)
     assert probs.dtype == np.float64 and hdf5_filters(probs) == {32001}  # Blosc
     labels = dataset(path, "predicted_class")
-    assert labels.dtype == np.uint8 and hdf5_filters(labels) == {32001}
+    assert labels.dtype == np.uint32 and hdf5_filters(labels) == {32001}
     plist = labels.id.get_create_plist()
     blosc = next(plist.get_filter(i) for i in range(plist.get_nfilters()) if plist.get_filter(i)[0] == 32001)
     assert blosc[2][5] == 2  # Blosc's bit shuffle for labels
@@ -97,7 +97,7 @@ def test_compact_on_zarr_stores_the_chosen_chunks_shards_and_codecs(tmp_path: Pa
     samples = dataset(path, "samples")
     assert samples.chunks == (50,) and samples.shards == (200,)
     assert zarr_codec_names(samples) == ["numcodecs.delta", "bytes", "zstd"]
-    assert dataset(path, "predicted_class").dtype == np.uint8
+    assert dataset(path, "predicted_class").dtype == np.uint32
     assert_tables_equal(hdmf_ai.read(path), rt)
 
 

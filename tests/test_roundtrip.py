@@ -104,17 +104,22 @@ def test_tvt_split_accepts_codes_or_names_and_reads_back_as_names(path: Path) ->
     assert isinstance(back.tvt_split, hdmf_ai.TrainValidateTestSplit)
 
 
-def test_labels_are_stored_in_the_smallest_lossless_integer_type(path: Path) -> None:
+def test_label_columns_are_stored_at_least_as_wide_as_the_schema_declares(path: Path) -> None:
+    """``uint``/``int`` in the published 0.2.0 schema mean 32 bits at least: narrower fails its validators."""
     rt = hdmf_ai.ResultsTable()
-    rt.add_predicted_class(np.array([0, 3, 255], dtype=np.int64))
-    rt.add_cluster_label(np.array([-1, 0, 300], dtype=np.int64))
-    rt.add_cv_split([0, 1, 0])
+    rt.add_predicted_class(np.array([0, 3, 255], dtype=np.uint8))
+    rt.add_topk_classes(np.array([[0, 1], [3, 2], [255, 0]], dtype=np.uint8))
+    rt.add_cluster_label(np.array([-1, 0, 2**40], dtype=np.int64))  # wider values keep their width
+    rt.add_cv_split(np.array([0, 1, 0], dtype=np.int8))
     hdmf_ai.write(rt, path)
     back = hdmf_ai.read(path)
-    assert back.predicted_class.data.dtype == np.uint8
-    assert back.cluster_label.data.dtype == np.int16
-    assert back.cv_split.data.dtype == np.int8
-    np.testing.assert_array_equal(back.cluster_label.data, [-1, 0, 300])
+    assert back.predicted_class.data.dtype == np.uint32
+    assert back.topk_classes.data.dtype == np.uint32
+    assert back.cluster_label.data.dtype == np.int64
+    assert back.cv_split.data.dtype == np.int32
+    np.testing.assert_array_equal(back.predicted_class.data, [0, 3, 255])
+    np.testing.assert_array_equal(back.cluster_label.data, [-1, 0, 2**40])
+    np.testing.assert_array_equal(back.cv_split.data, [0, 1, 0])
 
 
 def test_metadata_attributes_round_trip_including_parameters_as_json(path: Path) -> None:

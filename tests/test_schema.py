@@ -92,3 +92,48 @@ def test_the_validator_catches_a_column_of_the_wrong_shape(path: Path) -> None:
     problems = hdmf_ai.validate(path)
     assert problems, "a 1-D ClassProbability must not validate"
     assert all("predicted_probability" in p and "incorrect shape" in p for p in problems), problems
+
+
+def _as_if_written_with_schema(path: Path, version: str) -> None:
+    """Make the file's cached hdmf-ai namespace say ``version``, as a newer hdmf-ai would have written it."""
+    old = f"specifications/hdmf-ai/{hdmf_ai.typemap.get_type_map().namespace_catalog.get_namespace('hdmf-ai').version}"
+    new = f"specifications/hdmf-ai/{version}"
+    if path.suffix == ".h5":
+        import h5py
+
+        with h5py.File(path, "r+") as f:
+            raw = f[f"{old}/namespace"][()]
+            document = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+            document["namespaces"][0]["version"] = version
+            del f[f"{old}/namespace"]
+            f[old].create_dataset("namespace", data=json.dumps(document))
+            f.move(old, new)
+        return
+    import zarr
+
+    array = zarr.open_array(str(path), path=f"{old}/namespace", mode="r+")
+    document = json.loads(str(array[()]))
+    document["namespaces"][0]["version"] = version
+    array[()] = json.dumps(document)
+    (path / old).rename(path / new)
+    with pytest.warns(UserWarning, match="Consolidated metadata"):
+        zarr.consolidate_metadata(str(path))
+
+
+def test_a_file_of_a_newer_schema_version_reads_with_a_warning_naming_both_versions(path: Path) -> None:
+    rt = full_table(7)
+    hdmf_ai.write(rt, path)
+    _as_if_written_with_schema(path, "0.9.0")
+    with pytest.warns(hdmf_ai.SchemaVersionWarning, match=r"schema 0\.9\.0, newer than this library's 0\.3\.0"):
+        back = hdmf_ai.read(path)
+    np.testing.assert_array_equal(back.predicted_class.data, rt.predicted_class.data)
+    with pytest.warns(hdmf_ai.SchemaVersionWarning), hdmf_ai.open(path) as lazy:
+        np.testing.assert_array_equal(lazy.predicted_class.data[:], rt.predicted_class.data)
+
+
+def test_a_file_of_an_older_schema_version_reads_without_a_warning(path: Path) -> None:
+    rt = full_table(7)
+    hdmf_ai.write(rt, path)
+    _as_if_written_with_schema(path, "0.2.0")
+    back = hdmf_ai.read(path)  # warnings are errors in the tests: none may come
+    np.testing.assert_array_equal(back.true_label.data, rt.true_label.data)

@@ -112,7 +112,7 @@ def test_columns_are_taken_from_the_first_batch(path: Path) -> None:
     np.testing.assert_array_equal(back.predicted_probability.data, probs)
     assert back.predicted_probability.data.dtype == np.float32
     np.testing.assert_array_equal(back.predicted_class.data, [0, 1, 2, 3, 0, 1, 0, 1, 2, 3])
-    assert back.predicted_class.data.dtype == np.uint8  # 4 classes
+    assert back.predicted_class.data.dtype == np.uint32  # 4 classes, stored as the schema's uint (32 bits at least)
     assert back.predicted_class.probabilities is back.predicted_probability
     np.testing.assert_array_equal(back.id.data, np.arange(10))
 
@@ -251,7 +251,7 @@ def test_a_killed_writer_leaves_a_readable_file_that_resume_completes(path: Path
     for name, values in expected.items():
         got = column_values(back[name])
         np.testing.assert_array_equal(got, values)
-        assert got.dtype == (np.uint8 if name == "predicted_class" else values.dtype)
+        assert got.dtype == (np.uint32 if name == "predicted_class" else values.dtype)
     assert hdmf_ai.validate(path) == []
 
 
@@ -369,3 +369,16 @@ def test_an_unfinished_table_shows_complete_rows_to_column_reads(path: Path) -> 
         writer.append(loss=np.arange(30.0, 100.0))
         writer.close()
     np.testing.assert_array_equal(hdmf_ai.read(path).loss.data, np.arange(100.0))
+
+
+def test_class_indices_without_probabilities_are_stored_unsigned_and_valid(path: Path) -> None:
+    """With no probabilities to bound them, class indices keep their width, as the schema's unsigned type."""
+    with hdmf_ai.ResultsWriter(path, progress=False) as writer:
+        writer.append(predicted_class=[0, 5, 2], cluster_label=np.array([-1, 0, 3], dtype=np.int8))
+        writer.append(predicted_class=[2**40, 1, 0], cluster_label=np.array([1, 1, 2], dtype=np.int8))
+    back = hdmf_ai.read(path)
+    assert back.predicted_class.data.dtype == np.uint64
+    assert back.cluster_label.data.dtype == np.int32  # the schema's int: 32 bits at least
+    np.testing.assert_array_equal(back.predicted_class.data, [0, 5, 2, 2**40, 1, 0])
+    np.testing.assert_array_equal(back.cluster_label.data, [-1, 0, 3, 1, 1, 2])
+    assert hdmf_ai.validate(path) == []

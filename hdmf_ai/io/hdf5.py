@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import struct
-import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -23,6 +22,7 @@ from hdmf.build import BuildManager, TypeMap
 from hdmf.container import Container
 
 from ..errors import MissingDependencyError, ResultsFileError, StorageError
+from ..typemap import load_cached
 from .backend import Backend, RawTree, Sink
 from .incomplete import COMPLETE_ROWS, TARGET_ROWS
 from .policy import LZ4, Blosc, Delta, Gzip, Setting, Shuffle, Zstd
@@ -162,12 +162,8 @@ def checked_file(target: str | Path | IO[bytes], *, source: object) -> h5py.File
 
 
 def load_namespaces(file: h5py.File, type_map: TypeMap) -> None:
-    """Load the namespaces cached in an open file that ``type_map`` does not know yet."""
-    with warnings.catch_warnings():
-        # only hdmf-common, hdmf-experimental and hdmf-ai are loaded before: the versions we know
-        # (files of older versions of these read with the newer schema by design)
-        warnings.filterwarnings("ignore", message="Ignoring (the following )?cached namespace")
-        HDF5IO.load_namespaces(type_map, file=file)
+    """Load the namespaces cached in an open file that ``type_map`` does not know yet (see ``load_cached``)."""
+    load_cached(lambda: HDF5IO.load_namespaces(type_map, file=file), source=file.filename)
 
 
 def _filters(setting: Setting, path: str) -> dict[str, Any]:

@@ -167,7 +167,9 @@ class WritePlan:
             io_class, kwargs = self.backend.data_io(nominal, setting, path, growable=True)
             empty = np.empty((0, *spec.row_shape), dtype=disk)
             column.transform(lambda _, value=empty: value)
-            column.set_data_io(io_class, kwargs)
+            with warnings.catch_warnings():  # hdmf recommends gzip for any plugin filter: the preset chose it
+                warnings.filterwarnings("ignore", message=".*compression may not be available", category=UserWarning)
+                column.set_data_io(io_class, kwargs)
             self.settings[spec.name] = setting
             planned.append(policy.Planned(column, path, empty, setting))
         return table, planned

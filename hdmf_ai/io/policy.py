@@ -398,7 +398,15 @@ def column_kind(column: Any, data: np.ndarray) -> str:
     """The kind of ``column`` (an hdmf Data object) holding ``data``, by its type first, then its dtype."""
     from hdmf.common import DynamicTableRegion, ElementIdentifiers, EnumData, VectorIndex
 
-    from ..columns import ClassProbability, EmbeddedValues, TopKProbabilities
+    from ..columns import (
+        ClassLabel,
+        ClassProbability,
+        ClusterLabel,
+        CrossValidationSplit,
+        EmbeddedValues,
+        TopKClasses,
+        TopKProbabilities,
+    )
 
     if isinstance(column, (ClassProbability, TopKProbabilities)):
         return "probability"
@@ -406,7 +414,9 @@ def column_kind(column: Any, data: np.ndarray) -> str:
         return "embedding"
     if isinstance(column, (DynamicTableRegion, ElementIdentifiers, VectorIndex)):
         return "index"
-    if isinstance(column, EnumData) or data.dtype.kind == "b" or (data.dtype.kind in "iu" and data.itemsize == 1):
+    # class indices, folds and clusters are labels whatever their width (the schema asks for 32 bits at least)
+    labels = (EnumData, ClassLabel, TopKClasses, CrossValidationSplit, ClusterLabel)
+    if isinstance(column, labels) or data.dtype.kind == "b" or (data.dtype.kind in "iu" and data.itemsize == 1):
         return "label"
     return "integer" if data.dtype.kind in "iu" else "float"
 

@@ -25,6 +25,7 @@ from hdmf_zarr import ZarrDataIO, ZarrIO, ZarrV2IO, is_zarr_v2_file
 from zarr.storage import LocalStore
 
 from ..errors import MissingDependencyError, ResultsFileError, StorageError
+from ..typemap import load_cached
 from .backend import Backend, RawTree, Sink
 from .incomplete import COMPLETE_ROWS, TARGET_ROWS
 from .policy import LZ4, Blosc, Delta, Gzip, Setting, Shuffle, Zstd
@@ -148,8 +149,13 @@ class ZarrBackend(Backend):
         def group(name: str) -> zarr.Group:
             return zarr.open_group(str(path), path=name.lstrip("/"), mode="r", use_consolidated=False)
 
+        def deref(ref: Mapping[str, Any]) -> zarr.Group:
+            # hdmf-zarr stores an object reference as {"_REFERENCE": {"source", "path"}} (older: {"value": ...})
+            target = ref.get("_REFERENCE") or ref.get("value") or ref
+            return group(str(target["path"]))
+
         root = zarr.open_group(str(path), mode="r", use_consolidated=False)
-        yield RawTree(groups=root.groups, group=group, deref=lambda ref: group(ref["value"]["path"]))
+        yield RawTree(groups=root.groups, group=group, deref=deref)
 
     def root_attribute(self, path: Path, key: str) -> Any:
         # the root's own metadata only: zarr 3 parses every entry of a consolidated v2 ``.zmetadata`` and fails on
@@ -260,12 +266,15 @@ def reading_io(store: GuardedStore, *, manager: BuildManager, location: str, v2:
 def load_namespaces(store: GuardedStore, type_map: TypeMap, *, v2: bool) -> None:
     """Load the namespaces cached in a (guarded) store that ``type_map`` does not know yet."""
     io_cls = ZarrV2IO if v2 else ZarrIO
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Ignoring (the following )?cached namespace")
-        # every v2 store hdmf-zarr <= 0.13 wrote keeps its specs in json2 object arrays that zarr 3 cannot
-        # open; ZarrV2IO decodes them from the raw chunks and warns that it does, which is not news here
-        warnings.filterwarnings("ignore", message="Could not read spec dataset .* Falling back to raw chunk read")
-        io_cls.load_namespaces(type_map, path=store)
+
+    def load() -> None:
+        with warnings.catch_warnings():
+            # every v2 store hdmf-zarr <= 0.13 wrote keeps its specs in json2 object arrays that zarr 3 cannot
+            # open; ZarrV2IO decodes them from the raw chunks and warns that it does, which is not news here
+            warnings.filterwarnings("ignore", message="Could not read spec dataset .* Falling back to raw chunk read")
+            io_cls.load_namespaces(type_map, path=store)
+
+    load_cached(load, source=store.source)
 
 
 def _codecs(setting: Setting, dtype: np.dtype, path: str) -> dict[str, Any]:
