@@ -46,7 +46,12 @@ def check_storable(column: str, data: Any) -> None:
     """
     if not isinstance(data, (list, tuple, np.ndarray)) or len(data) == 0:
         return  # on-disk arrays, DataIO and iterators are checked by the backend as they are written
-    arr = np.asarray(data) if not isinstance(data, np.ndarray) or data.dtype == object else data
+    try:
+        arr = np.asarray(data) if not isinstance(data, np.ndarray) or data.dtype == object else data
+    except ValueError:  # ragged rows, as a column with index=True takes them: check each row
+        for row in data:
+            check_storable(column, row)
+        return
     if arr.dtype == object:
         flat = arr.ravel()
         at = next((i for i, v in enumerate(flat) if not isinstance(v, (str, bytes))), None)

@@ -451,5 +451,6 @@ def test_2d_embeddings_are_the_only_problems_under_the_reference_schema(
     generic = only_table(report, "generic", TWO_D[backend])
     assert not generic["column_errors"] and set(generic["columns"]) == columns
 
+
 # the reading side of the matrix: tests/test_interop.py (reference files), test_legacy_zarr.py and
 # test_legacy_nwb.py (hdmf 4 / hdmf-zarr 0.13 / pynwb 3 files), test_schema.py (newer schema versions)

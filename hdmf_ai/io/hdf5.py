@@ -294,14 +294,30 @@ class HDF5Sink(Sink):
 # -- HDF5 file consistency flags -------------------------------------------------------------------------------
 
 
-def swmr_flags_set(path: Path) -> bool:
-    """Whether an HDF5 file's superblock (version 3) says a writer has it open, or had it when it was killed."""
+def _superblock(path: Path) -> tuple[bytearray, int] | None:
+    """The start of a version 2 or 3 superblock and the length its checksum covers, if its checksum holds.
+
+    Only those versions carry the "open for writing" flags (byte 11); a damaged superblock is None, so that
+    no flag is trusted before the checksum (a flipped flag bit alone once made the file open as a SWMR reader
+    that waited for minutes), and HDF5 itself then reports the damage.
+    """
     try:
         with open(path, "rb") as f:
-            head = f.read(12)
+            head = bytearray(f.read(12 + 4 * 8 + 4))
     except OSError:
-        return False
-    return len(head) == 12 and head[:8] == b"\x89HDF\r\n\x1a\n" and head[8] >= 2 and head[11] != 0
+        return None
+    if len(head) < 12 or head[:8] != b"\x89HDF\r\n\x1a\n" or head[8] not in (2, 3) or head[9] not in (2, 4, 8):
+        return None
+    size = 12 + 4 * head[9]  # signature, version, sizes, flags, then four addresses
+    if len(head) < size + 4 or _lookup3(bytes(head[:size])) != struct.unpack("<I", head[size : size + 4])[0]:
+        return None
+    return head, size
+
+
+def swmr_flags_set(path: Path) -> bool:
+    """Whether an HDF5 file's (intact) superblock says a writer has it open, or had it when it was killed."""
+    found = _superblock(path)
+    return found is not None and found[0][11] != 0
 
 
 def clear_swmr_flags(path: Path) -> None:
@@ -309,16 +325,13 @@ def clear_swmr_flags(path: Path) -> None:
 
     HDF5 refuses to open such a file for writing again. Only superblocks of version 2 and 3 have the flags; the
     superblock's checksum is verified before and recomputed after, so a file not laid out as expected is left
-    alone and reported.
+    alone (HDF5 reports it when it opens the file).
     """
-    if not swmr_flags_set(path):
+    found = _superblock(path)
+    if found is None or found[0][11] == 0:
         return
+    head, size = found
     with open(path, "r+b") as f:
-        head = bytearray(f.read(12 + 4 * 8 + 4))
-        size = 12 + 4 * head[9]  # signature, version, sizes, flags, then four addresses
-        stored = struct.unpack("<I", head[size : size + 4])[0]
-        if _lookup3(bytes(head[:size])) != stored:
-            raise ResultsFileError(path, "its HDF5 superblock checksum does not match; clear it with h5clear -s")
         head[11] = 0
         f.seek(11)
         f.write(b"\x00")

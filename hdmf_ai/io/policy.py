@@ -465,7 +465,10 @@ def _numeric(data: Any) -> np.ndarray | None:
 
     if isinstance(data, DataIO):  # a user's own wrapper (of either backend): the policy sets it anew
         data = data.data
-    if isinstance(data, list) and data and isinstance(data[0], (int, float)) and not isinstance(data[0], bool):
+    # hdmf hands over some columns as lists, e.g. a ragged column's index as a list of numpy.uint8: they get
+    # the policy's chunks, codec and checksum like any array (a bool is a label of its own, left to hdmf)
+    numbers = (int, float, np.integer, np.floating)
+    if isinstance(data, list) and data and isinstance(data[0], numbers) and not isinstance(data[0], (bool, np.bool_)):
         data = np.asarray(data)
     if isinstance(data, np.ndarray) and data.dtype.kind in "biuf":
         return data

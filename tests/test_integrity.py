@@ -1,0 +1,85 @@
+"""Integrity of what is written, end to end: every numeric dataset checksummed, and no flag trusted before its
+checksum. (The wider attack suite is tests/test_reliability.py and tests/test_fuzz.py.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import zarr
+from fuzz.isolation import run_isolated
+
+import hdmf_ai
+from hdmf_ai.io import hdf5 as hdf5_backend
+
+
+def ragged_table(form: str) -> hdmf_ai.ResultsTable:
+    rt = hdmf_ai.ResultsTable(name="results")
+    rt.add_predicted_class([0, 1, 2])
+    if form == "flat values and row ends":
+        rt.add_column("tokens", "tokens per sample", data=[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], index=[2, 3, 6])
+    else:
+        rt.add_column("tokens", "tokens per sample", data=[[1.0, 2.0], [3.0], [4.0, 5.0, 6.0]], index=True)
+    return rt
+
+
+@pytest.mark.parametrize("form", ["flat values and row ends", "nested rows"])
+def test_a_ragged_columns_index_is_chunked_and_checksummed_like_every_column(path: Path, form: str) -> None:
+    """hdmf hands a ragged column's index over as a list of numpy integers, which used to bypass the policy."""
+    hdmf_ai.write(ragged_table(form), path)
+    if path.suffix == ".h5":
+        with h5py.File(path, "r") as f:
+            index = f["results/tokens_index"]
+            plist = index.id.get_create_plist()
+            filters = {plist.get_filter(i)[3] for i in range(plist.get_nfilters())}
+            assert index.chunks is not None and {b"deflate", b"fletcher32"} <= filters
+    else:
+        index = zarr.open_group(str(path), mode="r", use_consolidated=False)["results/tokens_index"]
+        assert any(type(c).__name__ == "Crc32cCodec" for c in index.compressors)
+    back = hdmf_ai.read(path)
+    assert [list(row) for row in back["tokens"][:]] == [[1.0, 2.0], [3.0], [4.0, 5.0, 6.0]]
+    assert hdmf_ai.validate(path) == []
+
+
+def test_a_flipped_byte_in_a_ragged_index_is_an_error_not_other_rows(tmp_path: Path) -> None:
+    path = hdmf_ai.write(ragged_table("nested rows"), tmp_path / "r.h5")
+    with h5py.File(path, "r") as f:
+        offset = f["results/tokens_index"].id.get_chunk_info(0).byte_offset
+    raw = bytearray(path.read_bytes())
+    raw[offset] ^= 0x01
+    path.write_bytes(bytes(raw))
+    with pytest.raises(hdmf_ai.ResultsFileError, match="tokens_index"):
+        hdmf_ai.read(path)
+
+
+def read_columns(path: str) -> list[str]:
+    return sorted(hdmf_ai.read(path).colnames)
+
+
+@pytest.mark.parametrize("flag", [0x01, 0x04, 0xFF])
+def test_a_flipped_open_for_writing_flag_is_an_error_at_once_not_a_stalled_swmr_read(tmp_path: Path, flag: int) -> None:
+    """Byte 11 of the superblock says "a writer has it open"; trusted before its checksum, one flipped bit made
+    read() open the file as a SWMR reader that waited for minutes."""
+    rt = hdmf_ai.ResultsTable(name="results")
+    rt.add_predicted_class([0, 1, 2])
+    path = hdmf_ai.write(rt, tmp_path / "r.h5")
+    raw = bytearray(path.read_bytes())
+    raw[11] ^= flag
+    path.write_bytes(bytes(raw))
+    assert not hdf5_backend.swmr_flags_set(path)
+    outcome, detail = run_isolated(read_columns, str(path), timeout=30)
+    assert outcome == "raised" and detail.startswith("ResultsFileError") and "checksum" in detail, (outcome, detail)
+
+
+def test_a_writers_genuine_open_for_writing_flag_is_still_recognised(tmp_path: Path) -> None:
+    """The checksum check must not hide the real flag: a file a writer holds open is read as a SWMR reader."""
+    path = tmp_path / "r.h5"
+    with hdmf_ai.ResultsWriter(path, progress=False) as writer:
+        writer.append(predicted_class=np.array([0, 1], dtype=np.uint32))
+        assert hdf5_backend.swmr_flags_set(path)
+        with pytest.warns(hdmf_ai.IncompleteTableWarning):
+            np.testing.assert_array_equal(hdmf_ai.read(path).predicted_class.data, [0, 1])
+    assert not hdf5_backend.swmr_flags_set(path)
+    np.testing.assert_array_equal(hdmf_ai.read(path).predicted_class.data, [0, 1])
