@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from hdmf.backends.io import HDMFIO
 from hdmf.common import DynamicTable, DynamicTableRegion
 
-from .io.files import move_into_place, temporary_sibling
+from .io.files import check_replaceable, move_into_place, temporary_sibling
 from .io.registry import backend_for
 from .nwbtypes import (
     NWB_NAMESPACE,
@@ -135,6 +135,7 @@ def write_nwb(
     chosen = backend_for(target, backend)
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+    check_replaceable(target)
     source_io = nwbfile.get_read_io()
     if source_io is not None and Path(str(source_io.source)).resolve() == target.resolve():
         raise ValueError(f"{target} is the file this NWBFile was read from; write the copy to another path")

@@ -83,3 +83,69 @@ def test_a_writers_genuine_open_for_writing_flag_is_still_recognised(tmp_path: P
             np.testing.assert_array_equal(hdmf_ai.read(path).predicted_class.data, [0, 1])
     assert not hdf5_backend.swmr_flags_set(path)
     np.testing.assert_array_equal(hdmf_ai.read(path).predicted_class.data, [0, 1])
+
+
+# -- overwrite replaces results files, nothing else ---------------------------------------------------------
+
+
+def small_table() -> hdmf_ai.ResultsTable:
+    rt = hdmf_ai.ResultsTable(name="results")
+    rt.add_predicted_class([0, 1, 2])
+    return rt
+
+
+def write_with_every_writer(target: Path, how: str) -> None:
+    if how == "write":
+        hdmf_ai.write(small_table(), target, overwrite=True)
+    elif how == "ResultsWriter":
+        with hdmf_ai.ResultsWriter(target, overwrite=True, progress=False) as writer:
+            writer.append(predicted_class=[0, 1, 2])
+    else:
+        from hdmf_ai.io.convert import convert
+
+        source = hdmf_ai.write(small_table(), target.parent / f"source{target.suffix}", overwrite=True)
+        convert(source, target, overwrite=True)
+
+
+WRITERS = ["write", "ResultsWriter", "convert"]
+
+
+@pytest.mark.parametrize("how", WRITERS)
+@pytest.mark.parametrize("suffix", [".h5", ".zarr"])
+def test_overwrite_refuses_a_directory_of_other_files_and_loses_nothing(tmp_path: Path, suffix: str, how: str) -> None:
+    target = tmp_path / f"results{suffix}"
+    target.mkdir()
+    (target / "thesis.tex").write_text("years of work")
+    with pytest.raises(FileExistsError, match="a directory of other files, not a Zarr store"):
+        write_with_every_writer(target, how)
+    assert (target / "thesis.tex").read_text() == "years of work"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary left
+
+
+@pytest.mark.parametrize("how", WRITERS)
+@pytest.mark.parametrize("suffix", [".h5", ".zarr"])
+def test_overwrite_refuses_a_file_that_is_not_hdf5(tmp_path: Path, suffix: str, how: str) -> None:
+    target = tmp_path / f"results{suffix}"
+    target.write_text("id,label\n0,cat\n")
+    with pytest.raises(FileExistsError, match="a file that is not an HDF5 file"):
+        write_with_every_writer(target, how)
+    assert target.read_text() == "id,label\n0,cat\n"
+
+
+@pytest.mark.parametrize("how", WRITERS)
+def test_overwrite_still_replaces_results_files_and_empty_directories(path: Path, how: str) -> None:
+    hdmf_ai.write(small_table(), path)  # an old results file of the same format
+    write_with_every_writer(path, how)
+    np.testing.assert_array_equal(hdmf_ai.read(path).predicted_class.data, [0, 1, 2])
+    other = path.with_name(f"empty{path.suffix}")
+    other.mkdir()
+    write_with_every_writer(other, how)
+    np.testing.assert_array_equal(hdmf_ai.read(other).predicted_class.data, [0, 1, 2])
+
+
+def test_an_hdf5_file_with_a_user_block_is_recognised_as_hdf5(tmp_path: Path) -> None:
+    target = tmp_path / "results.h5"
+    with h5py.File(target, "w", userblock_size=1024) as f:
+        f["x"] = [1, 2, 3]
+    hdmf_ai.write(small_table(), target, overwrite=True)
+    np.testing.assert_array_equal(hdmf_ai.read(target).predicted_class.data, [0, 1, 2])

@@ -36,7 +36,7 @@ from .. import coercion
 from .._tableview import require
 from ..coercion import ColumnSpec
 from . import policy
-from .files import remove
+from .files import check_replaceable, remove
 from .lazy import BLOCK_BYTES
 from .plan import WritePlan
 from .registry import backend_for
@@ -89,6 +89,7 @@ def write_dask(
     target = Path(path)
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists; pass overwrite=True to replace it, or mode='a' to add rows")
+    check_replaceable(target)
     plan = WritePlan(
         path=target, backend=backend_for(target, "zarr"),
         specs={name: ColumnSpec.parse(name, d) for name, d in ordered.items()},

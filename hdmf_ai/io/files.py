@@ -14,7 +14,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["move_into_place", "remove", "temporary_sibling"]
+__all__ = ["check_replaceable", "move_into_place", "remove", "temporary_sibling"]
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray")
 
 
 @contextlib.contextmanager
@@ -31,8 +34,48 @@ def temporary_sibling(target: Path, *, keep_suffix: bool = False) -> Iterator[Pa
         remove(tmp)
 
 
+def check_replaceable(target: Path) -> None:
+    """Refuse to replace anything at ``target`` but an HDF5 file, a Zarr store or an empty directory.
+
+    ``overwrite=True`` means "replace my results file", never "delete this folder of other files": a ``.h5`` or
+    ``.zarr`` path that names an ordinary directory (or a file of another kind) is refused, and nothing is lost.
+    """
+    if target.is_symlink() or not target.exists():
+        return  # a link is replaced, not followed; nothing there is nothing to lose
+    if target.is_dir():
+        if any((target / marker).exists() for marker in _ZARR_MARKERS) or not any(target.iterdir()):
+            return
+        kind = "a directory of other files, not a Zarr store"
+    elif target.is_file():
+        if _is_hdf5(target):
+            return
+        kind = "a file that is not an HDF5 file"
+    else:
+        kind = "not a regular file or directory"
+    raise FileExistsError(
+        f"{target} exists and is {kind}: it is not replaced (remove it yourself, or choose another path)"
+    )
+
+
+def _is_hdf5(path: Path) -> bool:
+    """HDF5's signature at offset 0, or after a user block (512 bytes, doubling), as HDF5 itself looks."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        offset = 0
+        while offset + 8 <= size:
+            f.seek(offset)
+            if f.read(8) == _HDF5_SIGNATURE:
+                return True
+            offset = 512 if offset == 0 else 2 * offset
+    return False
+
+
 def move_into_place(tmp: Path, target: Path) -> None:
-    """Replace ``target`` by ``tmp``: a rename for files; for a Zarr store (a directory), two renames."""
+    """Replace ``target`` by ``tmp``: a rename for files; for a Zarr store (a directory), two renames.
+
+    What is at ``target`` must be replaceable (:func:`check_replaceable`); otherwise nothing is moved.
+    """
+    check_replaceable(target)
     if target.is_dir() and not target.is_symlink():  # a Zarr store cannot be replaced by rename alone
         old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
         os.replace(target, old)

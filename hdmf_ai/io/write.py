@@ -16,7 +16,7 @@ from hdmf.common import DynamicTable
 from ..typemap import get_type_map
 from . import policy
 from .build import ExportingManager, root_container
-from .files import move_into_place, temporary_sibling
+from .files import check_replaceable, move_into_place, temporary_sibling
 from .registry import backend_for
 
 __all__ = ["write"]
@@ -64,6 +64,7 @@ def write(
     chosen = backend_for(target, backend)
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+    check_replaceable(target)  # before any work: overwrite replaces results files only
     root = root_container([tables] if isinstance(tables, DynamicTable) else list(tables))
     planned = policy.plan(root, backend=chosen.name, preset=preset, storage=storage)
     with temporary_sibling(target) as tmp:

@@ -40,6 +40,7 @@ from ..errors import ColumnError, ResultsFileError
 from ..progress import progress_bar
 from . import policy
 from .backend import Sink
+from .files import check_replaceable
 from .incomplete import describe_table
 from .plan import WritePlan, batch_length
 from .registry import backend_for
@@ -135,6 +136,8 @@ class ResultsWriter:
             self._reopen(table, resume=resume)
         elif self.path.exists() and not overwrite:
             raise FileExistsError(f"{self.path} exists; pass overwrite=True to replace it, or mode='a' to add rows")
+        else:
+            check_replaceable(self.path)  # overwrite replaces results files only
         # with overwrite, the old file is replaced when the first batch has passed its checks (see _start)
 
     # -- public --------------------------------------------------------------------------------------------
