@@ -149,3 +149,56 @@ def test_an_hdf5_file_with_a_user_block_is_recognised_as_hdf5(tmp_path: Path) ->
         f["x"] = [1, 2, 3]
     hdmf_ai.write(small_table(), target, overwrite=True)
     np.testing.assert_array_equal(hdmf_ai.read(target).predicted_class.data, [0, 1, 2])
+
+
+# -- a store's objects are its own files ------------------------------------------------------------------
+
+
+def first_chunk(store: Path, column: str) -> Path:
+    return next(p for p in sorted((store / "results" / column).rglob("*")) if p.is_file() and p.name != "zarr.json")
+
+
+@pytest.mark.parametrize("target", ["another column's chunk", "another store's chunk", "/dev/zero"])
+def test_a_chunk_that_is_a_symbolic_link_is_refused(tmp_path: Path, target: str) -> None:
+    rt = hdmf_ai.ResultsTable(name="results")
+    rt.add_predicted_class([0, 1, 2])
+    rt.add_cluster_label([2, 1, 0])
+    store = hdmf_ai.write(rt, tmp_path / "r.zarr")
+    other = hdmf_ai.write(rt, tmp_path / "other.zarr")
+    chunk = first_chunk(store, "predicted_class")
+    source = {
+        "another column's chunk": first_chunk(store, "cluster_label"),
+        "another store's chunk": first_chunk(other, "predicted_class"),
+        "/dev/zero": Path("/dev/zero"),
+    }[target]
+    chunk.unlink()
+    chunk.symlink_to(source)
+    outcome, detail = run_isolated(read_columns, str(store), timeout=30)
+    assert outcome == "raised" and "symbolic link" in detail, (outcome, detail)
+
+
+def test_a_column_directory_that_is_a_symbolic_link_is_refused(tmp_path: Path) -> None:
+    rt = hdmf_ai.ResultsTable(name="results")
+    rt.add_predicted_class([0, 1, 2])
+    rt.add_cluster_label([2, 1, 0])
+    store = hdmf_ai.write(rt, tmp_path / "r.zarr")
+    column = store / "results" / "predicted_class"
+    for part in sorted(column.rglob("*"), reverse=True):
+        part.rmdir() if part.is_dir() else part.unlink()
+    column.rmdir()
+    column.symlink_to(store / "results" / "cluster_label", target_is_directory=True)
+    with pytest.raises(hdmf_ai.ResultsFileError, match="symbolic link"):
+        hdmf_ai.read(store)
+
+
+def test_a_chunk_that_is_a_fifo_is_refused_without_waiting(tmp_path: Path) -> None:
+    import os
+
+    rt = hdmf_ai.ResultsTable(name="results")
+    rt.add_predicted_class([0, 1, 2])
+    store = hdmf_ai.write(rt, tmp_path / "r.zarr")
+    chunk = first_chunk(store, "predicted_class")
+    chunk.unlink()
+    os.mkfifo(chunk)
+    outcome, detail = run_isolated(read_columns, str(store), timeout=30)
+    assert outcome == "raised" and "not a regular file" in detail, (outcome, detail)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import stat
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from typing import Any, Self
 
@@ -314,9 +315,40 @@ class GuardedStore(WrapperStore[Store]):
         # metadata documents, present or absent, as first read: a read-only store's do not change while it is
         # open, and hdmf-zarr and zarr ask for the root's several times (a request each on S3 or HTTP)
         self._metadata: dict[str, Buffer | None] = {}
+        self._plain_dirs: set[str] = set()  # directories of a local store already seen not to be links
 
     def _with_store(self, store: Store) -> Self:
         return type(self)(store, self.source)
+
+    def _check(self, key: str) -> None:
+        """The key stays inside the store; on a local store, it also names a regular file inside it.
+
+        A chunk that is a symbolic link (to another column's chunk, another store, ``/dev/zero``) or a FIFO
+        would be read as this column's data, or block the reader: refused before anything is opened.
+        """
+        check_key(key, self.source)
+        root = getattr(self._store, "root", None)
+        if not isinstance(root, os.PathLike):
+            return  # a remote store: no links to follow
+        parts = key.split("/")
+        for depth in range(1, len(parts) + 1):  # every component: a linked directory is as foreign as a file
+            relative = "/".join(parts[:depth])
+            if relative in self._plain_dirs:
+                continue
+            try:
+                mode = os.lstat(os.path.join(root, *parts[:depth])).st_mode
+            except FileNotFoundError:
+                return  # absent: the missing-chunk rule decides
+            except OSError as err:
+                raise ResultsFileError(self.source, f"'{key}' cannot be examined: {err}") from err
+            if stat.S_ISLNK(mode):
+                raise ResultsFileError(
+                    self.source, f"'{relative}' is a symbolic link; a store's objects must be its own files"
+                )
+            if stat.S_ISDIR(mode) and depth < len(parts):
+                self._plain_dirs.add(relative)
+            elif not stat.S_ISREG(mode):
+                raise ResultsFileError(self.source, f"'{relative}' is not a regular file (a device, FIFO or socket)")
 
     def __str__(self) -> str:
         return str(self._store)
@@ -348,7 +380,7 @@ class GuardedStore(WrapperStore[Store]):
         return value
 
     async def get(self, key: str, prototype: BufferPrototype, byte_range: ByteRequest | None = None) -> Buffer | None:
-        check_key(key, self.source)
+        self._check(key)
         cacheable = byte_range is None and _is_metadata(key)
         if cacheable and key in self._metadata:
             return self._metadata[key]
@@ -362,7 +394,7 @@ class GuardedStore(WrapperStore[Store]):
     def get_sync(
         self, key: str, *, prototype: BufferPrototype | None = None, byte_range: ByteRequest | None = None
     ) -> Buffer | None:
-        check_key(key, self.source)
+        self._check(key)
         cacheable = byte_range is None and _is_metadata(key)
         if cacheable and key in self._metadata:
             return self._metadata[key]
@@ -385,7 +417,7 @@ class GuardedStore(WrapperStore[Store]):
     ) -> list[Buffer | None]:
         key_ranges = list(key_ranges)
         for key, _ in key_ranges:
-            check_key(key, self.source)
+            self._check(key)
         values = await self._store.get_partial_values(prototype, key_ranges)
         if any(v is None for v in values) and await self._promised_all_chunks(prototype):
             for (key, _), value in zip(key_ranges, values, strict=True):
@@ -402,7 +434,7 @@ class GuardedStore(WrapperStore[Store]):
         max_gap_bytes: int | None = None,
         max_coalesced_bytes: int | None = None,
     ) -> AsyncIterator[Sequence[tuple[int, Buffer | None]]]:
-        check_key(key, self.source)
+        self._check(key)
         async for group in super().get_ranges(
             key,
             byte_ranges,
