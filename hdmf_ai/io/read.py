@@ -25,7 +25,7 @@ from hdmf.query import ContainerResolver
 from hdmf.spec import NamespaceCatalog
 from hdmf.validate import ValidatorMap
 
-from .. import nwbtypes
+from .. import invariants, nwbtypes
 from ..errors import MissingDependencyError, ResultsFileError
 from ..results_table import ResultsTable
 from ..typemap import get_manager
@@ -151,10 +151,17 @@ def _construct(io: HDMFIO, builder: GroupBuilder, source: Path | str) -> Abstrac
     try:
         root = io.manager.construct(builder)
     except Exception as err:
-        raise ResultsFileError(source, f"holds data that do not fit the hdmf-ai schema: {err}") from err
+        raise ResultsFileError(source, f"holds data that do not fit the hdmf-ai schema: {_without_dump(err)}") from err
     if isinstance(root, SimpleMultiContainer):
         setattr(root, ROOT_FLAG, True)  # only a file's wrapper: its tables may be written elsewhere
     return root
+
+
+def _without_dump(err: Exception) -> str:
+    """hdmf's construct errors carry the whole builder (every attribute and array): name the object instead."""
+    if len(err.args) == 2 and isinstance(err.args[0], (GroupBuilder, DatasetBuilder)):
+        return f"'{err.args[0].path}': {err.args[1]}"
+    return str(err)
 
 
 def _results_tables(root: AbstractContainer) -> list[ResultsTable]:
@@ -287,8 +294,32 @@ def read(
         for part in _parts_to_load(builder, io.manager):
             _load_into_memory(part, budget)
         picked = _pick(_construct(io, builder, source), table, source)
+        _refuse_broken_rules(picked, source)
         _resolve_references(picked)
         return picked
+
+
+def _refuse_broken_rules(table: ResultsTable, source: Path | str) -> None:
+    """The rules the writer enforces, held to on read: damaged values are an error, not other numbers."""
+    broken = invariants.problems(table)
+    if broken:
+        more = f" (and {len(broken) - 1} more: hdmf_ai.validate lists them)" if len(broken) > 1 else ""
+        raise ResultsFileError(source, f"table '{table.name}' breaks the hdmf-ai rules: {broken[0]}{more}")
+
+
+def _rule_problems(source: Path, backend: str | None) -> list[str]:
+    """What :mod:`hdmf_ai.invariants` finds in every ResultsTable of a file (read into memory for it)."""
+    found: list[str] = []
+    try:
+        with _opened(source, backend) as (io, builder):
+            budget = safety.ReadBudget(source)
+            for part in _parts_to_load(builder, io.manager):
+                _load_into_memory(part, budget)
+            for table in _results_tables(_construct(io, builder, source)):
+                found += [f"table '{table.name}': {problem}" for problem in invariants.problems(table)]
+    except ResultsFileError as err:  # the values cannot even be read into their containers: that is the problem
+        found.append(str(err))
+    return found
 
 
 @contextlib.contextmanager
@@ -333,7 +364,9 @@ def validate(path: str | os.PathLike[str], *, backend: str | None = None, namesp
     """Validate a file against the schema cached inside it; returns the problems found (empty when valid).
 
     Only the cached spec is used, as a reader without hdmf-ai would: a file that validates here is
-    self-describing. A file without a cached ``namespace`` is reported as such.
+    self-describing. A file without a cached ``namespace`` is reported as such. Then every ResultsTable is read
+    and held to the rules the writer enforces (:mod:`hdmf_ai.invariants`): codes within their classes and
+    elements, probabilities in [0, 1], unique ids, folds below ``n_splits``, and so on.
     """
     source = Path(path)
     if not source.exists():
@@ -356,6 +389,7 @@ def validate(path: str | os.PathLike[str], *, backend: str | None = None, namesp
         # a namespace without NWB's types (hdmf-ai) checks the ResultsTables of an NWB file, not the NWBFile
         whole = not nwb_file or io.manager.get_builder_dt(root) in spec.catalog.get_registered_types()
         parts = [root] if whole else _results_builders(root, io.manager)
-        return [str(problem) for part in parts for problem in validator.validate(part)]
+        schema_problems = [str(problem) for part in parts for problem in validator.validate(part)]
     finally:
         io.close()
+    return schema_problems + _rule_problems(source, backend)

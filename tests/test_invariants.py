@@ -1,0 +1,168 @@
+"""A file whose values break the rules the writer enforces reads as an error naming the column, never as other
+numbers; ``validate`` lists every broken rule. Each case edits one field of a good file with plain h5py or
+zarr (checksums stay consistent: this is a semantic edit, as a buggy tool or a careless hand would make)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pytest
+import zarr
+from builders import N_CLASSES, full_table
+
+import hdmf_ai
+
+N = 12
+
+
+class Edit:
+    """Set values or attributes of one dataset of the table, in either format."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def values(self, dataset: str, change: Callable[[np.ndarray], np.ndarray]) -> None:
+        if self.path.suffix == ".h5":
+            with h5py.File(self.path, "r+") as f:
+                node = f[f"results/{dataset}"]
+                node[...] = change(node[...])
+            return
+        node = zarr.open_array(str(self.path), path=f"results/{dataset}", mode="r+")
+        node[...] = change(node[...])
+
+    def attribute(self, dataset: str, key: str, value: Any) -> None:
+        if self.path.suffix == ".h5":
+            with h5py.File(self.path, "r+") as f:
+                f[f"results/{dataset}"].attrs[key] = value
+            return
+        zarr.open_array(str(self.path), path=f"results/{dataset}", mode="r+").attrs[key] = value
+        with pytest.warns(UserWarning, match="Consolidated metadata"):
+            zarr.consolidate_metadata(str(self.path))
+
+    def table_attribute(self, key: str, value: Any) -> None:
+        if self.path.suffix == ".h5":
+            with h5py.File(self.path, "r+") as f:
+                f["results"].attrs[key] = value
+            return
+        zarr.open_group(str(self.path), path="results", mode="r+", use_consolidated=False).attrs[key] = value
+        with pytest.warns(UserWarning, match="Consolidated metadata"):
+            zarr.consolidate_metadata(str(self.path))
+
+
+def first(value: Any) -> Callable[[np.ndarray], np.ndarray]:
+    def change(arr: np.ndarray) -> np.ndarray:
+        arr = arr.copy()
+        arr.flat[0] = value
+        return arr
+
+    return change
+
+
+def repeat_first_id(ids: np.ndarray) -> np.ndarray:
+    ids = ids.copy()
+    ids[1] = ids[0]
+    return ids
+
+
+DAMAGE: dict[str, tuple[Callable[[Edit], None], str]] = {
+    "a class index beyond the classes": (
+        lambda e: e.values("predicted_class", first(N_CLASSES)), "predicted_class"),
+    "a top-k class beyond the classes": (lambda e: e.values("topk_classes", first(N_CLASSES + 3)), "topk_classes"),
+    "a tvt_split code 7": (lambda e: e.values("tvt_split", first(7)), "tvt_split"),
+    "a true_label code beyond its enum": (lambda e: e.values("true_label", first(40)), "true_label"),
+    "a NaN probability": (lambda e: e.values("predicted_probability", first(np.nan)), "predicted_probability"),
+    "a probability of 2": (lambda e: e.values("predicted_probability", first(2.0)), "predicted_probability"),
+    "top-k probabilities out of order": (
+        lambda e: e.values("topk_probabilities", lambda a: a[:, ::-1].copy()), "topk_probabilities"),
+    "a fold beyond n_splits": (lambda e: e.values("cv_split", first(5)), "cv_split"),
+    "n_splits lowered": (lambda e: e.attribute("cv_split", "n_splits", 2), "cv_split"),
+    "duplicate ids": (lambda e: e.values("id", repeat_first_id), "id"),
+    "a source row beyond the source table": (lambda e: e.values("samples", first(N + 5)), "results/samples"),
+    "an infinite regression output": (lambda e: e.values("predicted_value", first(np.inf)), "predicted_value"),
+    "parameters that are not JSON": (
+        lambda e: e.table_attribute("parameters", ["{not json", "{}"]), "parameters"),
+}  # fmt: skip
+
+
+@pytest.fixture
+def written(path: Path) -> Path:
+    return hdmf_ai.write(full_table(N), path)
+
+
+def test_an_intact_file_keeps_every_rule(written: Path) -> None:
+    assert hdmf_ai.validate(written) == []
+    np.testing.assert_array_equal(hdmf_ai.read(written).predicted_class.data, full_table(N).predicted_class.data)
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_read_refuses_a_broken_rule_naming_the_column(written: Path, damage: str) -> None:
+    edit, column = DAMAGE[damage]
+    edit(Edit(written))
+    # a region outside its table is refused by hdmf itself as the container is built; the message names it
+    expected = "'root/results/samples': .* out of bounds" if column == "results/samples" else f"column '{column}'"
+    with pytest.raises(
+        hdmf_ai.ResultsFileError, match=rf"(breaks the hdmf-ai rules|do not fit the hdmf-ai schema): {expected}"
+    ):
+        hdmf_ai.read(written)
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_validate_lists_the_broken_rule(written: Path, damage: str) -> None:
+    edit, column = DAMAGE[damage]
+    edit(Edit(written))
+    found = hdmf_ai.validate(written)
+    expected = "'root/results/samples': " if column == "results/samples" else f"table 'results': column '{column}'"
+    assert any(expected in problem for problem in found), found
+
+
+def test_a_ragged_index_that_goes_back_or_past_its_values_is_refused(path: Path) -> None:
+    rt = full_table(3)
+    rt.add_column("tokens", "tokens per sample", data=[[1.0, 2.0], [3.0], [4.0, 5.0, 6.0]], index=True)
+    hdmf_ai.write(rt, path)
+    Edit(path).values("tokens_index", lambda ends: np.array([2, 1, 6], dtype=ends.dtype))
+    with pytest.raises(hdmf_ai.ResultsFileError, match="column 'tokens_index': expected row ends that never decrease"):
+        hdmf_ai.read(path)
+    Edit(path).values("tokens_index", lambda ends: np.array([2, 3, 9], dtype=ends.dtype))
+    with pytest.raises(hdmf_ai.ResultsFileError, match="column 'tokens_index': expected a last row end at the 6"):
+        hdmf_ai.read(path)
+
+
+def test_enum_elements_shortened_under_their_codes_are_refused(path: Path) -> None:
+    rt = hdmf_ai.ResultsTable(name="results")
+    rt.add_true_label(["cat", "dog", "bird", "dog"])  # codes 0..2 into ['bird', 'cat', 'dog']
+    hdmf_ai.write(rt, path)
+    if path.suffix == ".h5":
+        with h5py.File(path, "r+") as f:
+            del f["results/true_label_elements"]
+            f["results"].create_dataset("true_label_elements", data=np.array(["bird", "cat"], dtype=object),
+                                        dtype=h5py.string_dtype())  # fmt: skip
+            f["results/true_label"].attrs["elements"] = f["results/true_label_elements"].ref
+            f["results/true_label_elements"].attrs.update({"namespace": "hdmf-common", "data_type": "VectorData",
+                                                           "description": "labels", "object_id": "x"})  # fmt: skip
+        with pytest.raises(hdmf_ai.ResultsFileError, match="column 'true_label': expected values below 2"):
+            hdmf_ai.read(path)
+        return
+    elements = zarr.open_array(str(path), path="results/true_label_elements", mode="r+")
+    assert list(elements[...]) == ["bird", "cat", "dog"]
+    elements.resize((2,))
+    with pytest.warns(UserWarning, match="Consolidated metadata"):
+        zarr.consolidate_metadata(str(path))
+    with pytest.raises(hdmf_ai.ResultsFileError, match="column 'true_label': expected values below 2"):
+        hdmf_ai.read(path)
+
+
+def test_the_error_counts_the_other_broken_rules(written: Path) -> None:
+    Edit(written).values("predicted_class", first(N_CLASSES))
+    Edit(written).values("tvt_split", first(9))
+    with pytest.raises(hdmf_ai.ResultsFileError, match=r"\(and 1 more: hdmf_ai.validate lists them\)"):
+        hdmf_ai.read(written)
+    assert len([p for p in hdmf_ai.validate(written) if p.startswith("table 'results'")]) == 2
+
+
+def test_parameters_text_survives_as_json(written: Path) -> None:
+    assert json.loads(hdmf_ai.read(written).parameters[0]) == {"C": 1.0, "penalty": "l2"}
