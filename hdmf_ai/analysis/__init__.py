@@ -51,6 +51,7 @@ from .scores import (
     root_mean_squared_error,
     top_k_accuracy,
 )
+from .slices import benjamini_hochberg, find_slices
 from .stats import wilson_interval
 from .tables import class_metrics, confusion_matrix, metrics, reliability_curve
 
@@ -59,12 +60,14 @@ __all__ = [
     "accuracy",
     "adjusted_rand_index",
     "balanced_accuracy",
+    "benjamini_hochberg",
     "calibration_bins",
     "class_metrics",
     "confusion_counts",
     "confusion_matrix",
     "error_breakdown",
     "expected_calibration_error",
+    "find_slices",
     "log_loss",
     "mean_absolute_error",
     "metrics",

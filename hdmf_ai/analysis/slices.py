@@ -1,0 +1,311 @@
+"""Where a model fails: :func:`find_slices` searches single columns and pairs of columns of the source table
+(and user columns of the results table) for subgroups whose error differs from the rest, and controls the
+false-discovery rate over every slice it tests (Benjamini-Hochberg).
+
+Everything is counted with ``np.bincount`` over integer codes: a pair of columns is one combined code per row,
+so the cost is a few passes over the rows per column pair, whatever the number of categories.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from hdmf.common import DynamicTable
+from numpy.typing import ArrayLike
+
+from .._tableview import TableView
+from ..errors import ColumnError
+from .grouping import groups, require_pandas, selection
+from .stats import fisher_exact, wilson_interval
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["PREDEFINED_COLUMNS", "benjamini_hochberg", "find_slices", "row_errors", "slice_columns"]
+
+# the columns the schema defines: outputs and bookkeeping, never a candidate for slicing
+PREDEFINED_COLUMNS = (
+    "samples",
+    "tvt_split",
+    "cv_split",
+    "true_label",
+    "predicted_probability",
+    "predicted_class",
+    "topk_probabilities",
+    "topk_classes",
+    "predicted_value",
+    "cluster_label",
+    "embedding",
+    "viz_embedding",
+)
+# Cochran's rule: below this expected count the chi-square test gives way to Fisher's exact test
+MIN_EXPECTED = 5.0
+# smallest slice tested by default: the larger of this and 1% of the rows
+MIN_SIZE = 30
+
+
+def benjamini_hochberg(p_values: ArrayLike) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values): reject those <= alpha to keep the FDR at alpha."""
+    p = np.asarray(p_values, dtype=np.float64)
+    m = p.size
+    if not m:
+        return p.copy()
+    order = np.argsort(p, kind="stable")
+    scaled = p[order] * m / np.arange(1, m + 1)
+    adjusted = np.minimum.accumulate(scaled[::-1])[::-1]
+    q = np.empty(m)
+    q[order] = np.clip(adjusted, 0, 1)
+    return q
+
+
+def row_errors(view: TableView, error: str | ArrayLike | None) -> tuple[np.ndarray, bool]:
+    """Each row's error and whether it is a regression's absolute error (else 0/1 for a wrong class)."""
+    if error is not None:
+        values = view.values(error) if isinstance(error, str) else np.asarray(error)
+        if values.shape != (len(view),) or values.dtype.kind not in "biuf":
+            name = error if isinstance(error, str) else "error"
+            raise ColumnError(name, f"{len(view)} numbers, one per row", f"{values.dtype} of shape {values.shape}")
+        binary = bool(np.isin(values, (0, 1)).all())
+        return values.astype(np.float64), not binary
+    if not view.has("true_label"):
+        raise KeyError(f"table '{view.table.name}' has no 'true_label'; pass error=<column or array>")
+    classifier = any(view.has(c) for c in ("predicted_class", "predicted_probability"))
+    if not classifier and view.has("predicted_value"):
+        truth, value = view.values("true_label"), view.values("predicted_value")
+        if truth.shape != value.shape or truth.ndim != 1:
+            raise ColumnError("predicted_value", f"one value per row, like true_label {truth.shape}", f"{value.shape}")
+        return np.abs(value.astype(np.float64) - truth.astype(np.float64)), True
+    return (view.predictions() != view.labels()).astype(np.float64), False
+
+
+def slice_columns(view: TableView) -> list[str]:
+    """The columns :func:`find_slices` searches by default: every column of the source table, and the user
+    columns of the results table (not the predefined outputs and splits)."""
+    own = [c for c in view.table.colnames if c not in PREDEFINED_COLUMNS]
+    try:
+        source = list(view.source().colnames)
+    except KeyError:
+        source = []
+    return [*own, *(c for c in source if c not in own)]
+
+
+@dataclass(frozen=True)
+class _Coded:
+    name: str
+    labels: list[Any]
+    codes: np.ndarray  # one group number per selected row
+
+
+def _code(view: TableView, name: str, within: np.ndarray, bins: int | None, strict: bool) -> _Coded | None:
+    try:
+        grouping = groups(view, name, bins)
+    except ColumnError:
+        if strict:
+            raise
+        return None  # ragged, 2-D or a region: not a column one can slice by
+    codes = grouping.codes[within].astype(np.int64)
+    if len(np.unique(codes)) < 2 and not strict:
+        return None
+    return _Coded(name, grouping.labels, codes)
+
+
+@dataclass
+class _Counts:
+    """Per-slice sums, one entry per tested slice."""
+
+    conditions: list[tuple[tuple[str, Any], ...]]
+    size: np.ndarray
+    total: np.ndarray
+    squares: np.ndarray
+
+
+def _singles(coded: list[_Coded], err: np.ndarray, min_size: int, n: int) -> _Counts:
+    out = _Counts([], np.empty(0), np.empty(0), np.empty(0))
+    parts: list[tuple[np.ndarray, ...]] = []
+    for c in coded:
+        k = len(c.labels)
+        size = np.bincount(c.codes, minlength=k)
+        keep = np.flatnonzero((size >= min_size) & (size < n))
+        out.conditions += [((c.name, c.labels[i]),) for i in keep]
+        parts.append(_sums(c.codes, err, k, keep, size))
+    return _stack(out, parts)
+
+
+def _pairs(coded: list[_Coded], err: np.ndarray, min_size: int, n: int) -> _Counts:
+    out = _Counts([], np.empty(0), np.empty(0), np.empty(0))
+    parts: list[tuple[np.ndarray, ...]] = []
+    for a, b in itertools.combinations(coded, 2):
+        ka, kb = len(a.labels), len(b.labels)
+        code = a.codes * kb + b.codes
+        size = np.bincount(code, minlength=ka * kb)
+        size_a = np.bincount(a.codes, minlength=ka)
+        size_b = np.bincount(b.codes, minlength=kb)
+        ia, ib = np.divmod(np.arange(ka * kb), kb)
+        # a pair with the rows of one of its parents is that parent, already tested
+        new = (size != size_a[ia]) & (size != size_b[ib])
+        keep = np.flatnonzero((size >= min_size) & (size < n) & new)
+        out.conditions += [((a.name, a.labels[ia[i]]), (b.name, b.labels[ib[i]])) for i in keep]
+        parts.append(_sums(code, err, ka * kb, keep, size))
+    return _stack(out, parts)
+
+
+def _sums(code: np.ndarray, err: np.ndarray, k: int, keep: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, ...]:
+    total = np.bincount(code, weights=err, minlength=k)
+    squares = np.bincount(code, weights=err * err, minlength=k)
+    return size[keep].astype(np.float64), total[keep], squares[keep]
+
+
+def _stack(out: _Counts, parts: list[tuple[np.ndarray, ...]]) -> _Counts:
+    if parts:
+        out.size, out.total, out.squares = (np.concatenate(p) for p in zip(*parts, strict=True))
+    return out
+
+
+def _log_normal_sf(z: np.ndarray) -> np.ndarray:
+    """log P(|Z| >= z) for a standard normal Z, without underflow for large z (for sorting)."""
+    z = np.abs(z)
+    p = np.array([math.erfc(v / math.sqrt(2)) for v in z.tolist()])
+    # Mills' ratio asymptote where erfc underflows
+    tail = -z * z / 2 - np.log(np.where(z > 0, z, 1.0)) + math.log(math.sqrt(2 / math.pi))
+    with np.errstate(divide="ignore"):
+        return np.where(p > 0, np.log(p), tail)
+
+
+def _binary_tests(c: _Counts, n: int, total_errors: float) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided p-values of "the slice's error rate equals the rest's": Pearson's chi-square of the 2x2 table
+    (pooled two-proportion z), or Fisher's exact test where an expected count is below 5."""
+    rate = total_errors / n
+    rest = n - c.size
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.sqrt(rate * (1 - rate) * (1 / c.size + 1 / rest))
+        z = np.where(se > 0, (c.total / c.size - (total_errors - c.total) / rest) / se, 0.0)
+    log_p = _log_normal_sf(z)
+    expected = np.minimum.reduce([c.size * rate, c.size * (1 - rate), rest * rate, rest * (1 - rate)])
+    for i in np.flatnonzero(expected < MIN_EXPECTED):
+        k, m = int(c.total[i]), int(c.size[i])
+        table = np.array([[k, m - k], [int(total_errors) - k, int(rest[i]) - int(total_errors) + k]])
+        log_p[i] = math.log(max(fisher_exact(table), 1e-300))
+    return np.minimum(np.exp(log_p), 1.0), log_p
+
+
+def _mean_tests(c: _Counts, n: int, total: float, squares: float) -> tuple[np.ndarray, ...]:
+    """Welch's test of "the slice's mean error equals the rest's", with the normal approximation (slices
+    have at least ``min_size`` rows), and each slice's normal interval on its mean."""
+    rest = n - c.size
+    mean = c.total / c.size
+    rest_mean = (total - c.total) / rest
+    var = np.maximum(c.squares - c.size * mean**2, 0) / np.maximum(c.size - 1, 1)
+    rest_var = np.maximum((squares - c.squares) - rest * rest_mean**2, 0) / np.maximum(rest - 1, 1)
+    se = np.sqrt(var / c.size + rest_var / rest)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, (mean - rest_mean) / se, 0.0)
+    log_p = _log_normal_sf(z)
+    return np.minimum(np.exp(log_p), 1.0), log_p, np.sqrt(var / c.size)
+
+
+def find_slices(
+    table: DynamicTable,
+    by: list[str] | None = None,
+    *,
+    max_order: int = 2,
+    min_size: int | None = None,
+    split: str | int | None = None,
+    fold: int | None = None,
+    source: DynamicTable | None = None,
+    error: str | ArrayLike | None = None,
+    bins: int | None = 4,
+    alpha: float = 0.05,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Subgroups (slices) of the samples whose error differs from the rest, with false-discovery control.
+
+    Every value of a column (a numeric quantity cut into ``bins`` quantile bins, as in
+    :func:`error_breakdown`) is a slice of order 1; with ``max_order=2`` every pair of values of two columns
+    is one of order 2 (a pair with exactly the rows of one of its values is not repeated). Each slice of at
+    least ``min_size`` rows is tested against the rest: for a classifier, error = wrong class, Pearson's
+    chi-square test of the 2x2 table (Fisher's exact test where an expected count is below 5); for a
+    regression (``predicted_value`` and a numeric ``true_label``), error = absolute error, Welch's z test of
+    the means. The p-values of all tested slices are adjusted together by Benjamini-Hochberg.
+
+    Parameters
+    ----------
+    table
+        A ResultsTable, in memory or open; ``samples`` leads to the source table.
+    by
+        The columns to search (results or source table); default every source column and user column.
+    max_order
+        1 for single columns only, 2 for pairs too.
+    min_size
+        Smallest slice tested; default the larger of 30 and 1% of the selected rows.
+    split, fold
+        Search one split (usually ``"test"``) and/or one cross-validation fold.
+    error
+        Per-row error instead of the default: a column name or an array (0/1, or any non-negative number).
+    alpha
+        FDR level: ``significant`` is ``q_value <= alpha``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per tested slice, most significant first (ties: larger effect first): ``slice`` (text),
+        ``order``, ``conditions`` (tuple of (column, value)), ``size``, ``errors`` (classification),
+        ``error_rate`` (or mean absolute error), ``ci_low``, ``ci_high`` (Wilson; normal for a regression),
+        ``rest_rate``, ``effect`` (rate - rest rate), ``p_value``, ``q_value``, ``significant``.
+    """
+    pd = require_pandas("hdmf_ai.analysis.find_slices")
+    if max_order not in (1, 2):
+        raise ValueError(f"max_order must be 1 or 2; got {max_order}")
+    view = TableView(table, source=source)
+    within = selection(view, split, fold)
+    err_all, regression = row_errors(view, error)
+    err = err_all[within]
+    n = len(err)
+    min_size = max(MIN_SIZE, math.ceil(0.01 * n)) if min_size is None else int(min_size)
+    names = slice_columns(view) if by is None else list(by)
+    coded = [c for name in names if (c := _code(view, name, within, bins, strict=by is not None)) is not None]
+    counts = _singles(coded, err, min_size, n)
+    if max_order == 2:
+        pairs = _pairs(coded, err, min_size, n)
+        counts = _Counts(
+            counts.conditions + pairs.conditions,
+            np.concatenate([counts.size, pairs.size]),
+            np.concatenate([counts.total, pairs.total]),
+            np.concatenate([counts.squares, pairs.squares]),
+        )
+    total = float(err.sum())
+    rate = counts.total / np.maximum(counts.size, 1)
+    rest_rate = (total - counts.total) / np.maximum(n - counts.size, 1)
+    if regression:
+        p, log_p, sem = _mean_tests(counts, n, total, float((err * err).sum()))
+        z = NormalDist().inv_cdf(0.5 + confidence / 2)
+        low, high = rate - z * sem, rate + z * sem
+    else:
+        p, log_p = _binary_tests(counts, n, total)
+        low, high = wilson_interval(counts.total, counts.size, confidence=confidence)
+    q = benjamini_hochberg(p)
+    frame = pd.DataFrame(
+        {
+            "slice": [" & ".join(f"{c} = {v}" for c, v in cond) for cond in counts.conditions],
+            "order": np.array([len(cond) for cond in counts.conditions], dtype=np.int64),
+            "conditions": pd.Series(counts.conditions, dtype=object),
+            "size": counts.size.astype(np.int64),
+            "errors": np.nan if regression else counts.total.round().astype(np.int64),
+            "error_rate": rate,
+            "ci_low": low,
+            "ci_high": high,
+            "rest_rate": rest_rate,
+            "effect": rate - rest_rate,
+            "p_value": p,
+            "q_value": q,
+            "significant": q <= alpha,
+        }
+    )
+    if regression:
+        frame = frame.drop(columns="errors")
+    order = np.lexsort((-frame["effect"].to_numpy(), log_p))
+    return frame.iloc[order].reset_index(drop=True)
