@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from slicedata import planted_table  # noqa: E402
+from slicedata import planted_table
 
-from hdmf_ai import analysis  # noqa: E402
+from hdmf_ai import analysis
 
 
 def main() -> None:
