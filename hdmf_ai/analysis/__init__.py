@@ -36,6 +36,7 @@ all        4      0.75     0.733
 """
 
 from .breakdown import ErrorBreakdown, error_breakdown
+from .labels import LabelIssues, confident_learning, label_issues
 from .scores import (
     accuracy,
     adjusted_rand_index,
@@ -57,17 +58,20 @@ from .tables import class_metrics, confusion_matrix, metrics, reliability_curve
 
 __all__ = [
     "ErrorBreakdown",
+    "LabelIssues",
     "accuracy",
     "adjusted_rand_index",
     "balanced_accuracy",
     "benjamini_hochberg",
     "calibration_bins",
     "class_metrics",
+    "confident_learning",
     "confusion_counts",
     "confusion_matrix",
     "error_breakdown",
     "expected_calibration_error",
     "find_slices",
+    "label_issues",
     "log_loss",
     "mean_absolute_error",
     "metrics",
