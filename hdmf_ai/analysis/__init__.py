@@ -37,6 +37,7 @@ all        4      0.75     0.733
 
 from .breakdown import ErrorBreakdown, error_breakdown
 from .labels import LabelIssues, confident_learning, label_issues
+from .leakage import Leakage, leakage
 from .scores import (
     accuracy,
     adjusted_rand_index,
@@ -59,6 +60,7 @@ from .tables import class_metrics, confusion_matrix, metrics, reliability_curve
 __all__ = [
     "ErrorBreakdown",
     "LabelIssues",
+    "Leakage",
     "accuracy",
     "adjusted_rand_index",
     "balanced_accuracy",
@@ -72,6 +74,7 @@ __all__ = [
     "expected_calibration_error",
     "find_slices",
     "label_issues",
+    "leakage",
     "log_loss",
     "mean_absolute_error",
     "metrics",
