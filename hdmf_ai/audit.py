@@ -11,17 +11,34 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from . import analysis
+from ._tableview import TableView
 from .errors import ColumnError, InSampleError
 from .io import list_tables
 from .io import open as open_table
 from .results_table import ResultsTable
 
-__all__ = ["Audit", "audit_file", "audit_table"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "GROUP_COLUMNS",
+    "Audit",
+    "audit_file",
+    "audit_table",
+    "default_group",
+    "possible_label_errors",
+    "suspicious_slices",
+]
 
 # rows of each section printed
 SHOWN = 10
+# source columns that name who or what a sample came from: checked for leakage when no group is given (report)
+GROUP_COLUMNS = ("subject", "subject_id", "patient", "patient_id", "session", "session_id")
 
 
 @dataclass
@@ -44,10 +61,49 @@ def _can_score(rt: ResultsTable) -> bool:
     return "true_label" in names and bool(names & {"predicted_class", "predicted_probability", "predicted_value"})
 
 
-def _slices(rt: ResultsTable, max_order: int, split: str | None) -> list[str]:
+def _source_columns(rt: ResultsTable) -> list[str]:
+    try:
+        return list(TableView(rt).source().colnames)
+    except KeyError:
+        return []
+
+
+def default_group(rt: ResultsTable) -> str | None:
+    """The first of :data:`GROUP_COLUMNS` the source table has, or None."""
+    return next((c for c in GROUP_COLUMNS if c in _source_columns(rt)), None)
+
+
+def suspicious_slices(
+    rt: ResultsTable, *, max_order: int = 2, split: str | None = None, exclude: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """The slices :func:`~hdmf_ai.analysis.find_slices` finds at q <= 0.05, without its ``conditions``
+    column; columns in ``exclude`` (an identifier such as the subject) are not searched."""
+    by = [c for c in analysis.slice_columns(TableView(rt)) if c not in exclude]
+    slices = analysis.find_slices(rt, by, max_order=max_order, split=split)
+    return slices[slices["significant"]].drop(columns="conditions").reset_index(drop=True)
+
+
+def possible_label_errors(rt: ResultsTable, *, split: str | None = None, top: int = 50) -> pd.DataFrame:
+    """The ``top`` rows :func:`~hdmf_ai.analysis.label_issues` ranks first, joined to the 1-D columns of the
+    source table (the sample each row describes)."""
+    issues = analysis.label_issues(rt, split=split).issues.head(top).reset_index(drop=True)
+    view = TableView(rt)
+    for name in _source_columns(rt):
+        try:
+            values = view.source_values(name)
+        except ColumnError:
+            continue
+        if isinstance(values, np.ndarray) and values.ndim == 1 and name not in issues:
+            issues[name] = values[issues["row"].to_numpy()]
+    return issues
+
+
+def _slices(rt: ResultsTable, max_order: int, split: str | None, group: str | None) -> list[str]:
     if not _can_score(rt):
         return ["not searched: the table has no true_label with predictions"]
-    slices = analysis.find_slices(rt, max_order=max_order, split=split)
+    exclude = (group,) if group is not None else ()
+    by = [c for c in analysis.slice_columns(TableView(rt)) if c not in exclude]
+    slices = analysis.find_slices(rt, by, max_order=max_order, split=split)
     found = slices[slices["significant"]]
     lines = [f"{len(found)} of {len(slices)} slices tested differ from the rest at q <= 0.05"]
     rate = "mean abs error" if "errors" not in slices else "error rate"
@@ -94,7 +150,7 @@ def audit_table(
     """Add the three sections of one table to ``audit``."""
     leak_lines, leaks = _leakage(rt, group)
     audit.sections += [
-        (f"[{rt.name}] suspicious slices", _slices(rt, max_order, split)),
+        (f"[{rt.name}] suspicious slices", _slices(rt, max_order, split, group)),
         (f"[{rt.name}] possible label errors", _label_issues(rt, split)),
         (f"[{rt.name}] leakage", leak_lines),
     ]

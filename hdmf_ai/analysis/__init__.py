@@ -53,7 +53,7 @@ from .scores import (
     root_mean_squared_error,
     top_k_accuracy,
 )
-from .slices import benjamini_hochberg, find_slices
+from .slices import benjamini_hochberg, find_slices, slice_columns
 from .stats import wilson_interval
 from .tables import class_metrics, confusion_matrix, metrics, reliability_curve
 
@@ -83,6 +83,7 @@ __all__ = [
     "r2_score",
     "reliability_curve",
     "root_mean_squared_error",
+    "slice_columns",
     "top_k_accuracy",
     "wilson_interval",
 ]
