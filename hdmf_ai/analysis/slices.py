@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PREDEFINED_COLUMNS",
+    "average_ranks",
     "benjamini_hochberg",
     "find_slices",
     "fisher_doubled",
@@ -121,54 +122,51 @@ def _code(view: TableView, name: str, within: np.ndarray, bins: int | None, stri
 
 @dataclass
 class _Counts:
-    """Per-slice sums, one entry per tested slice."""
+    """Per-slice row counts and sums of each per-row weight (rows of ``sums``), one column per tested slice."""
 
     conditions: list[tuple[tuple[str, Any], ...]]
     size: np.ndarray
-    total: np.ndarray
-    squares: np.ndarray
+    sums: np.ndarray
+
+    @classmethod
+    def join(cls, parts: list[_Counts], n_weights: int) -> _Counts:
+        return cls(
+            [c for part in parts for c in part.conditions],
+            np.concatenate([np.empty(0), *(part.size for part in parts)]),
+            np.concatenate([np.empty((n_weights, 0)), *(part.sums for part in parts)], axis=1),
+        )
 
 
-def _singles(coded: list[_Coded], err: np.ndarray, min_size: int, n: int) -> _Counts:
-    out = _Counts([], np.empty(0), np.empty(0), np.empty(0))
-    parts: list[tuple[np.ndarray, ...]] = []
+def _counted(code: np.ndarray, k: int, keep: np.ndarray, size: np.ndarray, weights: np.ndarray) -> tuple[Any, ...]:
+    sums = np.stack([np.bincount(code, weights=w, minlength=k)[keep] for w in weights])
+    return size[keep].astype(np.float64), sums
+
+
+def _singles(coded: list[_Coded], weights: np.ndarray, min_size: int, n: int) -> list[_Counts]:
+    parts = []
     for c in coded:
         k = len(c.labels)
         size = np.bincount(c.codes, minlength=k)
         keep = np.flatnonzero((size >= min_size) & (size < n))
-        out.conditions += [((c.name, c.labels[i]),) for i in keep]
-        parts.append(_sums(c.codes, err, k, keep, size))
-    return _stack(out, parts)
+        parts.append(_Counts([((c.name, c.labels[i]),) for i in keep], *_counted(c.codes, k, keep, size, weights)))
+    return parts
 
 
-def _pairs(coded: list[_Coded], err: np.ndarray, min_size: int, n: int) -> _Counts:
-    out = _Counts([], np.empty(0), np.empty(0), np.empty(0))
-    parts: list[tuple[np.ndarray, ...]] = []
+def _pairs(coded: list[_Coded], weights: np.ndarray, min_size: int, n: int) -> list[_Counts]:
+    parts = []
     for a, b in itertools.combinations(coded, 2):
         ka, kb = len(a.labels), len(b.labels)
         code = a.codes * kb + b.codes
         size = np.bincount(code, minlength=ka * kb)
-        size_a = np.bincount(a.codes, minlength=ka)
-        size_b = np.bincount(b.codes, minlength=kb)
         ia, ib = np.divmod(np.arange(ka * kb), kb)
         # a pair with the rows of one of its parents is that parent, already tested
-        new = (size != size_a[ia]) & (size != size_b[ib])
+        new = (size != np.bincount(a.codes, minlength=ka)[ia]) & (size != np.bincount(b.codes, minlength=kb)[ib])
         keep = np.flatnonzero((size >= min_size) & (size < n) & new)
-        out.conditions += [((a.name, a.labels[ia[i]]), (b.name, b.labels[ib[i]])) for i in keep]
-        parts.append(_sums(code, err, ka * kb, keep, size))
-    return _stack(out, parts)
-
-
-def _sums(code: np.ndarray, err: np.ndarray, k: int, keep: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, ...]:
-    total = np.bincount(code, weights=err, minlength=k)
-    squares = np.bincount(code, weights=err * err, minlength=k)
-    return size[keep].astype(np.float64), total[keep], squares[keep]
-
-
-def _stack(out: _Counts, parts: list[tuple[np.ndarray, ...]]) -> _Counts:
-    if parts:
-        out.size, out.total, out.squares = (np.concatenate(p) for p in zip(*parts, strict=True))
-    return out
+        conditions: list[tuple[tuple[str, Any], ...]] = [
+            ((a.name, a.labels[ia[i]]), (b.name, b.labels[ib[i]])) for i in keep
+        ]
+        parts.append(_Counts(conditions, *_counted(code, ka * kb, keep, size, weights)))
+    return parts
 
 
 def _log_normal_sf(z: np.ndarray) -> np.ndarray:
@@ -233,22 +231,38 @@ def fisher_doubled(
 
 def _binary_tests(c: _Counts, n: int, total_errors: float) -> tuple[np.ndarray, np.ndarray]:
     """Two-sided p-values of "the slice's error rate equals the rest's": Fisher's exact test, doubled tail."""
-    return fisher_doubled(np.round(c.total).astype(np.int64), c.size.astype(np.int64), round(total_errors), n)
+    return fisher_doubled(np.round(c.sums[0]).astype(np.int64), c.size.astype(np.int64), round(total_errors), n)
 
 
-def _mean_tests(c: _Counts, n: int, total: float, squares: float) -> tuple[np.ndarray, ...]:
-    """Welch's test of "the slice's mean error equals the rest's", with the normal approximation (slices
-    have at least ``min_size`` rows), and each slice's normal interval on its mean."""
+def average_ranks(values: np.ndarray) -> tuple[np.ndarray, float]:
+    """Ranks 1..n, ties given their average rank, and the tie term sum(t^3 - t) over groups of t ties."""
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    below = np.cumsum(counts) - counts
+    ranks = (below + (counts + 1) / 2)[inverse.reshape(-1)]
+    tcounts = counts.astype(np.float64)
+    return ranks.astype(np.float64), float(np.sum(tcounts**3 - tcounts))
+
+
+def _rank_tests(c: _Counts, n: int, tie_term: float) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided p-values of the Mann-Whitney U test of the slice's absolute errors against the rest's (normal
+    approximation with tie and continuity corrections, as scipy's ``mannwhitneyu(method="asymptotic")``).
+    Ranks, unlike a test of means, keep their level under the heavy tails absolute errors often have."""
     rest = n - c.size
-    mean = c.total / c.size
-    rest_mean = (total - c.total) / rest
-    var = np.maximum(c.squares - c.size * mean**2, 0) / np.maximum(c.size - 1, 1)
-    rest_var = np.maximum((squares - c.squares) - rest * rest_mean**2, 0) / np.maximum(rest - 1, 1)
-    se = np.sqrt(var / c.size + rest_var / rest)
+    u = c.sums[2] - c.size * (c.size + 1) / 2
+    u = np.maximum(u, c.size * rest - u)
+    sd = np.sqrt(c.size * rest / 12 * ((n + 1) - tie_term / (n * (n - 1))))
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(se > 0, (mean - rest_mean) / se, 0.0)
+        z = np.where(sd > 0, np.maximum(u - c.size * rest / 2 - 0.5, 0) / sd, 0.0)
     log_p = _log_normal_sf(z)
-    return np.minimum(np.exp(log_p), 1.0), log_p, np.sqrt(var / c.size)
+    return np.minimum(np.exp(log_p), 1.0), log_p
+
+
+def _mean_interval(c: _Counts, z: float) -> tuple[np.ndarray, np.ndarray]:
+    """Normal interval on each slice's mean absolute error."""
+    mean = c.sums[0] / c.size
+    var = np.maximum(c.sums[1] - c.size * mean**2, 0) / np.maximum(c.size - 1, 1)
+    half = z * np.sqrt(var / c.size)
+    return mean - half, mean + half
 
 
 def find_slices(
@@ -270,10 +284,10 @@ def find_slices(
     Every value of a column (a numeric quantity cut into ``bins`` quantile bins, as in
     :func:`error_breakdown`) is a slice of order 1; with ``max_order=2`` every pair of values of two columns
     is one of order 2 (a pair with exactly the rows of one of its values is not repeated). Each slice of at
-    least ``min_size`` rows is tested against the rest: for a classifier, error = wrong class, Pearson's
-    chi-square test of the 2x2 table (Fisher's exact test where an expected count is below 5); for a
-    regression (``predicted_value`` and a numeric ``true_label``), error = absolute error, Welch's z test of
-    the means. The p-values of all tested slices are adjusted together by Benjamini-Hochberg.
+    least ``min_size`` rows is tested against the rest: for a classifier, error = wrong class, Fisher's exact
+    test (two-sided by doubling the smaller tail); for a regression (``predicted_value`` and a numeric
+    ``true_label``) or a numeric ``error``, error = absolute error, the Mann-Whitney U test. The p-values of
+    all tested slices are adjusted together by Benjamini-Hochberg.
 
     Parameters
     ----------
@@ -297,7 +311,8 @@ def find_slices(
     pandas.DataFrame
         One row per tested slice, most significant first (ties: larger effect first): ``slice`` (text),
         ``order``, ``conditions`` (tuple of (column, value)), ``size``, ``errors`` (classification),
-        ``error_rate`` (or mean absolute error), ``ci_low``, ``ci_high`` (Wilson; normal for a regression),
+        ``error_rate`` (or mean absolute error), ``ci_low``, ``ci_high`` (Wilson; for a regression, the normal
+        interval of the mean),
         ``rest_rate``, ``effect`` (rate - rest rate), ``p_value``, ``q_value``, ``significant``.
     """
     pd = require_pandas("hdmf_ai.analysis.find_slices")
@@ -311,25 +326,22 @@ def find_slices(
     min_size = max(MIN_SIZE, math.ceil(0.01 * n)) if min_size is None else int(min_size)
     names = slice_columns(view) if by is None else list(by)
     coded = [c for name in names if (c := _code(view, name, within, bins, strict=by is not None)) is not None]
-    counts = _singles(coded, err, min_size, n)
-    if max_order == 2:
-        pairs = _pairs(coded, err, min_size, n)
-        counts = _Counts(
-            counts.conditions + pairs.conditions,
-            np.concatenate([counts.size, pairs.size]),
-            np.concatenate([counts.total, pairs.total]),
-            np.concatenate([counts.squares, pairs.squares]),
-        )
-    total = float(err.sum())
-    rate = counts.total / np.maximum(counts.size, 1)
-    rest_rate = (total - counts.total) / np.maximum(n - counts.size, 1)
     if regression:
-        p, log_p, sem = _mean_tests(counts, n, total, float((err * err).sum()))
-        z = NormalDist().inv_cdf(0.5 + confidence / 2)
-        low, high = rate - z * sem, rate + z * sem
+        ranks, tie_term = average_ranks(err)
+        weights = np.stack([err, err * err, ranks])
+    else:
+        weights = err[None, :]
+    parts = _singles(coded, weights, min_size, n) + (_pairs(coded, weights, min_size, n) if max_order == 2 else [])
+    counts = _Counts.join(parts, len(weights))
+    total = float(err.sum())
+    rate = counts.sums[0] / np.maximum(counts.size, 1)
+    rest_rate = (total - counts.sums[0]) / np.maximum(n - counts.size, 1)
+    if regression:
+        p, log_p = _rank_tests(counts, n, tie_term)
+        low, high = _mean_interval(counts, NormalDist().inv_cdf(0.5 + confidence / 2))
     else:
         p, log_p = _binary_tests(counts, n, total)
-        low, high = wilson_interval(counts.total, counts.size, confidence=confidence)
+        low, high = wilson_interval(counts.sums[0], counts.size, confidence=confidence)
     q = benjamini_hochberg(p)
     frame = pd.DataFrame(
         {
@@ -337,7 +349,7 @@ def find_slices(
             "order": np.array([len(cond) for cond in counts.conditions], dtype=np.int64),
             "conditions": pd.Series(counts.conditions, dtype=object),
             "size": counts.size.astype(np.int64),
-            "errors": np.nan if regression else counts.total.round().astype(np.int64),
+            "errors": np.nan if regression else counts.sums[0].round().astype(np.int64),
             "error_rate": rate,
             "ci_low": low,
             "ci_high": high,
