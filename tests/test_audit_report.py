@@ -21,6 +21,7 @@ def test_the_report_shows_slices_label_errors_and_leakage(tmp_path: Path, leak: 
     index = write_report(path, tmp_path / "report")
     page = index.read_text(encoding="utf-8")
     assert "<h3>Suspicious slices, q &lt;= 0.05 (test)</h3>" in page and "<h3>Possible label errors (test)</h3>" in page
+    assert (tmp_path / "report" / "scored_slices.png").stat().st_size > 0
     slices = pd.read_csv(tmp_path / "report" / "scored_slices.csv")
     assert slices.loc[0, "slice"] == "site = C" and "subject" not in " ".join(slices["slice"])
     errors = pd.read_csv(tmp_path / "report" / "scored_label_errors.csv")

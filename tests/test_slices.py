@@ -190,6 +190,21 @@ def test_find_slices_through_a_file(path: Path, how: str) -> None:
     pd.testing.assert_frame_equal(got, want)
 
 
+def test_the_plot_shows_the_top_slices_with_their_intervals(planted: hdmf_ai.ResultsTable) -> None:
+    pytest.importorskip("matplotlib", reason="plots need matplotlib (plot extra)")
+    from hdmf_ai import plot
+
+    slices = analysis.find_slices(planted)
+    ax = plot.slices(slices, top=5).axes[0]
+    top_down = sorted(zip(ax.get_yticks(), ax.get_yticklabels(), strict=True), key=lambda tick: -tick[0])
+    assert [label.get_text() for _, label in top_down] == [
+        f"{s}  (n = {n})" for s, n in zip(slices["slice"][:5], slices["size"][:5], strict=True)
+    ]
+    assert len(ax.containers) == 5  # one error bar per slice
+    topmost = ax.containers[0].lines[0].get_xydata()[0]
+    assert tuple(topmost) == (pytest.approx(slices["error_rate"][0]), 4)
+
+
 def test_an_unknown_column_or_order_is_refused(planted: hdmf_ai.ResultsTable) -> None:
     with pytest.raises(KeyError, match="nowhere"):
         analysis.find_slices(planted, ["nowhere"])
