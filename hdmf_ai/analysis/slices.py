@@ -107,17 +107,34 @@ class _Coded:
     codes: np.ndarray  # one group number per selected row
 
 
+def _text_groups(view: TableView, name: str) -> tuple[list[Any], np.ndarray] | None:
+    """Labels (sorted) and codes of a plain text column by hashing (pandas' factorize), where sorting a million
+    strings, as :func:`groups` does, would take most of the search's time; None for other columns."""
+    values = view.lookup(name)
+    if values.dtype.kind not in "OUS" or view.categories(name) is not None:
+        return None
+    pd = require_pandas("hdmf_ai.analysis.find_slices")
+    codes, uniques = pd.factorize(values.astype(str) if values.dtype.kind == "S" else values, use_na_sentinel=False)
+    labels = [str(u) for u in uniques]
+    order = np.argsort(np.asarray(labels, dtype=object), kind="stable")
+    return [labels[i] for i in order], np.argsort(order)[codes]
+
+
 def _code(view: TableView, name: str, within: np.ndarray, bins: int | None, strict: bool) -> _Coded | None:
     try:
-        grouping = groups(view, name, bins)
+        text = _text_groups(view, name)
+        if text is None:
+            grouping = groups(view, name, bins)
+            text = grouping.labels, grouping.codes
+        labels, codes = text
     except ColumnError:
         if strict:
             raise
         return None  # ragged, 2-D or a region: not a column one can slice by
-    codes = grouping.codes[within].astype(np.int64)
+    codes = codes[within].astype(np.int64)
     if len(np.unique(codes)) < 2 and not strict:
         return None
-    return _Coded(name, grouping.labels, codes)
+    return _Coded(name, labels, codes)
 
 
 @dataclass
@@ -154,16 +171,17 @@ def _singles(coded: list[_Coded], weights: np.ndarray, min_size: int, n: int) ->
 
 def _pairs(coded: list[_Coded], weights: np.ndarray, min_size: int, n: int) -> list[_Counts]:
     parts = []
-    for a, b in itertools.combinations(coded, 2):
+    sizes = [np.bincount(c.codes, minlength=len(c.labels)) for c in coded]
+    for (i, a), (j, b) in itertools.combinations(enumerate(coded), 2):
         ka, kb = len(a.labels), len(b.labels)
         code = a.codes * kb + b.codes
         size = np.bincount(code, minlength=ka * kb)
         ia, ib = np.divmod(np.arange(ka * kb), kb)
         # a pair with the rows of one of its parents is that parent, already tested
-        new = (size != np.bincount(a.codes, minlength=ka)[ia]) & (size != np.bincount(b.codes, minlength=kb)[ib])
+        new = (size != sizes[i][ia]) & (size != sizes[j][ib])
         keep = np.flatnonzero((size >= min_size) & (size < n) & new)
         conditions: list[tuple[tuple[str, Any], ...]] = [
-            ((a.name, a.labels[ia[i]]), (b.name, b.labels[ib[i]])) for i in keep
+            ((a.name, a.labels[ia[x]]), (b.name, b.labels[ib[x]])) for x in keep
         ]
         parts.append(_Counts(conditions, *_counted(code, ka * kb, keep, size, weights)))
     return parts
