@@ -341,7 +341,7 @@ def find_slices(
     err_all, regression = row_errors(view, error)
     err = err_all[within]
     n = len(err)
-    min_size = max(MIN_SIZE, math.ceil(0.01 * n)) if min_size is None else int(min_size)
+    min_size = max(MIN_SIZE, math.ceil(0.01 * n)) if min_size is None else max(1, int(min_size))
     names = slice_columns(view) if by is None else list(by)
     coded = [c for name in names if (c := _code(view, name, within, bins, strict=by is not None)) is not None]
     if regression:
