@@ -279,7 +279,7 @@ def slices(
     is_table = isinstance(table_or_slices, DynamicTable)
     frame = analysis.find_slices(table_or_slices, **find) if is_table else table_or_slices
     shown = frame.head(top)
-    fig = _figure((7.5, 1.2 + 0.4 * max(len(shown), 1)))
+    fig = _figure((7.5, max(3.0, 1.2 + 0.4 * len(shown))))
     ax = fig.add_subplot()
     y = np.arange(len(shown))[::-1]
     rate = shown["error_rate"].to_numpy()
