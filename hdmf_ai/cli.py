@@ -166,6 +166,32 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- audit -----------------------------------------------------------------------------------------------
+
+
+def _audit_arguments(parser: argparse.ArgumentParser) -> None:
+    _file_arguments(parser)
+    parser.add_argument("--table", metavar="NAME", help="only this ResultsTable (default: every one)")
+    parser.add_argument(
+        "--group", metavar="COLUMN", help="source column whose values must not cross splits (subject, session)"
+    )
+    parser.add_argument(
+        "--max-order", type=int, choices=(1, 2), default=2, help="1: single columns; 2: pairs too (default: 2)"
+    )
+    parser.add_argument("--split", metavar="SPLIT", help="audit one split only (e.g. test)")
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from .audit import audit_file
+
+    found = audit_file(
+        args.file, table=args.table, group=args.group, max_order=args.max_order, split=args.split, backend=args.backend
+    )
+    for line in found.lines():
+        print(line)
+    return 1 if found.leaks else 0
+
+
 COMMANDS: tuple[Command, ...] = (
     Command(
         "demo",
@@ -188,6 +214,12 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "convert", "rewrite a file with another storage preset, or into the other format", _convert_arguments, _convert
+    ),
+    Command(
+        "audit",
+        "suspicious slices, possible label errors and groups leaking across splits (exit 1 on leakage)",
+        _audit_arguments,
+        _audit,
     ),
 )
 

@@ -10,6 +10,8 @@ __all__ = [
     "ColumnError",
     "DemoRoundTripError",
     "HdmfAiError",
+    "InSampleError",
+    "InSampleWarning",
     "IncompleteTableWarning",
     "MissingDependencyError",
     "ProbabilityWarning",
@@ -73,3 +75,11 @@ class IncompleteTableWarning(UserWarning):
 
 class SchemaVersionWarning(UserWarning):
     """A file was written with a newer version of the hdmf-ai schema than this library's; it is read with ours."""
+
+
+class InSampleError(HdmfAiError, ValueError):
+    """Probabilities a model made for rows it was trained on, where out-of-sample ones are needed."""
+
+
+class InSampleWarning(UserWarning):
+    """In-sample probabilities used anyway (``strict=False``): the label issues found are not to be trusted."""

@@ -25,10 +25,11 @@ from ._tableview import TableView, require
 from .analysis.grouping import selection
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["confusion_matrix", "embedding", "error_rate", "reliability_diagram"]
+__all__ = ["confusion_matrix", "embedding", "error_rate", "reliability_diagram", "slices"]
 
 # more categories than this are unreadable as a legend or as annotated cells
 MAX_LEGEND = 20
@@ -263,4 +264,33 @@ def error_rate(
     verdict = "error depends on the group" if result.depends() else "no evidence that error depends on the group"
     test = f"{result.test}{', approximate' if result.approximate else ''}, p = {result.p_value:.2g}"
     ax.set_title(title or f"Error rate by {result.by}\n{verdict} ({test})", fontsize=10)
+    return fig
+
+
+def slices(
+    table_or_slices: DynamicTable | pd.DataFrame, *, top: int = 15, title: str | None = None, **find: Any
+) -> Figure:
+    """The ``top`` slices of :func:`~hdmf_ai.analysis.find_slices`, most significant at the top: each one's
+    error rate (or mean absolute error) with its interval, the rest's rate as a grey cross, significant slices
+    (q <= alpha) in red.
+
+    Pass the frame ``find_slices`` returned, or a table and its arguments (``by``, ``split``, ``max_order``...).
+    """
+    is_table = isinstance(table_or_slices, DynamicTable)
+    frame = analysis.find_slices(table_or_slices, **find) if is_table else table_or_slices
+    shown = frame.head(top)
+    fig = _figure((7.5, max(3.0, 1.2 + 0.4 * len(shown))))
+    ax = fig.add_subplot()
+    y = np.arange(len(shown))[::-1]
+    rate = shown["error_rate"].to_numpy()
+    spread = np.vstack([rate - shown["ci_low"].to_numpy(), shown["ci_high"].to_numpy() - rate])
+    colours = np.where(shown["significant"].to_numpy(), "#d62728", "#4c72b0")
+    for yi, r, low, high, colour in zip(y, rate, spread[0], spread[1], colours, strict=True):
+        ax.errorbar(r, yi, xerr=[[low], [high]], fmt="o", color=colour, ecolor="#555555", capsize=4, markersize=6)
+    ax.plot(shown["rest_rate"].to_numpy(), y, "x", color="#888888", label="rest of the rows")
+    ax.set_yticks(y, [f"{s}  (n = {n})" for s, n in zip(shown["slice"], shown["size"], strict=True)], fontsize=8)
+    measure = "error rate" if "errors" in frame else "mean absolute error"
+    ax.set_xlabel(f"{measure} with interval; red: q <= alpha")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title or f"Slices, most significant first ({len(frame)} tested)", fontsize=10)
     return fig

@@ -385,6 +385,7 @@ def _report_table(
     if {"true_label"} <= columns and columns & {"predicted_class", "predicted_probability"}:
         for column in by if by is not None else _breakdown_columns(rt):
             _breakdown(section, rt, column, where, table_item, figure_item)
+    _audit_items(section, rt, where, table_item, figure_item)
     return section
 
 
@@ -401,6 +402,35 @@ def _breakdown(
     section.add(f"Error rate by {column}", "note", result.summary())
     table_item(f"Error rate by {column}", f"errors_by_{_slug(column)}", lambda: result.groups)
     figure_item(f"Error rate by {column}", f"errors_by_{_slug(column)}", lambda: plot.error_rate(result))
+
+
+def _audit_items(section: _Section, rt: ResultsTable, where: str | None, table_item: Any, figure_item: Any) -> None:
+    """Suspicious slices, possible label errors (joined to the source table) and leakage of a subject or
+    session column (:mod:`hdmf_ai.audit`), where the table has what they need."""
+    from . import analysis, plot
+    from ._tableview import TableView
+    from .audit import GROUP_COLUMNS, default_group, possible_label_errors, suspicious_slices
+
+    columns = {c.name for c in rt.columns}
+    label = where or "all rows"
+    group = default_group(rt)
+    exclude = (group,) if group is not None else ()
+    if "true_label" in columns and columns & {"predicted_class", "predicted_probability", "predicted_value"}:
+        slices = functools.partial(suspicious_slices, rt, split=where, exclude=exclude)
+        table_item(f"Suspicious slices, q <= 0.05 ({label})", "slices", slices, index=False)
+        by = [c for c in analysis.slice_columns(TableView(rt)) if c not in exclude]
+        figure_item(f"Slices ({label})", "slices", functools.partial(plot.slices, rt, by=by, split=where))
+    if {"true_label", "predicted_probability"} <= columns:
+        errors = functools.partial(possible_label_errors, rt, split=where)
+        table_item(f"Possible label errors ({label})", "label_errors", errors, index=False)
+    if group is None:
+        section.add("Leakage", "note", f"not checked: the source table has none of {', '.join(GROUP_COLUMNS)}")
+        return
+    found = analysis.leakage(rt, group)
+    section.add("Leakage", "note", found.summary())
+    for name, frame in found.overlaps.items():
+        if len(frame):
+            table_item(f"Leakage of {group} across {name}", f"leakage_{name}", lambda frame=frame: frame)
 
 
 def _colourable(color_by: str, columns: set[str]) -> bool:

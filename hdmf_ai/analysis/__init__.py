@@ -36,6 +36,8 @@ all        4      0.75     0.733
 """
 
 from .breakdown import ErrorBreakdown, error_breakdown
+from .labels import LabelIssues, confident_learning, label_issues
+from .leakage import Leakage, leakage
 from .scores import (
     accuracy,
     adjusted_rand_index,
@@ -51,20 +53,29 @@ from .scores import (
     root_mean_squared_error,
     top_k_accuracy,
 )
+from .slices import average_ranks, benjamini_hochberg, find_slices, slice_columns
 from .stats import wilson_interval
 from .tables import class_metrics, confusion_matrix, metrics, reliability_curve
 
 __all__ = [
     "ErrorBreakdown",
+    "LabelIssues",
+    "Leakage",
     "accuracy",
     "adjusted_rand_index",
+    "average_ranks",
     "balanced_accuracy",
+    "benjamini_hochberg",
     "calibration_bins",
     "class_metrics",
+    "confident_learning",
     "confusion_counts",
     "confusion_matrix",
     "error_breakdown",
     "expected_calibration_error",
+    "find_slices",
+    "label_issues",
+    "leakage",
     "log_loss",
     "mean_absolute_error",
     "metrics",
@@ -73,6 +84,7 @@ __all__ = [
     "r2_score",
     "reliability_curve",
     "root_mean_squared_error",
+    "slice_columns",
     "top_k_accuracy",
     "wilson_interval",
 ]
