@@ -1,0 +1,240 @@
+"""Pages generated at build time: the format specification (from ``hdmf_ai/schema/*.yaml``) and the CLI reference.
+
+Sphinx calls :func:`setup`; on ``builder-inited`` the pages are written into ``docs/format/_generated`` and
+``docs/cli/_generated`` and included from hand-written pages. The rendering functions take the schema
+directory and return text, so ``tests/test_docs.py`` checks the specification without building the site.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+DOCS = Path(__file__).resolve().parent.parent
+SCHEMA = DOCS.parent / "hdmf_ai" / "schema"
+
+# what the base types of hdmf-common mean, for readers who do not know HDMF
+BASES = {
+    "VectorData": "hdmf-common: one column of a DynamicTable, one element (or row of elements) per table row",
+    "EnumData": "hdmf-experimental: a VectorData of integer codes into the ``elements`` dataset it references",
+    "DynamicTable": "hdmf-common: a group of equal-length columns with an ``id`` dataset and a "
+    "``colnames`` attribute",
+    "DynamicTableRegion": "hdmf-common: a VectorData of row indices into the DynamicTable its ``table`` "
+    "attribute references",
+}
+
+
+# -- reading the schema --------------------------------------------------------------------------------------
+
+
+def load_schema(schema: Path = SCHEMA) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The namespace entry and every type defined in the namespace's source files, datasets then groups."""
+    yaml = YAML(typ="safe")
+    namespace = yaml.load((schema / "namespace.yaml").read_text())["namespaces"][0]
+    types: list[dict[str, Any]] = []
+    for entry in namespace["schema"]:
+        if "source" not in entry:
+            continue
+        spec = yaml.load((schema / entry["source"]).read_text())
+        for kind in ("datasets", "groups"):
+            for t in spec.get(kind, []):
+                types.append({**t, "_kind": kind[:-1], "_source": entry["source"]})
+    return namespace, types
+
+
+def _dtype(dtype: Any) -> str:
+    if dtype is None:
+        return "inherited"
+    if isinstance(dtype, dict):
+        return f"reference to {dtype['target_type']} ({dtype.get('reftype', 'object')})"
+    return str(dtype)
+
+
+def _shape(item: dict[str, Any]) -> str:
+    shape, dims = item.get("shape"), item.get("dims")
+    if shape is None:
+        return "inherited" if "data_type_inc" in item and item.get("_kind") == "dataset" else "scalar"
+    options = shape if shape and isinstance(shape[0], list) else [shape]
+    names = dims if dims and isinstance(dims[0], list) else [dims] if dims else [[None] * len(s) for s in options]
+    out = []
+    for size, name in zip(options, names, strict=True):
+        out.append("[" + ", ".join(f"{n or 'any'}{'' if s is None else f' = {s}'}" for s, n in zip(size, name)) + "]")
+    return " or ".join(out)
+
+
+def _required(item: dict[str, Any], *, attribute: bool) -> str:
+    if attribute:
+        return "required" if item.get("required", True) else "optional"
+    quantity = item.get("quantity", 1)
+    return {"?": "optional", 1: "required", "*": "any number", "+": "at least one"}.get(quantity, str(quantity))
+
+
+def _text(doc: str) -> str:
+    return " ".join(str(doc).split())
+
+
+# -- rendering reStructuredText ------------------------------------------------------------------------------
+
+
+def _table(header: list[str], rows: list[list[str]], widths: str) -> list[str]:
+    lines = [".. list-table::", "   :header-rows: 1", f"   :widths: {widths}", ""]
+    for row in [header, *rows]:
+        lines.append(f"   * - {row[0]}")
+        lines.extend(f"     - {cell}" for cell in row[1:])
+    return [*lines, ""]
+
+
+def _type_ref(name: str, defined: set[str]) -> str:
+    return f":ref:`{name} <spec-{name}>`" if name in defined else f"``{name}``"
+
+
+def render_types(schema: Path = SCHEMA) -> str:
+    """The specification of every type, one section each, as reStructuredText."""
+    namespace, types = load_schema(schema)
+    defined = {t["data_type_def"] for t in types}
+    lines = [
+        f"Namespace ``{namespace['name']}`` version **{namespace['version']}** ({namespace['full_name']}), "
+        f"{len(types)} types. It includes "
+        + ", ".join(f"``{s['namespace']}``" for s in namespace["schema"] if "namespace" in s)
+        + ".",
+        "",
+    ]
+    for t in types:
+        name = t["data_type_def"]
+        base = t.get("data_type_inc", "")
+        lines += [f".. _spec-{name}:", "", name, "-" * len(name), "", _text(t["doc"]), ""]
+        rows = [
+            ["kind", f"{t['_kind']} (defined in ``{t['_source']}``)"],
+            ["extends", _type_ref(base, defined) + (f" — {BASES[base]}" if base in BASES else "")],
+        ]
+        if t["_kind"] == "dataset":
+            rows += [["dtype", _dtype(t.get("dtype"))], ["shape", _shape({**t, "_kind": "dataset"})]]
+        lines += _table(["property", "value"], rows, "20 80")
+        if t.get("attributes"):
+            lines += ["**Attributes**", ""]
+            rows = [
+                [f"``{a['name']}``", _dtype(a.get("dtype")), _shape(a), _required(a, attribute=True), _text(a["doc"])]
+                for a in t["attributes"]
+            ]
+            lines += _table(["name", "dtype", "shape", "required", "description"], rows, "18 22 14 10 36")
+        if t.get("datasets"):
+            lines += ["**Datasets (columns)**", ""]
+            rows = [
+                [f"``{d['name']}``", _type_ref(d["data_type_inc"], defined), _required(d, attribute=False), _text(d["doc"])]
+                for d in t["datasets"]
+            ]
+            lines += _table(["name", "type", "quantity", "description"], rows, "20 22 12 46")
+    return "\n".join(lines) + "\n"
+
+
+def type_names_in(rst: str) -> list[str]:
+    """The types a rendered specification documents (its ``spec-<Type>`` labels), in order."""
+    return [line[len(".. _spec-") : -1] for line in rst.splitlines() if line.startswith(".. _spec-")]
+
+
+# -- the overview figure -------------------------------------------------------------------------------------
+
+
+def draw_overview(path: Path, schema: Path = SCHEMA) -> None:
+    """An SVG of the namespace: ResultsTable's columns on the left, the type of each on the right.
+
+    Each type's box names what it extends, its dtype and its shape; the types are ordered by the first
+    column using them, so that the arrows hardly cross.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    from matplotlib.patches import FancyBboxPatch
+
+    _, types = load_schema(schema)
+    table = next(t for t in types if t["_kind"] == "group")
+    columns = table["datasets"]
+    by_name = {t["data_type_def"]: t for t in types if t["_kind"] == "dataset"}
+    order = list(dict.fromkeys([c["data_type_inc"] for c in columns] + list(by_name)))
+    n = max(len(columns), len(order))
+    fig = Figure(figsize=(11, 0.5 * n + 1.4))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 11)
+    ax.set_ylim(-n - 0.9, 1.3)
+    ax.axis("off")
+
+    def box(x: float, y: float, w: float, text: str, color: str, *, small: str = "") -> None:
+        ax.add_patch(FancyBboxPatch((x, y - 0.2), w, 0.4, boxstyle="round,pad=0.03", facecolor=color,
+                                    edgecolor="#555555", lw=0.8))
+        ax.text(x + 0.1, y, text, ha="left", va="center", fontsize=9, weight="bold" if small else "normal")
+        if small:
+            ax.text(x + w - 0.1, y, small, ha="right", va="center", fontsize=8, color="#444444")
+
+    ax.text(0.2, 0.85, f"{table['data_type_def']}  (group, extends {table['data_type_inc']})", fontsize=10,
+            weight="bold")
+    ax.text(4.6, 0.85, "type of the column: extends, dtype, shape", fontsize=10, weight="bold")
+    type_y = {name: -i * (n - 1) / max(1, len(order) - 1) for i, name in enumerate(order)}
+    for name, y in type_y.items():
+        t = by_name.get(name)
+        if t is None:  # a type of hdmf-common
+            box(4.6, y, 6.2, name, "#e6e6e6", small="hdmf-common")
+        else:
+            shape = _shape({**t, "_kind": "dataset"}).replace("num_", "")
+            detail = f"extends {t['data_type_inc']}  ·  {_dtype(t.get('dtype'))}  ·  {shape}"
+            box(4.6, y, 6.2, name, "#f3e9d2", small=detail)
+    for i, c in enumerate(columns):
+        y = -i * (n - 1) / max(1, len(columns) - 1)
+        required = c.get("quantity", 1) == 1
+        box(0.2, y, 2.9, c["name"] + ("" if required else "  (optional)"), "#e8eef7")
+        ax.annotate("", (4.55, type_y[c["data_type_inc"]]), (3.15, y),
+                    arrowprops={"arrowstyle": "->", "color": "#5b7bb0", "lw": 0.8})
+    ax.text(0.2, -n - 0.4, "Arrows: the type of each column (dataset) of the table. "
+            "Every ResultsTable also has the DynamicTable's `id` dataset and `colnames` attribute.",
+            fontsize=8.5, color="#444444")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="svg", metadata={"Date": None})
+
+
+# -- the command line reference ------------------------------------------------------------------------------
+
+
+def render_cli() -> str:
+    """Each command's ``--help``, as argparse prints it, from the parser of :mod:`hdmf_ai.cli`."""
+    from hdmf_ai.cli import COMMANDS, build_parser
+
+    os.environ["COLUMNS"] = "100"  # argparse wraps help at the terminal's width; fix it for a stable page
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    parts = [("hdmf-ai", "", parser.format_help())]
+    parts += [(f"hdmf-ai {c.name}", c.help, subparsers.choices[c.name].format_help()) for c in COMMANDS]
+    lines = []
+    for title, summary, text in parts:
+        label = title.replace(" ", "-")
+        lines += [f".. _cli-{label}:", "", f"``{title}``", "-" * (len(title) + 4), ""]
+        if summary:
+            lines += [summary[0].upper() + summary[1:] + ".", ""]
+        lines += [".. code-block:: text", ""] + [f"   {line}".rstrip() for line in text.splitlines()] + [""]
+    return "\n".join(lines) + "\n"
+
+
+# -- Sphinx --------------------------------------------------------------------------------------------------
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    # unchanged pages keep their time stamp, so Sphinx does not rebuild them every time
+    if not path.exists() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def generate(app: Any = None) -> None:
+    """Write the generated pages and the overview figure (Sphinx's ``builder-inited``)."""
+    _write_if_changed(DOCS / "format" / "_generated" / "types.rst", render_types())
+    _write_if_changed(DOCS / "cli" / "_generated" / "commands.rst", render_cli())
+    svg = DOCS / "format" / "_generated" / "overview.svg"
+    draw_overview(svg)
+
+
+def setup(app: Any) -> dict[str, Any]:
+    app.connect("builder-inited", generate)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
