@@ -4,7 +4,15 @@ import os
 import sys
 from pathlib import Path
 
-import matplotlib
+# one BLAS/OpenMP thread: the tutorials' arrays are small, and on a loaded machine (CI runners, two shared
+# cores) thread pools spinning against each other made a 50 ms scikit-learn fit take 4 s
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import matplotlib  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+threadpool_limits(limits=1)
 
 matplotlib.use("Agg")  # tutorials draw into files, never a window
 
