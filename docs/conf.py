@@ -95,6 +95,8 @@ sphinx_gallery_conf = {
     "write_computation_times": True,
     "reset_modules": ("matplotlib",),
     "within_subsection_order": "FileNameSortKey",
+    # pyplot's figures, and the Figure objects hdmf_ai.plot returns (which pyplot does not manage)
+    "image_scrapers": ("matplotlib", "hdmf_ai_docs.figure_scraper"),
 }
 
 # -- HTML ----------------------------------------------------------------------------------------------------

@@ -217,6 +217,32 @@ def render_cli() -> str:
     return "\n".join(lines) + "\n"
 
 
+# -- the tutorials' figures ---------------------------------------------------------------------------------
+
+_SCRAPED: dict[str, set[int]] = {}
+
+
+def figure_scraper(block: Any, block_vars: dict[str, Any], gallery_conf: dict[str, Any]) -> str:
+    """Show the matplotlib Figures a tutorial block left in its variables.
+
+    :mod:`hdmf_ai.plot` returns ``Figure`` objects that pyplot does not manage (so that a library never opens
+    windows), which sphinx-gallery's own scraper cannot see; this one finds them among the example's
+    globals, each once.
+    """
+    from matplotlib.figure import Figure
+    from sphinx_gallery.scrapers import figure_rst
+
+    seen = _SCRAPED.setdefault(str(block_vars["src_file"]), set())
+    paths = []
+    for value in list(block_vars["example_globals"].values()):
+        if isinstance(value, Figure) and value.canvas.manager is None and id(value) not in seen:
+            seen.add(id(value))
+            path = next(block_vars["image_path_iterator"])
+            value.savefig(path, dpi=110)
+            paths.append(path)
+    return figure_rst(paths, gallery_conf["src_dir"])
+
+
 # -- Sphinx --------------------------------------------------------------------------------------------------
 
 
