@@ -29,8 +29,8 @@ test: $(VENV)/.test-installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-installed
-	$(VENV)/bin/ruff check hdmf_ai tests benchmarks
-	$(VENV)/bin/ruff format --check hdmf_ai tests benchmarks
+	$(VENV)/bin/ruff check hdmf_ai tests benchmarks docs
+	$(VENV)/bin/ruff format --check hdmf_ai tests benchmarks docs
 
 typecheck: $(VENV)/.test-installed
 	$(VENV)/bin/mypy
@@ -65,13 +65,16 @@ $(VENV)/.fuzz-installed: $(VENV)/.test-installed
 fuzz: $(VENV)/.fuzz-installed
 	$(PY) tests/fuzz/fuzz_reader.py --seconds $(FUZZ_SECONDS)
 
-# the documentation site (docs/_build/html): tutorials executed, specification rendered from the schema YAML;
-# every Sphinx warning is an error (-W), each reported (--keep-going), and unresolved references too (-n)
+# the documentation site (docs/_build/html): tutorials executed (sphinx-gallery re-runs only changed ones),
+# specification and CLI reference generated; every warning is an error (-W), each reported (--keep-going),
+# unresolved references (-n) and broken links within the site too. Every page is re-read (-E) into a fresh
+# output directory, so that no stale page hides or causes a problem.
 $(VENV)/.docs-installed: $(PY) setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e '.[docs]'
 	@touch $@ $(VENV)/.demo-installed
 
 docs: $(VENV)/.docs-installed
+	rm -rf docs/_build/html
 	$(PY) -m sphinx -b html -E -W --keep-going -n -q docs docs/_build/html
 
 clean:

@@ -31,15 +31,22 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
     "sphinx.ext.intersphinx",
-    "sphinx.ext.viewcode",
     "sphinx_gallery.gen_gallery",
     "myst_parser",
     "hdmf_ai_docs",
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "**/_generated/*.rst", "tutorials/README.rst", "gallery/*.ipynb", "gallery/*.py",
-                    "gallery/*.zip", "gallery/*.md5", "gallery/*.json"]
+exclude_patterns = [
+    "_build",
+    "**/_generated/*.rst",
+    "tutorials/README.rst",
+    "gallery/*.ipynb",
+    "gallery/*.py",
+    "gallery/*.zip",
+    "gallery/*.md5",
+    "gallery/*.json",
+]
 templates_path = ["_templates"]
 
 # -- API reference -------------------------------------------------------------------------------------------
@@ -67,8 +74,11 @@ napoleon_type_aliases = {
 # that nitpicky mode (-n) reports every other broken reference as an error
 intersphinx_mapping: dict[str, tuple[str, str | None]] = {}
 nitpick_ignore_regex = [
-    (r"py:.*", r"(numpy|np|pd|pandas|matplotlib|hdmf|pynwb|h5py|zarr|dask|os|pathlib|collections|typing|types)"
-     r"(\..*)?"),
+    (
+        r"py:.*",
+        r"(numpy|np|pd|pandas|matplotlib|hdmf|pynwb|h5py|zarr|dask|os|pathlib|collections|typing|types)"
+        r"(\..*)?",
+    ),
     (r"py:.*", r"math"),
     (r"py:class", r"(Path|NWBFile|DynamicTable|ProcessingModule|Figure|DataFrame|ArrayLike|NDArray)"),
     (r"py:class", r"TypeAliasForwardRef"),  # how Sphinx shows an alias it cannot evaluate

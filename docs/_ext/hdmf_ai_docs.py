@@ -7,10 +7,13 @@ directory and return text, so ``tests/test_docs.py`` checks the specification wi
 
 from __future__ import annotations
 
-import argparse
+import contextlib
+import io
 import os
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from ruamel.yaml import YAML
 
@@ -21,8 +24,7 @@ SCHEMA = DOCS.parent / "hdmf_ai" / "schema"
 BASES = {
     "VectorData": "hdmf-common: one column of a DynamicTable, one element (or row of elements) per table row",
     "EnumData": "hdmf-experimental: a VectorData of integer codes into the ``elements`` dataset it references",
-    "DynamicTable": "hdmf-common: a group of equal-length columns with an ``id`` dataset and a "
-    "``colnames`` attribute",
+    "DynamicTable": "hdmf-common: a group of equal-length columns with an ``id`` dataset and a ``colnames`` attribute",
     "DynamicTableRegion": "hdmf-common: a VectorData of row indices into the DynamicTable its ``table`` "
     "attribute references",
 }
@@ -62,7 +64,11 @@ def _shape(item: dict[str, Any]) -> str:
     names = dims if dims and isinstance(dims[0], list) else [dims] if dims else [[None] * len(s) for s in options]
     out = []
     for size, name in zip(options, names, strict=True):
-        out.append("[" + ", ".join(f"{n or 'any'}{'' if s is None else f' = {s}'}" for s, n in zip(size, name)) + "]")
+        out.append(
+            "["
+            + ", ".join(f"{n or 'any'}{'' if s is None else f' = {s}'}" for s, n in zip(size, name, strict=True))
+            + "]"
+        )
     return " or ".join(out)
 
 
@@ -124,7 +130,12 @@ def render_types(schema: Path = SCHEMA) -> str:
         if t.get("datasets"):
             lines += ["**Datasets (columns)**", ""]
             rows = [
-                [f"``{d['name']}``", _type_ref(d["data_type_inc"], defined), _required(d, attribute=False), _text(d["doc"])]
+                [
+                    f"``{d['name']}``",
+                    _type_ref(d["data_type_inc"], defined),
+                    _required(d, attribute=False),
+                    _text(d["doc"]),
+                ]
                 for d in t["datasets"]
             ]
             lines += _table(["name", "type", "quantity", "description"], rows, "20 22 12 46")
@@ -164,14 +175,18 @@ def draw_overview(path: Path, schema: Path = SCHEMA) -> None:
     ax.axis("off")
 
     def box(x: float, y: float, w: float, text: str, color: str, *, small: str = "") -> None:
-        ax.add_patch(FancyBboxPatch((x, y - 0.2), w, 0.4, boxstyle="round,pad=0.03", facecolor=color,
-                                    edgecolor="#555555", lw=0.8))
+        ax.add_patch(
+            FancyBboxPatch(
+                (x, y - 0.2), w, 0.4, boxstyle="round,pad=0.03", facecolor=color, edgecolor="#555555", lw=0.8
+            )
+        )
         ax.text(x + 0.1, y, text, ha="left", va="center", fontsize=9, weight="bold" if small else "normal")
         if small:
             ax.text(x + w - 0.1, y, small, ha="right", va="center", fontsize=8, color="#444444")
 
-    ax.text(0.2, 0.85, f"{table['data_type_def']}  (group, extends {table['data_type_inc']})", fontsize=10,
-            weight="bold")
+    ax.text(
+        0.2, 0.85, f"{table['data_type_def']}  (group, extends {table['data_type_inc']})", fontsize=10, weight="bold"
+    )
     ax.text(4.6, 0.85, "type of the column: extends, dtype, shape", fontsize=10, weight="bold")
     type_y = {name: -i * (n - 1) / max(1, len(order) - 1) for i, name in enumerate(order)}
     for name, y in type_y.items():
@@ -186,11 +201,20 @@ def draw_overview(path: Path, schema: Path = SCHEMA) -> None:
         y = -i * (n - 1) / max(1, len(columns) - 1)
         required = c.get("quantity", 1) == 1
         box(0.2, y, 2.9, c["name"] + ("" if required else "  (optional)"), "#e8eef7")
-        ax.annotate("", (4.55, type_y[c["data_type_inc"]]), (3.15, y),
-                    arrowprops={"arrowstyle": "->", "color": "#5b7bb0", "lw": 0.8})
-    ax.text(0.2, -n - 0.4, "Arrows: the type of each column (dataset) of the table. "
-            "Every ResultsTable also has the DynamicTable's `id` dataset and `colnames` attribute.",
-            fontsize=8.5, color="#444444")
+        ax.annotate(
+            "",
+            (4.55, type_y[c["data_type_inc"]]),
+            (3.15, y),
+            arrowprops={"arrowstyle": "->", "color": "#5b7bb0", "lw": 0.8},
+        )
+    ax.text(
+        0.2,
+        -n - 0.4,
+        "Arrows: the type of each column (dataset) of the table. "
+        "Every ResultsTable also has the DynamicTable's `id` dataset and `colnames` attribute.",
+        fontsize=8.5,
+        color="#444444",
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="svg", metadata={"Date": None})
 
@@ -198,15 +222,21 @@ def draw_overview(path: Path, schema: Path = SCHEMA) -> None:
 # -- the command line reference ------------------------------------------------------------------------------
 
 
+def _help(*args: str) -> str:
+    from hdmf_ai.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main([*args, "--help"])
+    return out.getvalue()
+
+
 def render_cli() -> str:
-    """Each command's ``--help``, as argparse prints it, from the parser of :mod:`hdmf_ai.cli`."""
-    from hdmf_ai.cli import COMMANDS, build_parser
+    """Each command's ``--help``, as ``hdmf-ai COMMAND --help`` prints it, from :mod:`hdmf_ai.cli`."""
+    from hdmf_ai.cli import COMMANDS
 
     os.environ["COLUMNS"] = "100"  # argparse wraps help at the terminal's width; fix it for a stable page
-    parser = build_parser()
-    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    parts = [("hdmf-ai", "", parser.format_help())]
-    parts += [(f"hdmf-ai {c.name}", c.help, subparsers.choices[c.name].format_help()) for c in COMMANDS]
+    parts = [("hdmf-ai", "", _help())] + [(f"hdmf-ai {c.name}", c.help, _help(c.name)) for c in COMMANDS]
     lines = []
     for title, summary, text in parts:
         label = title.replace(" ", "-")
@@ -243,6 +273,59 @@ def figure_scraper(block: Any, block_vars: dict[str, Any], gallery_conf: dict[st
     return figure_rst(paths, gallery_conf["src_dir"])
 
 
+# -- links within the site ----------------------------------------------------------------------------------
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for key, value in attrs:
+            if key in ("href", "src") and value:
+                self.links.append(value)
+            elif key in ("id", "name") and value:
+                self.ids.add(value)
+
+
+def broken_links(site: Path) -> list[str]:
+    """Every relative link of the HTML pages under ``site`` whose file, or anchor in it, does not exist.
+
+    Sphinx's ``linkcheck`` needs the network; links within the site need only the files.
+    """
+    pages: dict[Path, _Links] = {}
+    for page in sorted(site.rglob("*.html")):
+        if "_static" in page.relative_to(site).parts:
+            continue  # the theme's templates, copied as they are; not pages
+        parser = _Links()
+        parser.feed(page.read_text(encoding="utf-8"))
+        pages[page.resolve()] = parser
+    problems = []
+    for page, parser in pages.items():
+        for link in parser.links:
+            parts = urlsplit(link)
+            if parts.scheme or parts.netloc:
+                continue  # another site, a mail address or inline data
+            target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                problems.append(f"{page.relative_to(site.resolve())}: {link} (no such file)")
+            elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in pages[target].ids:
+                problems.append(f"{page.relative_to(site.resolve())}: {link} (no such anchor)")
+    return problems
+
+
+def _check_links(app: Any, error: Exception | None) -> None:
+    if error is None and app.builder.format == "html":
+        from sphinx.util import logging
+
+        for problem in broken_links(Path(app.outdir)):
+            logging.getLogger(__name__).warning("broken link within the site: %s", problem)
+
+
 # -- Sphinx --------------------------------------------------------------------------------------------------
 
 
@@ -263,4 +346,5 @@ def generate(app: Any = None) -> None:
 
 def setup(app: Any) -> dict[str, Any]:
     app.connect("builder-inited", generate)
+    app.connect("build-finished", _check_links)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

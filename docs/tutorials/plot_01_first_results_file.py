@@ -103,8 +103,7 @@ with hdmf_ai.open(path) as lazy:
 # As a data frame
 # ---------------
 # ``to_dataframe`` gives the columns you ask for, optionally joined with columns of the source table.
-frame = back.to_dataframe(columns=["tvt_split", "true_label", "predicted_class", "confidence"],
-                          join_source=["session"])
+frame = back.to_dataframe(columns=["tvt_split", "true_label", "predicted_class", "confidence"], join_source=["session"])
 frame.head()
 
 # %%

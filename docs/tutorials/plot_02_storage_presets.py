@@ -78,8 +78,16 @@ for name in policy.PRESETS:
         back = hdmf_ai.read(path)
         read = time.perf_counter() - start
         error = np.abs(back.predicted_probability[:] - proba).max()
-        records.append({"preset": name, "format": suffix[1:], "MiB": size_on_disk(path) / 2**20,
-                        "write s": written, "read s": read, "max prob. error": error})
+        records.append(
+            {
+                "preset": name,
+                "format": suffix[1:],
+                "MiB": size_on_disk(path) / 2**20,
+                "write s": written,
+                "read s": read,
+                "max prob. error": error,
+            }
+        )
 costs = pd.DataFrame.from_records(records).set_index(["preset", "format"])
 costs.style.format({"MiB": "{:.2f}", "write s": "{:.3f}", "read s": "{:.3f}", "max prob. error": "{:.1e}"})
 
@@ -125,8 +133,10 @@ plt.show()
 #
 # One column can be overridden by name, e.g. to keep only 8 bits of the probabilities:
 path = hdmf_ai.write(rt, workdir / "custom.zarr", storage={"predicted_probability": policy.lossy(quantize_bits=8)})
-print(f"{size_on_disk(path) / 2**20:.2f} MiB, max error",
-      np.abs(hdmf_ai.read(path).predicted_probability[:] - proba).max())
+print(
+    f"{size_on_disk(path) / 2**20:.2f} MiB, max error",
+    np.abs(hdmf_ai.read(path).predicted_probability[:] - proba).max(),
+)
 
 # %%
 # A file written with one preset can be rewritten with another, and between formats, with

@@ -48,11 +48,15 @@ def batches(start=0, seed=0):
 workdir = Path(tempfile.mkdtemp())
 classes = [str(c) for c in range(10)]
 columns = {"predicted_probability": (10,), "true_label": {"classes": classes}}
-metadata = {"name": "stream", "description": "logistic regression on a stream of noisy digits",
-            "parameters": {"C": 0.5, "noise": 3}}
+metadata = {
+    "name": "stream",
+    "description": "logistic regression on a stream of noisy digits",
+    "parameters": {"C": 0.5, "noise": 3},
+}
 
-with hdmf_ai.ResultsWriter(workdir / "stream.h5", n_samples=N, columns=columns, metadata=metadata,
-                           progress=False) as writer:
+with hdmf_ai.ResultsWriter(
+    workdir / "stream.h5", n_samples=N, columns=columns, metadata=metadata, progress=False
+) as writer:
     for xb, yb in batches():
         p = model.predict_proba(xb).astype(np.float32)
         writer.append(predicted_probability=p, predicted_class=p.argmax(1), true_label=yb)
@@ -97,8 +101,12 @@ except RuntimeError as err:
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     partial = hdmf_ai.read(path)
-print(len(partial), "complete rows;", caught[0].category.__name__ + ":",
-      str(caught[0].message).replace(str(workdir), "..."))
+print(
+    len(partial),
+    "complete rows;",
+    caught[0].category.__name__ + ":",
+    str(caught[0].message).replace(str(workdir), "..."),
+)
 
 # %%
 # ``resume=True`` continues from the first missing row, ``rows_written``; the loop skips what is done.
@@ -118,8 +126,7 @@ print(len(resumed), np.array_equal(resumed.predicted_probability[:], straight.pr
 xb, yb = next(batches(seed=1))
 p = model.predict_proba(xb).astype(np.float32)
 hdmf_ai.append_rows(path, predicted_probability=p, predicted_class=p.argmax(1), true_label=yb)
-hdmf_ai.add_column(path, name="batch", description="which batch each row came in",
-                   data=np.arange(N + len(yb)) // BATCH)
+hdmf_ai.add_column(path, name="batch", description="which batch each row came in", data=np.arange(N + len(yb)) // BATCH)
 print([(t.name, t.n_rows, t.colnames) for t in hdmf_ai.list_tables(path)])
 
 # %%
@@ -133,11 +140,19 @@ import dask.array as da
 from hdmf_ai.io.dask import write_dask
 
 pixels = da.from_array(np.clip(X + np.random.default_rng(2).normal(0, 3, X.shape), 0, 16) / 16, chunks=(512, 64))
-proba = pixels.map_blocks(lambda b: model.predict_proba(b).astype(np.float32), chunks=(pixels.chunks[0], (10,)),
-                         dtype=np.float32)
-stored = write_dask(workdir / "dask.zarr",
-                    {"predicted_probability": proba, "predicted_class": proba.argmax(axis=1),
-                     "true_label": da.from_array(y, chunks=512)},
-                    declarations={"true_label": {"classes": classes}}, metadata={"name": "dask"}, progress=False)
+proba = pixels.map_blocks(
+    lambda b: model.predict_proba(b).astype(np.float32), chunks=(pixels.chunks[0], (10,)), dtype=np.float32
+)
+stored = write_dask(
+    workdir / "dask.zarr",
+    {
+        "predicted_probability": proba,
+        "predicted_class": proba.argmax(axis=1),
+        "true_label": da.from_array(y, chunks=512),
+    },
+    declarations={"true_label": {"classes": classes}},
+    metadata={"name": "dask"},
+    progress=False,
+)
 with hdmf_ai.open(stored) as rt:
     print(len(rt), rt["predicted_class"].data[:10], rt["true_label"].data[:10])

@@ -17,7 +17,7 @@ two putative cell types, and stores the result in a copy of the file.
 # First a stand-in for a file recorded by someone else: 60 units, each with spike times and the
 # trough-to-peak width of its mean waveform. Narrow, fast-firing units stand for interneurons.
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -31,8 +31,11 @@ from hdmf_ai import nwb
 
 rng = np.random.default_rng(0)
 workdir = Path(tempfile.mkdtemp())
-session = NWBFile(session_description="a synthetic recording", identifier="tutorial-4",
-                  session_start_time=datetime(2026, 1, 1, tzinfo=timezone.utc))
+session = NWBFile(
+    session_description="a synthetic recording",
+    identifier="tutorial-4",
+    session_start_time=datetime(2026, 1, 1, tzinfo=UTC),
+)
 session.add_unit_column(name="trough_to_peak", description="width of the mean waveform (ms)")
 narrow = rng.random(60) < 0.3
 for is_narrow in narrow:
@@ -58,9 +61,12 @@ with nwb.open_nwb(workdir / "session.nwb") as nwbfile:
     features = StandardScaler().fit_transform(np.column_stack([np.log(rates), widths]))
     kmeans = KMeans(n_clusters=2, n_init=10, random_state=0).fit(features)
 
-    rt = hdmf_ai.ResultsTable(name="cell_types", description="putative cell type of each unit (k-means)",
-                              parameters={"n_clusters": 2, "features": ["log rate", "trough_to_peak"]},
-                              model_description=repr(kmeans))
+    rt = hdmf_ai.ResultsTable(
+        name="cell_types",
+        description="putative cell type of each unit (k-means)",
+        parameters={"n_clusters": 2, "features": ["log rate", "trough_to_peak"]},
+        model_description=repr(kmeans),
+    )
     rt.add_samples(np.arange(len(units)), table=units)
     rt.add_cluster_label(kmeans.labels_)
     rt.add_viz_embedding(features)

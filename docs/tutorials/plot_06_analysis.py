@@ -35,12 +35,25 @@ site = rng.choice(["A", "B", "C"], size=len(y))
 age = rng.uniform(20, 80, size=len(y)).round()  # an unrelated numeric covariate
 X = X / 16
 X[site == "C"] = np.clip(X[site == "C"] + rng.normal(0, 0.35, X[site == "C"].shape), 0, 1)
-images = DynamicTable(name="images", description="one row per digit image",
-                      columns=[VectorData(name="site", description="acquisition site", data=site),
-                               VectorData(name="age", description="age of the writer", data=age)])
+images = DynamicTable(
+    name="images",
+    description="one row per digit image",
+    columns=[
+        VectorData(name="site", description="acquisition site", data=site),
+        VectorData(name="age", description="age of the writer", data=age),
+    ],
+)
 
-rt = from_cross_val_predict(LogisticRegression(C=0.5, max_iter=500), X, y, cv=5, source=images,
-                            name="digits_cv", classes=[str(d) for d in range(10)], k=3)
+rt = from_cross_val_predict(
+    LogisticRegression(C=0.5, max_iter=500),
+    X,
+    y,
+    cv=5,
+    source=images,
+    name="digits_cv",
+    classes=[str(d) for d in range(10)],
+    k=3,
+)
 path = hdmf_ai.write(rt, Path(tempfile.mkdtemp()) / "digits-cv.h5")
 print(rt.colnames)
 

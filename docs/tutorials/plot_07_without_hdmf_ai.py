@@ -22,8 +22,11 @@ from hdmf.common import DynamicTable, VectorData
 
 import hdmf_ai
 
-images = DynamicTable(name="images", description="the source data",
-                      columns=[VectorData(name="site", description="acquisition site", data=["A", "A", "B", "B"])])
+images = DynamicTable(
+    name="images",
+    description="the source data",
+    columns=[VectorData(name="site", description="acquisition site", data=["A", "A", "B", "B"])],
+)
 rt = hdmf_ai.ResultsTable(name="logreg", description="logistic regression", parameters={"C": 1.0})
 rt.add_samples([3, 2, 1, 0], table=images)
 rt.add_tvt_split(["train", "train", "test", "test"])
@@ -82,5 +85,6 @@ reference = ztable["tvt_split"].attrs["elements"]["_REFERENCE"]
 print(reference)
 zelements = np.array([str(s) for s in root[reference["path"].lstrip("/")][:]])
 print(zelements[ztable["tvt_split"][:]])
-print(ztable["predicted_probability"].dtype, ztable["predicted_probability"].shape,
-      ztable["predicted_probability"].chunks)
+print(
+    ztable["predicted_probability"].dtype, ztable["predicted_probability"].shape, ztable["predicted_probability"].chunks
+)
