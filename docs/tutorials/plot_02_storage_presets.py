@@ -123,15 +123,45 @@ plt.show()
 # %%
 # Choosing
 # --------
-# * ``portable`` (the default) is readable by every HDF5 and Zarr library, MATLAB and the reference 0.2.0
-#   package included: gzip on HDF5, Blosc-Zstd on Zarr.
-# * ``fast`` and ``compact`` use Blosc codecs in HDF5, which a reader needs ``hdf5plugin`` for (in Python,
-#   ``pip install hdmf-ai[fast]``); Zarr readers have them built in.
-# * ``uncompressed`` is the baseline, and the choice when a reader can decode nothing.
-# * ``compact-lossy`` rounds probabilities to multiples of 2**-16 and embeddings to 12 mantissa bits. It is
-#   never the default.
+# .. list-table::
+#    :header-rows: 1
 #
-# One column can be overridden by name, e.g. to keep only 8 bits of the probabilities:
+#    * - preset
+#      - HDF5
+#      - Zarr
+#      - readers need
+#    * - ``portable`` (default)
+#      - gzip + shuffle
+#      - Blosc-Zstd + shuffle, sharded
+#      - nothing beyond h5py / zarr (MATLAB and the reference 0.2.0 too)
+#    * - ``fast``
+#      - Blosc-LZ4 + shuffle
+#      - Blosc-LZ4 + shuffle, sharded
+#      - ``hdf5plugin`` for HDF5 (``pip install hdmf-ai[fast]``)
+#    * - ``compact``
+#      - Blosc-Zstd, bit shuffle for labels and indices
+#      - Zstd + shuffle, delta for indices
+#      - ``hdf5plugin`` for HDF5
+#    * - ``uncompressed``
+#      - chunked, no codec
+#      - chunked, no codec
+#      - nothing
+#    * - ``compact-lossy``
+#      - ``compact``, probabilities rounded to 2**-16, embeddings to 12 mantissa bits
+#      - same
+#      - as ``compact``
+#
+# Reading an HDF5 file of ``fast`` or ``compact`` without ``hdf5plugin`` fails with a message that names the
+# package. Lossy storage is never on by default; when chosen, the dtype stays (float32 stays float32) and
+# the dataset's attribute ``hdmf_ai_lossy`` states the rounding and its error bound.
+#
+# Class indices, folds and cluster ids are stored as 32-bit integers (wider when values need it), the
+# narrowest the published schema allows, so every validator of the standard accepts the file; shuffle and
+# compression make the extra bytes nearly free (``benchmarks/LABEL_WIDTHS.md``).
+#
+# Any column can be overridden by name with a :class:`~hdmf_ai.io.policy.Setting`, e.g.
+# ``Setting(codecs=(Shuffle(), Zstd(9)), chunk_kib=64)``, or :func:`~hdmf_ai.io.policy.lossy` to keep
+# only 8 bits of the probabilities:
 path = hdmf_ai.write(rt, workdir / "custom.zarr", storage={"predicted_probability": policy.lossy(quantize_bits=8)})
 print(
     f"{size_on_disk(path) / 2**20:.2f} MiB, max error",

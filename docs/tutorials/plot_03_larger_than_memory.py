@@ -120,6 +120,20 @@ resumed, straight = hdmf_ai.read(path), hdmf_ai.read(workdir / "stream.h5")
 print(len(resumed), np.array_equal(resumed.predicted_probability[:], straight.predicted_probability[:]))
 
 # %%
+# What makes this safe: after every batch the table's group records ``hdmf_ai_complete_rows`` (and
+# ``hdmf_ai_n_samples``, -1 when the total is unknown); both are removed on a normal close. HDF5 files are
+# written in SWMR mode (HDF5 >= 1.10 file format), so a killed writer leaves a consistent file; Zarr writes
+# every object atomically. A resumed run loses at most the batch in flight. ``durable=False`` writes whole
+# chunks only, which is faster on Zarr, and a crash may then lose up to a chunk of rows. Resume a run only
+# once its writer process has ended.
+#
+# Known ``n_samples`` allocates the columns once; unknown (``None``) grows them and trims on close. Bounded
+# integer columns (classes, splits, folds, source rows) get the smallest type that holds their bound and
+# that the schema allows; other integers keep the type they arrive in (declare ``{"dtype": "int8"}`` to
+# narrow a column of your own). Progress bars (``pip install hdmf-ai[progress]``) show on a terminal, not
+# in logs; ``progress=True/False`` forces them.
+
+# %%
 # More rows and more columns later
 # --------------------------------
 # :func:`hdmf_ai.append_rows` adds rows to a finished table; :func:`hdmf_ai.add_column` adds a column.
@@ -130,11 +144,17 @@ hdmf_ai.add_column(path, name="batch", description="which batch each row came in
 print([(t.name, t.n_rows, t.colnames) for t in hdmf_ai.list_tables(path)])
 
 # %%
+# Zarr's consolidated metadata is refreshed after an append, and a reader opened before keeps its old,
+# consistent view. HDF5 files written by :func:`hdmf_ai.write` have the older file format without SWMR: rows
+# appended to them are safe once the writer closes, not during a crash.
+
+# %%
 # Many workers: Dask
 # ------------------
 # With the outputs as Dask arrays, :func:`hdmf_ai.io.dask.write_dask` writes the metadata once and lets the
 # workers write whole shards of a Zarr store in parallel, without locks. Here Dask's threaded scheduler
-# runs on this machine; with a ``dask.distributed`` client connected to a cluster the call is the same.
+# runs on this machine. On a cluster, connect first (``dask.distributed.Client("tcp://scheduler:8786")``)
+# and put the store on storage every worker sees; the call is the same.
 import dask.array as da
 
 from hdmf_ai.io.dask import write_dask

@@ -102,6 +102,16 @@ with NWBHDF5IO(workdir / "session-with-results.nwb", "r", manager=nwb.get_manage
 print(hdmf_ai.validate(workdir / "session-with-results.nwb") or "valid")
 
 # %%
+# A few things worth knowing:
+#
+# * :func:`hdmf_ai.nwb.get_type_map` builds a fresh map of NWB ``core`` and ``hdmf-ai`` on every call, so the
+#   import order of pynwb and hdmf_ai and the state of pynwb's type-map cache do not matter.
+# * The files also cache a namespace ``hdmf-ai-nwb`` that includes both (it has no types of its own): with
+#   it ``pynwb.validate`` and nwbinspector check the whole file.
+# * :func:`hdmf_ai.read` loads only the ResultsTables and the tables they link to, not the whole session.
+# * Known upstream limits: nwbinspector 0.7 cannot open Zarr NWB files, and its ``check_col_not_nan``
+#   crashes on a ``samples`` column pointing at an all-float table such as ``trials``.
+#
 # To put results in a processing module instead of ``analysis``, pass
 # ``location=nwbfile.create_processing_module(name="ml", description="...")`` to ``add_to_nwbfile``.
 # ``write_nwb`` writes Zarr when the name ends in ``.zarr`` (with hdmf-zarr installed).

@@ -120,3 +120,25 @@ plt.show()
 # HDF5 readers such as remfile fetch larger blocks and cache them; a Zarr store keeps all its metadata in
 # one consolidated document (the root ``zarr.json``), so opening it is one request. Measurements against
 # an S3 server on loopback are in ``benchmarks/REMOTE.md`` of the repository.
+
+# %%
+# Files from elsewhere
+# --------------------
+# A file from another lab or an archive is read defensively: an HDF5 file with external links, external
+# storage or virtual datasets mapping other files, a Zarr store with keys outside itself, references into
+# other stores or a pickle codec, a table whose columns disagree in length, a damaged or missing chunk, or
+# a dataset declaring more than half the machine's memory for :func:`hdmf_ai.read` (the limit is the
+# environment variable ``HDMF_AI_READ_BUDGET``, in bytes) are each refused with a
+# :class:`~hdmf_ai.ResultsFileError` naming the file and the object. The chunks hdmf-ai writes carry
+# checksums (HDF5 Fletcher-32, Zarr CRC-32C), so damage reads as an error, not as other numbers:
+with open(path, "r+b") as f:  # flip one byte inside the first chunk of the probabilities
+    with h5py.File(path, "r") as h5:
+        offset = h5["run7/predicted_probability"].id.get_chunk_info(0).byte_offset
+    f.seek(offset + 100)
+    byte = f.read(1)
+    f.seek(offset + 100)
+    f.write(bytes([byte[0] ^ 0xFF]))
+try:
+    hdmf_ai.read(path)
+except hdmf_ai.ResultsFileError as err:
+    print(type(err).__name__, str(err).replace(str(path.parent), "..."))
