@@ -80,7 +80,7 @@ nitpick_ignore_regex = [
         r"(\..*)?",
     ),
     (r"py:.*", r"math"),
-    (r"py:class", r"(Path|NWBFile|DynamicTable|ProcessingModule|Figure|DataFrame|ArrayLike|NDArray)"),
+    (r"py:class", r"(Path|NWBFile|DynamicTable|VectorData|ProcessingModule|Figure|DataFrame|ArrayLike|NDArray)"),
     (r"py:class", r"TypeAliasForwardRef"),  # how Sphinx shows an alias it cannot evaluate
     # type aliases (documented as data, referred to as classes in signatures)
     (r"py:class", r"hdmf_ai\.io\.policy\.(Codec|Lossy)"),

@@ -8,6 +8,7 @@ directory and return text, so ``tests/test_docs.py`` checks the specification wi
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import os
 from html.parser import HTMLParser
@@ -326,6 +327,39 @@ def _check_links(app: Any, error: Exception | None) -> None:
             logging.getLogger(__name__).warning("broken link within the site: %s", problem)
 
 
+# -- class signatures ----------------------------------------------------------------------------------------
+
+
+class _Annotation:
+    """An annotation written as text (``from __future__ import annotations``), shown as written."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _class_signature(
+    app: Any, what: str, name: str, obj: Any, options: Any, signature: str | None, return_annotation: str | None
+) -> tuple[str, str | None] | None:
+    """The keyword signature of hdmf containers, whose ``__init__`` hdmf wraps as ``(*args, **kwargs)``.
+
+    The classes publish their real signature (``inspect.signature`` finds it); autodoc looks at ``__init__``.
+    """
+    if what != "class" or signature not in (None, "(*args, **kwargs)"):
+        return None
+    try:
+        real = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return None
+    shown = [
+        p.replace(annotation=_Annotation(p.annotation)) if isinstance(p.annotation, str) else p
+        for p in real.parameters.values()
+    ]
+    return str(real.replace(parameters=shown, return_annotation=inspect.Signature.empty)), return_annotation
+
+
 # -- Sphinx --------------------------------------------------------------------------------------------------
 
 
@@ -347,4 +381,5 @@ def generate(app: Any = None) -> None:
 def setup(app: Any) -> dict[str, Any]:
     app.connect("builder-inited", generate)
     app.connect("build-finished", _check_links)
+    app.connect("autodoc-process-signature", _class_signature)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
