@@ -119,7 +119,10 @@ def render_types(schema: Path = SCHEMA) -> str:
             ["extends", _type_ref(base, defined) + (f" — {BASES[base]}" if base in BASES else "")],
         ]
         if t["_kind"] == "dataset":
-            rows += [["dtype", _dtype(t.get("dtype"))], ["shape", _shape({**t, "_kind": "dataset"})]]
+            inherited = f"any (as {base})"
+            dtype = _dtype(t.get("dtype")) if t.get("dtype") is not None else inherited
+            shape = _shape({**t, "_kind": "dataset"}) if t.get("shape") is not None else inherited
+            rows += [["dtype", dtype], ["shape", shape]]
         lines += _table(["property", "value"], rows, "20 80")
         if t.get("attributes"):
             lines += ["**Attributes**", ""]
