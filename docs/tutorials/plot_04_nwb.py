@@ -95,8 +95,8 @@ ax.legend()
 plt.show()
 
 # %%
-# pynwb reads the new file as well, given hdmf-ai's type map, and its validator checks the whole file
-# against the schemas cached inside it (NWB core, hdmf-common and hdmf-ai):
+# pynwb reads the new file as well, given hdmf-ai's manager, and :func:`hdmf_ai.validate` checks the file
+# against the schemas cached inside it (an empty list of problems means valid):
 with NWBHDF5IO(workdir / "session-with-results.nwb", "r", manager=nwb.get_manager()) as io:
     print(type(io.read().analysis["cell_types"]).__name__)
 print(hdmf_ai.validate(workdir / "session-with-results.nwb") or "valid")
