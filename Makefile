@@ -7,7 +7,7 @@ PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
 CANDIDATES := python3.13 python3.12 $(sort $(wildcard $(PYENV_ROOT)/versions/3.1[2-9]*/bin/python3)) python3
 BASE_PYTHON ?= $(firstword $(foreach p,$(CANDIDATES),$(shell command -v $(p) >/dev/null 2>&1 && $(p) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && echo $(p))))
 
-.PHONY: demo test lint typecheck check clean bench bench-quick bench-writer bench-remote fuzz
+.PHONY: demo test lint typecheck check clean bench bench-quick bench-writer bench-remote fuzz docs
 
 $(PY):
 	@test -n "$(BASE_PYTHON)" || { echo "no Python >= 3.12 found (looked for: $(CANDIDATES))" >&2; exit 1; }
@@ -29,8 +29,8 @@ test: $(VENV)/.test-installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-installed
-	$(VENV)/bin/ruff check hdmf_ai tests benchmarks
-	$(VENV)/bin/ruff format --check hdmf_ai tests benchmarks
+	$(VENV)/bin/ruff check hdmf_ai tests benchmarks docs
+	$(VENV)/bin/ruff format --check hdmf_ai tests benchmarks docs
 
 typecheck: $(VENV)/.test-installed
 	$(VENV)/bin/mypy
@@ -65,5 +65,17 @@ $(VENV)/.fuzz-installed: $(VENV)/.test-installed
 fuzz: $(VENV)/.fuzz-installed
 	$(PY) tests/fuzz/fuzz_reader.py --seconds $(FUZZ_SECONDS)
 
+# the documentation site (docs/_build/html): tutorials executed (sphinx-gallery re-runs only changed ones),
+# specification and CLI reference generated; every warning is an error (-W), each reported (--keep-going),
+# unresolved references (-n) and broken links within the site too. Every page is re-read (-E) into a fresh
+# output directory, so that no stale page hides or causes a problem.
+$(VENV)/.docs-installed: $(PY) setup.cfg pyproject.toml
+	$(PY) -m pip install --quiet -e '.[docs]'
+	@touch $@ $(VENV)/.demo-installed
+
+docs: $(VENV)/.docs-installed
+	rm -rf docs/_build/html
+	$(PY) -m sphinx -b html -E -W --keep-going -n -q docs docs/_build/html
+
 clean:
-	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache docs/_build docs/gallery docs/api/generated docs/format/_generated docs/sg_execution_times.rst

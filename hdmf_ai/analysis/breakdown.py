@@ -146,7 +146,9 @@ def error_breakdown(
     ErrorBreakdown
         Per-group counts, error rates with intervals, and the test of independence.
 
-    Example: ``error_breakdown(rt, "site", split="test").depends()`` is True when errors track the site.
+    Examples
+    --------
+    ``error_breakdown(rt, "site", split="test").depends()`` is True when errors track the site.
     """
     pd = require_pandas("hdmf_ai.analysis.error_breakdown")
     view = TableView(table, source=source)

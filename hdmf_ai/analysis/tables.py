@@ -148,7 +148,9 @@ def metrics(
     zero_division
         As in :func:`precision_recall_f1`.
 
-    Example: ``metrics(rt, by="cv_split")`` gives a row per fold and the pooled result.
+    Examples
+    --------
+    ``metrics(rt, by="cv_split")`` gives a row per fold and the pooled result.
     """
     pd = require_pandas("hdmf_ai.analysis.metrics")
     view = TableView(table, source=source)
