@@ -79,6 +79,4 @@ def test_link_check_finds_a_missing_page_and_a_missing_anchor(docs_ext: ModuleTy
     assert docs_ext.broken_links(tmp_path) == ["a.html: b.html#here (no such anchor)", "b.html: c.html (no such file)"]
 
 
-@pytest.mark.skipif(not (SITE / "index.html").exists(), reason="no built site; run make docs")
-def test_built_site_has_no_broken_links_within_it(docs_ext: ModuleType) -> None:
-    assert docs_ext.broken_links(SITE) == []
+# the built site itself is checked by `make docs`, which fails on a broken relative link (conf.py)
