@@ -382,3 +382,55 @@ def test_class_indices_without_probabilities_are_stored_unsigned_and_valid(path:
     np.testing.assert_array_equal(back.predicted_class.data, [0, 5, 2, 2**40, 1, 0])
     np.testing.assert_array_equal(back.cluster_label.data, [-1, 0, 3, 1, 1, 2])
     assert hdmf_ai.validate(path) == []
+
+
+# -- class indices bounded by the probabilities' width (issue 17: these bounds once went untested) ----------
+
+
+@pytest.mark.parametrize("first_batch", [True, False], ids=["first batch", "later batch"])
+def test_a_class_index_beyond_the_probability_width_is_refused(path: Path, first_batch: bool) -> None:
+    probs = np.full((3, 2), 0.5, dtype=np.float32)
+    with hdmf_ai.ResultsWriter(path, progress=False) as writer:
+        if not first_batch:
+            writer.append(predicted_probability=probs, predicted_class=[0, 1, 1])
+        with pytest.raises(hdmf_ai.ColumnError, match="column 'predicted_class'"):
+            writer.append(predicted_probability=probs, predicted_class=[0, 7, 1])  # class 7 of 2
+        writer.append(predicted_probability=probs, predicted_class=[1, 0, 1])
+    back = hdmf_ai.read(path)
+    want = [1, 0, 1] if first_batch else [0, 1, 1, 1, 0, 1]
+    np.testing.assert_array_equal(back.predicted_class.data, want)
+    assert back.predicted_probability.data.shape == (len(want), 2)
+
+
+@pytest.mark.parametrize("first_batch", [True, False], ids=["first batch", "later batch"])
+def test_a_top_k_class_beyond_the_probability_width_is_refused(path: Path, first_batch: bool) -> None:
+    probs = np.array([[0.7, 0.2, 0.1]] * 3, dtype=np.float32)
+    top = np.array([[0.7, 0.2]] * 3, dtype=np.float32)
+    good = np.array([[0, 1]] * 3)
+    with hdmf_ai.ResultsWriter(path, progress=False) as writer:
+        if not first_batch:
+            writer.append(predicted_probability=probs, topk_probabilities=top, topk_classes=good)
+        with pytest.raises(hdmf_ai.ColumnError, match="column 'topk_classes'"):
+            writer.append(predicted_probability=probs, topk_probabilities=top, topk_classes=[[0, 1], [0, 3], [0, 1]])
+        writer.append(predicted_probability=probs, topk_probabilities=top, topk_classes=good)
+    back = hdmf_ai.read(path)
+    np.testing.assert_array_equal(back.topk_classes.data, np.concatenate([good] * (1 if first_batch else 2)))
+
+
+@pytest.mark.parametrize("via", ["write", "ResultsWriter"])
+def test_overwriting_leaves_only_the_new_file_in_the_directory(tmp_path: Path, backend: str, via: str) -> None:
+    """No hidden ``.<name>.old`` or ``.tmp`` copy stays behind a replaced file or store."""
+    path = tmp_path / f"results{BACKENDS[backend]}"
+    hdmf_ai.write(full_table(20), path)
+    new = np.arange(7.0)
+    if via == "write":
+        table = hdmf_ai.ResultsTable(name="results", description="new")
+        table.add_column(name="loss", description="per-sample loss", data=new)
+        hdmf_ai.write(table, path, overwrite=True)
+    else:
+        with hdmf_ai.ResultsWriter(path, overwrite=True, progress=False) as writer:
+            writer.append(loss=new)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+    back = hdmf_ai.read(path)
+    np.testing.assert_array_equal(back.loss.data, new)
+    assert back.colnames == ("loss",)
