@@ -409,6 +409,26 @@ def test_read_budget_comes_from_the_environment(pristine: dict[str, Path], monke
         assert lazy["loss"].data[:5].shape == (5,)
 
 
+@pytest.mark.parametrize("backend", sorted(SUFFIX))
+def test_read_budget_counts_the_running_total_across_datasets(
+    tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four columns of 8 kB each: a 20 kB budget holds any one of them, not the table."""
+    path = tmp_path / f"wide{SUFFIX[backend]}"
+    table = hdmf_ai.ResultsTable(name="results", description="four float64 columns")
+    columns = {f"c{i}": np.arange(1000.0) + i for i in range(4)}
+    for name, values in columns.items():
+        table.add_column(name=name, description="a column", data=values)
+    hdmf_ai.write(table, path)
+    monkeypatch.setenv("HDMF_AI_READ_BUDGET", str(20_000))
+    with pytest.raises(hdmf_ai.ResultsFileError, match="read budget"):
+        hdmf_ai.read(path)
+    monkeypatch.setenv("HDMF_AI_READ_BUDGET", str(200_000))
+    back = hdmf_ai.read(path)
+    for name, values in columns.items():
+        np.testing.assert_array_equal(back[name].data, values)
+
+
 # -- writes killed midway ---------------------------------------------------------------------------------
 
 WRITER = """
