@@ -175,7 +175,8 @@ def test_an_existing_file_is_not_replaced_without_overwrite(path: Path) -> None:
 N_KILL = 60_000
 BATCH = 1_000
 
-# a separate process that writes until it is killed; it prints the rows done after every append
+# a separate process that writes batches and prints the rows done after every append; once it has written
+# ``stop`` rows it waits on its stdin, so the parent's SIGKILL lands after that known batch (no timer)
 _WRITER_SCRIPT = """
 import sys
 import numpy as np
@@ -187,13 +188,14 @@ def batch(start, n):
     loss = np.arange(start, start + n, dtype=float)
     return dict(predicted_probability=probs, predicted_class=probs.argmax(1), loss=loss)
 
-path, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+path, n, size, stop = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 writer = hdmf_ai.ResultsWriter(path, n_samples=n, columns={"predicted_probability": (5,)}, progress=False)
 done = 0
-while True:  # past n the writer refuses: the parent kills it long before
-    writer.append(**batch(done % n, size))
+while done < stop:
+    writer.append(**batch(done, size))
     done += size
     print(done, flush=True)
+sys.stdin.read()  # until killed: the file is never closed
 """
 
 
@@ -207,9 +209,10 @@ def _expected(n: int) -> dict[str, np.ndarray]:
 
 
 def _run_until_killed(path: Path, after_rows: int) -> int:
-    """Start the writer in a process, SIGKILL it once it reports ``after_rows``; return the rows it reported."""
+    """Start the writer in a process, SIGKILL it once it has written ``after_rows``; return the rows it reported."""
     child = subprocess.Popen(
-        [sys.executable, "-c", _WRITER_SCRIPT, str(path), str(N_KILL), str(BATCH)],
+        [sys.executable, "-c", _WRITER_SCRIPT, str(path), str(N_KILL), str(BATCH), str(after_rows)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -224,6 +227,8 @@ def _run_until_killed(path: Path, after_rows: int) -> int:
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
         child.stdout.close()
+        assert child.stdin is not None
+        child.stdin.close()
     assert child.returncode == -signal.SIGKILL
     return reported
 
@@ -235,8 +240,9 @@ def test_a_killed_writer_leaves_a_readable_file_that_resume_completes(path: Path
         complete = len(lazy)
         loss = lazy["loss"].data[:]
         probs = lazy["predicted_probability"].data[:]
-    # every batch the process reported is there; at most the batch in flight is lost
-    assert reported <= complete <= reported + BATCH
+    # killed after a known batch: every batch the process reported is there, and nothing more
+    assert reported == 20 * BATCH
+    assert complete == reported
     np.testing.assert_array_equal(loss, expected["loss"][:complete])
     np.testing.assert_array_equal(probs, expected["predicted_probability"][:complete])
 
