@@ -477,9 +477,9 @@ while True:
 """
 
 
-def fingerprint(path: Path) -> str:
+def fingerprint(path: Path, backend: str | None = None) -> str:
     """A digest of every column of the table read from ``path``: two equal tables, one digest."""
-    table = hdmf_ai.read(path)
+    table = hdmf_ai.read(path, backend=backend)
     digest = hashlib.sha256()
     for name in table.colnames:
         digest.update(repr(column_values(table[name]).tolist()).encode())
@@ -505,8 +505,16 @@ def test_write_killed_at_random_points_leaves_the_old_file_or_the_new_one(tmp_pa
         writer.send_signal(signal.SIGKILL)
         writer.wait()
         writer.stdout.close()
+        hidden = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("."))
         if path.exists():  # never partial: it reads, and it is one of the two tables whole
             assert fingerprint(path) in (old, new)
+            continue
+        # the one moment a path can be missing: a Zarr store (a directory) is replaced by two renames, and a
+        # kill between them leaves the old store whole under its hidden name (hdmf_ai.io.files.move_into_place)
+        assert backend == "zarr", f"{path.name} vanished"
+        kept = [name for name in hidden if name.startswith(f".{path.name}.") and name.endswith(".old")]
+        assert len(kept) == 1, hidden
+        assert fingerprint(tmp_path / kept[0], backend="zarr") == old
 
 
 # -- many readers -----------------------------------------------------------------------------------------
