@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from builders import CLASS_NAMES, assert_tables_equal, column_values, full_table, source_table
+from builders import CLASS_NAMES, assert_table_holds, assert_tables_equal, column_values, full_table, source_table
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -65,6 +65,11 @@ def _write_in_batches(
                 break
 
 
+def _assert_holds_the_input(written: Path, table: hdmf_ai.ResultsTable) -> None:
+    """The file holds the very arrays passed to the writer (not only what our own write of them reads as)."""
+    assert_table_holds(hdmf_ai.read(written), _columns(table), metadata=_metadata(table), source=table.samples.table)
+
+
 def _assert_same_as_write(written: Path, table: hdmf_ai.ResultsTable, reference: Path) -> None:
     hdmf_ai.write(table, reference)
     assert hdmf_ai.validate(written) == [] == hdmf_ai.validate(reference)
@@ -79,12 +84,14 @@ def test_batches_of_any_size_equal_an_in_memory_write(backend: str, known_n: boo
     with tempfile.TemporaryDirectory() as tmp:
         written = Path(tmp) / f"batched{BACKENDS[backend]}"
         _write_in_batches(written, table, sizes, known_n=known_n)
+        _assert_holds_the_input(written, table)
         _assert_same_as_write(written, table, Path(tmp) / f"memory{BACKENDS[backend]}")
 
 
 def test_whole_chunk_mode_equals_an_in_memory_write(path: Path, tmp_path: Path, backend: str) -> None:
     table = full_table(300, source=source_table(300))
     _write_in_batches(path, table, [37] * 10, known_n=False, durable=False)
+    _assert_holds_the_input(path, table)
     _assert_same_as_write(path, table, tmp_path / f"memory{BACKENDS[backend]}")
 
 
