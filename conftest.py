@@ -1,4 +1,4 @@
-"""Doctest set-up for README.md and the package's docstrings, and the rule that CI skips nothing.
+"""Doctest set-up for README.md and the package's docstrings; the rules for CI: no skips, fixed examples.
 
 In CI (``CI=true``) and whenever ``HDMF_AI_REQUIRE_ALL=1``, a test that would skip (its reference venv cannot
 be built, its server cannot start, an optional extra is missing) fails instead, with the skip's reason: the
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 pytest_plugins = ["pytester"]
 
@@ -37,6 +38,15 @@ def _fail_instead_of_skip(report: pytest.TestReport | pytest.CollectReport) -> N
         reason = _skip_reason(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped where every test must run (CI=true or {REQUIRE_ALL_VARIABLE}=1): {reason}"
+
+
+# Where every test must run, hypothesis draws the same examples every time (derandomize, no example database):
+# a red CI run reproduces anywhere. Locally it explores new ones; either way a failure prints the
+# ``@reproduce_failure`` blob that replays it.
+_DEFAULT = settings.get_profile("default")  # not the current default, which a previous load may have changed
+settings.register_profile("ci", parent=_DEFAULT, derandomize=True, database=None, print_blob=True)
+settings.register_profile("local", parent=_DEFAULT, print_blob=True)
+settings.load_profile("ci" if skips_are_failures() else "local")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -85,3 +85,20 @@ def test_other_values_of_the_variables_keep_skips(
 def test_ci_script_requires_every_test() -> None:
     script = (Path(__file__).parents[1] / ".ci" / "run").read_text()
     assert "export HDMF_AI_REQUIRE_ALL=1" in script
+
+
+@pytest.mark.parametrize(("variable", "value", "derandomized"), [("CI", "true", True), ("CI", "", False)])
+def test_hypothesis_draws_fixed_examples_where_everything_must_run(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, derandomized: bool
+) -> None:
+    monkeypatch.setenv(variable, value)
+    suite.makepyfile(
+        test_profile=f"""
+from hypothesis import settings
+
+def test_profile():
+    assert settings().derandomize is {derandomized}
+    assert settings().print_blob
+"""
+    )
+    suite.runpytest("-p", "no:cacheprovider", "test_profile.py").assert_outcomes(passed=1)
