@@ -56,8 +56,9 @@ def scratch_copy(module: str) -> Path:
     tests = MODULES[module]
     config = (
         "\n[tool.mutmut]\n"
-        f"paths_to_mutate = [{json.dumps(module)}]\n"
-        f"tests_dir = {json.dumps(tests)}\n"
+        'source_paths = ["hdmf_ai"]\n'
+        f"only_mutate = [{json.dumps(module)}]\n"
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         'also_copy = ["conftest.py", "tests", "README.md"]\n'
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "--no-header", "-o", "addopts="]\n'
     )
