@@ -5,6 +5,7 @@ that exercise it; the score per module is written to ``tests/MUTATION.md``. Usag
 
     python tests/mutate.py                          # every module below (hours on two cores)
     python tests/mutate.py hdmf_ai/analysis/stats.py
+    python tests/mutate.py --report                 # the report again from tests/MUTATION.json
 
 mutmut is installed into ``.cache/mutmut-lib`` (not the project's venv) on first use.
 """
@@ -32,6 +33,18 @@ MODULES = {
     "hdmf_ai/checks.py": ["tests/test_errors.py", "tests/test_writer.py", "tests/test_roundtrip.py"],
     "hdmf_ai/io/policy.py": ["tests/test_policy.py", "tests/test_checksums.py", "tests/test_layout.py"],
     "hdmf_ai/io/safety.py": ["tests/test_reliability.py", "tests/test_checksums.py"],
+}
+
+
+#: what was seen in the survivors of a measured module (``mutmut results`` / ``mutmut show`` in its scratch copy)
+NOTES = {
+    "hdmf_ai/analysis/stats.py": (
+        "not yet classified one by one. Seen among them: argument-validation boundaries no test reaches "
+        "(`0 < confidence < 1` -> `0 <= confidence`), and equivalent mutants (`.astype(np.float64)` -> "
+        "`.astype(None)`, numpy's default is float64). `x <= 0` -> `x < 0` in `chi2_sf` survives but is not "
+        "equivalent: a statistic of exactly 0 would then raise (log of 0), so a test of identical groups "
+        "would kill it. No equivalent mutant has been excluded from the score."
+    ),
 }
 
 
@@ -103,15 +116,20 @@ def write_report(results: list[dict[str, object]]) -> None:
             f"| `{module}` | {', '.join(MODULES.get(module, []))} | {r['total']} | {r['killed']} | "
             f"{r['survived']} | {r['no_tests']} | {score(r):.0%} | {r['seconds']} |"
         )
+    lines += ["", "## Survivors", ""]
+    lines += [f"- `{module}`: {note}" for module, note in NOTES.items() if module in previous]
     REPORT.write_text("\n".join(lines) + "\n")
 
 
 def main(argv: list[str]) -> int:
-    modules = argv or list(MODULES)
+    modules = [] if argv == ["--report"] else argv or list(MODULES)
     unknown = sorted(set(modules) - set(MODULES))
     if unknown:
         print(f"not a module under mutation testing: {unknown}; choose from {list(MODULES)}", file=sys.stderr)
         return 2
+    if argv == ["--report"]:  # rewrite tests/MUTATION.md from the recorded results, running nothing
+        write_report([])
+        return 0
     ensure_mutmut()
     results = [run(module) for module in modules]
     write_report(results)
