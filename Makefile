@@ -7,7 +7,7 @@ PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
 CANDIDATES := python3.13 python3.12 $(sort $(wildcard $(PYENV_ROOT)/versions/3.1[2-9]*/bin/python3)) python3
 BASE_PYTHON ?= $(firstword $(foreach p,$(CANDIDATES),$(shell command -v $(p) >/dev/null 2>&1 && $(p) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && echo $(p))))
 
-.PHONY: demo test lint typecheck check clean bench bench-quick bench-writer bench-remote fuzz docs
+.PHONY: demo test lint typecheck check clean bench bench-quick bench-writer bench-remote fuzz mutate docs
 
 $(PY):
 	@test -n "$(BASE_PYTHON)" || { echo "no Python >= 3.12 found (looked for: $(CANDIDATES))" >&2; exit 1; }
@@ -64,6 +64,12 @@ $(VENV)/.fuzz-installed: $(VENV)/.test-installed
 
 fuzz: $(VENV)/.fuzz-installed
 	$(PY) tests/fuzz/fuzz_reader.py --seconds $(FUZZ_SECONDS)
+
+# mutation testing (mutmut, into .cache/mutmut-lib) of checks, coercion, policy, safety and the statistics, each
+# against its own tests; scores per module in tests/MUTATION.md. MUTATE_MODULES=hdmf_ai/coercion.py for one.
+MUTATE_MODULES ?=
+mutate: $(VENV)/.test-installed
+	$(PY) tests/mutate.py $(MUTATE_MODULES)
 
 # the documentation site (docs/_build/html): tutorials executed (sphinx-gallery re-runs only changed ones),
 # specification and CLI reference generated; every warning is an error (-W), each reported (--keep-going),

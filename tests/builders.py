@@ -114,3 +114,39 @@ def assert_tables_equal(got: hdmf_ai.ResultsTable, want: hdmf_ai.ResultsTable) -
         assert getattr(got, attr) == getattr(want, attr), attr
     for name in want.colnames:
         assert_columns_equal(got[name], want[name])
+
+
+def assert_table_holds(
+    got: hdmf_ai.ResultsTable,
+    arrays: dict[str, Any],
+    *,
+    metadata: dict[str, Any] | None = None,
+    source: DynamicTable | None = None,
+) -> None:
+    """The table read back holds exactly the arrays a user passed in (an oracle that is not our writer).
+
+    Enum columns passed as text are compared through their stored elements; passed as codes, as codes. ``samples`` rows
+    are compared as indices, and its target with ``source``'s own arrays.
+    """
+    assert tuple(got.colnames) == tuple(arrays), (got.colnames, tuple(arrays))
+    n = len(next(iter(arrays.values()))) if arrays else 0
+    np.testing.assert_array_equal(column_values(got.id), np.arange(n))
+    for name, want in arrays.items():
+        values, want = column_values(got[name]), np.asarray(want)
+        if isinstance(got[name], EnumData) and want.dtype.kind in "USO":  # passed as text, stored as codes
+            elements = np.asarray(_as_text(column_values(got[name].elements)))
+            assert elements[values].tolist() == _as_text(want), name
+            continue
+        assert values.shape == want.shape, (name, values.shape, want.shape)
+        np.testing.assert_array_equal(values, want, err_msg=name)
+    for key, value in (metadata or {}).items():
+        assert getattr(got, key) == value, key
+    if source is not None:
+        target = got["samples"].table
+        assert target.name == source.name and tuple(target.colnames) == tuple(source.colnames)
+        for name in source.colnames:
+            want_text = np.asarray(source[name].data).dtype.kind in "USO"
+            if want_text:
+                assert _as_text(column_values(target[name])) == _as_text(source[name].data), name
+            else:
+                np.testing.assert_array_equal(column_values(target[name]), source[name].data, err_msg=name)

@@ -250,7 +250,20 @@ def _check_metrics(frame: pd.DataFrame, rt: hdmf_ai.ResultsTable, by: str, names
         got = frame.loc[label]
         for metric, value in want.items():
             assert got[metric] == pytest.approx(value, rel=1e-9), (label, metric)
-        assert 0 <= got["ece"] <= 1
+        assert got["ece"] == pytest.approx(_expected_calibration_error(a, mask), rel=1e-9, abs=1e-12), label
+
+
+def _expected_calibration_error(a: dict[str, np.ndarray], mask: np.ndarray, n_bins: int = 10) -> float:
+    """ECE written out bin by bin: right-closed equal-width bins of the top probability, the first from 0."""
+    probs, truth = a["predicted_probability"][mask], a["true_label"][mask]
+    confidence, correct = probs.max(axis=1), probs.argmax(axis=1) == truth
+    total = 0.0
+    for i in range(n_bins):
+        low, high = i / n_bins, (i + 1) / n_bins
+        inside = (confidence <= high) & ((confidence > low) | (i == 0))
+        if inside.any():
+            total += inside.sum() / len(confidence) * abs(correct[inside].mean() - confidence[inside].mean())
+    return total
 
 
 @pytest.fixture(scope="module")
@@ -408,7 +421,6 @@ def test_error_breakdown_bins_a_numeric_covariate_into_quantiles() -> None:
     rng = np.random.default_rng(7)
     rt = _site_table({"north": 0.15, "south": 0.15, "east": 0.15}, seed=2)
     age = np.asarray(rt.samples.table["age"].data)[np.asarray(rt.samples.data)]
-    truth = np.asarray(rt.true_label.data)
     wrong = rng.random(len(age)) < np.where(age > 65, 0.5, 0.1)  # the old are misclassified
     result = analysis.error_breakdown(rt, "age", error=wrong, bins=4)
     assert len(result.groups) == 4 and result.bin_edges is not None and len(result.bin_edges) == 5
@@ -416,7 +428,22 @@ def test_error_breakdown_bins_a_numeric_covariate_into_quantiles() -> None:
     assert result.groups.index[-1].endswith("]") and result.groups.index[0].startswith("[")
     assert result.groups["error_rate"].iloc[-1] == result.groups["error_rate"].max()
     assert result.p_value < 0.01
-    assert (truth >= 0).all()
+    # quartile bins as pandas cuts them: the same edges, and each bin's rows and errors counted independently
+    np.testing.assert_allclose(result.bin_edges, np.quantile(age, np.linspace(0, 1, 5)))
+    quartile = pd.qcut(age, 4, labels=False)
+    np.testing.assert_array_equal(result.groups["count"], np.bincount(quartile, minlength=4))
+    np.testing.assert_array_equal(result.groups["errors"], np.bincount(quartile[wrong], minlength=4))
+
+
+@pytest.mark.parametrize(
+    "rates", [{"north": 0.1, "south": 0.1, "east": 0.35}, {"north": 0.2, "south": 0.25, "east": 0.2}]
+)
+def test_error_breakdown_cramers_v_equals_scipy(rates: dict[str, float]) -> None:
+    result = analysis.error_breakdown(_site_table(rates, seed=4), "site")
+    observed = result.groups[["errors"]].assign(right=result.groups["count"] - result.groups["errors"]).to_numpy()
+    want = stats.contingency.association(observed, method="cramer", correction=False)
+    assert 0 < want < 1  # where V and V squared differ
+    assert result.cramers_v == pytest.approx(want, rel=1e-12)
 
 
 def test_error_breakdown_flags_small_expected_counts_with_many_groups() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from builders import CLASS_NAMES, assert_tables_equal, column_values, full_table, source_table
+from builders import CLASS_NAMES, assert_table_holds, assert_tables_equal, column_values, full_table, source_table
 
 import hdmf_ai
 
@@ -56,6 +56,8 @@ def test_two_workers_write_a_store_equal_to_an_in_memory_write(client: Any, tmp_
         progress=False,
     )
     assert len(client.scheduler_info()["workers"]) == 2
+    given = {name: column.compute() for name, column in _dask_columns(table, rows_per_block=777).items()}
+    assert_table_holds(hdmf_ai.read(path), given, metadata=meta, source=table.samples.table)
     reference = hdmf_ai.write(table, tmp_path / "memory.zarr")
     assert hdmf_ai.validate(path) == [] == hdmf_ai.validate(reference)
     assert_tables_equal(hdmf_ai.read(path), hdmf_ai.read(reference))

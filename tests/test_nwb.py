@@ -68,14 +68,19 @@ def session() -> NWBFile:
     return nwbfile
 
 
-def results_for(source: object, *, name: str = "cell_types") -> hdmf_ai.ResultsTable:
+def results_for(
+    source: object,
+    *,
+    name: str = "cell_types",
+    description: str = "Putative cell type of each unit from its waveform and firing statistics.",
+) -> hdmf_ai.ResultsTable:
     """A classifier's results, one row per row of ``source`` (units, trials, electrodes, ...)."""
     n = len(source)  # type: ignore[arg-type]
     rng = np.random.default_rng(0)
     probs = rng.dirichlet(np.ones(2), n)
     rt = hdmf_ai.ResultsTable(
         name=name,
-        description="Putative cell type of each unit from its waveform and firing statistics.",
+        description=description,
         source_code="https://example.org/lab/cell-types@abc123",
         parameters={"C": 0.5},
         model_description="LogisticRegression(C=0.5)",
@@ -236,6 +241,17 @@ def test_nwbinspector_finds_nothing_wrong_with_the_written_file(tmp_path: Path) 
     assert serious(messages) == [], "\n".join(m.message for m in serious(messages))  # type: ignore[attr-defined]
     about_ours = [m for m in messages if m.object_name in ("cell_types", "electrode_quality")]  # type: ignore[attr-defined]
     assert about_ours == [], about_ours  # not even a suggestion
+
+
+def test_nwbinspector_reports_a_defect_in_our_table(tmp_path: Path) -> None:
+    """The control for the test above: an empty report means the inspector looked at our tables and found
+    nothing, not that it never reached them. A placeholder description is reported, naming the table."""
+    nwbfile = session()
+    hdmf_ai_nwb.add_to_nwbfile(nwbfile, results_for(nwbfile.units, description="no description"))
+    path = hdmf_ai_nwb.write_nwb(nwbfile, nwb_path(tmp_path, "hdf5"))
+
+    about_ours = [m for m in inspector_messages(path) if m.object_name == "cell_types"]  # type: ignore[attr-defined]
+    assert [m.check_function_name for m in about_ours] == ["check_description"], about_ours  # type: ignore[attr-defined]
 
 
 def test_nwbinspector_on_results_linked_to_trials_fails_only_in_its_own_nan_check(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from builders import CLASS_NAMES, assert_tables_equal, column_values, full_table, source_table
+from builders import CLASS_NAMES, assert_table_holds, assert_tables_equal, column_values, full_table, source_table
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -65,6 +65,11 @@ def _write_in_batches(
                 break
 
 
+def _assert_holds_the_input(written: Path, table: hdmf_ai.ResultsTable) -> None:
+    """The file holds the very arrays passed to the writer (not only what our own write of them reads as)."""
+    assert_table_holds(hdmf_ai.read(written), _columns(table), metadata=_metadata(table), source=table.samples.table)
+
+
 def _assert_same_as_write(written: Path, table: hdmf_ai.ResultsTable, reference: Path) -> None:
     hdmf_ai.write(table, reference)
     assert hdmf_ai.validate(written) == [] == hdmf_ai.validate(reference)
@@ -79,12 +84,14 @@ def test_batches_of_any_size_equal_an_in_memory_write(backend: str, known_n: boo
     with tempfile.TemporaryDirectory() as tmp:
         written = Path(tmp) / f"batched{BACKENDS[backend]}"
         _write_in_batches(written, table, sizes, known_n=known_n)
+        _assert_holds_the_input(written, table)
         _assert_same_as_write(written, table, Path(tmp) / f"memory{BACKENDS[backend]}")
 
 
 def test_whole_chunk_mode_equals_an_in_memory_write(path: Path, tmp_path: Path, backend: str) -> None:
     table = full_table(300, source=source_table(300))
     _write_in_batches(path, table, [37] * 10, known_n=False, durable=False)
+    _assert_holds_the_input(path, table)
     _assert_same_as_write(path, table, tmp_path / f"memory{BACKENDS[backend]}")
 
 
@@ -175,7 +182,8 @@ def test_an_existing_file_is_not_replaced_without_overwrite(path: Path) -> None:
 N_KILL = 60_000
 BATCH = 1_000
 
-# a separate process that writes until it is killed; it prints the rows done after every append
+# a separate process that writes batches and prints the rows done after every append; once it has written
+# ``stop`` rows it waits on its stdin, so the parent's SIGKILL lands after that known batch (no timer)
 _WRITER_SCRIPT = """
 import sys
 import numpy as np
@@ -187,13 +195,14 @@ def batch(start, n):
     loss = np.arange(start, start + n, dtype=float)
     return dict(predicted_probability=probs, predicted_class=probs.argmax(1), loss=loss)
 
-path, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+path, n, size, stop = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 writer = hdmf_ai.ResultsWriter(path, n_samples=n, columns={"predicted_probability": (5,)}, progress=False)
 done = 0
-while True:  # past n the writer refuses: the parent kills it long before
-    writer.append(**batch(done % n, size))
+while done < stop:
+    writer.append(**batch(done, size))
     done += size
     print(done, flush=True)
+sys.stdin.read()  # until killed: the file is never closed
 """
 
 
@@ -207,9 +216,10 @@ def _expected(n: int) -> dict[str, np.ndarray]:
 
 
 def _run_until_killed(path: Path, after_rows: int) -> int:
-    """Start the writer in a process, SIGKILL it once it reports ``after_rows``; return the rows it reported."""
+    """Start the writer in a process, SIGKILL it once it has written ``after_rows``; return the rows it reported."""
     child = subprocess.Popen(
-        [sys.executable, "-c", _WRITER_SCRIPT, str(path), str(N_KILL), str(BATCH)],
+        [sys.executable, "-c", _WRITER_SCRIPT, str(path), str(N_KILL), str(BATCH), str(after_rows)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -224,6 +234,8 @@ def _run_until_killed(path: Path, after_rows: int) -> int:
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
         child.stdout.close()
+        assert child.stdin is not None
+        child.stdin.close()
     assert child.returncode == -signal.SIGKILL
     return reported
 
@@ -235,8 +247,9 @@ def test_a_killed_writer_leaves_a_readable_file_that_resume_completes(path: Path
         complete = len(lazy)
         loss = lazy["loss"].data[:]
         probs = lazy["predicted_probability"].data[:]
-    # every batch the process reported is there; at most the batch in flight is lost
-    assert reported <= complete <= reported + BATCH
+    # killed after a known batch: every batch the process reported is there, and nothing more
+    assert reported == 20 * BATCH
+    assert complete == reported
     np.testing.assert_array_equal(loss, expected["loss"][:complete])
     np.testing.assert_array_equal(probs, expected["predicted_probability"][:complete])
 
@@ -382,3 +395,55 @@ def test_class_indices_without_probabilities_are_stored_unsigned_and_valid(path:
     np.testing.assert_array_equal(back.predicted_class.data, [0, 5, 2, 2**40, 1, 0])
     np.testing.assert_array_equal(back.cluster_label.data, [-1, 0, 3, 1, 1, 2])
     assert hdmf_ai.validate(path) == []
+
+
+# -- class indices bounded by the probabilities' width (issue 17: these bounds once went untested) ----------
+
+
+@pytest.mark.parametrize("first_batch", [True, False], ids=["first batch", "later batch"])
+def test_a_class_index_beyond_the_probability_width_is_refused(path: Path, first_batch: bool) -> None:
+    probs = np.full((3, 2), 0.5, dtype=np.float32)
+    with hdmf_ai.ResultsWriter(path, progress=False) as writer:
+        if not first_batch:
+            writer.append(predicted_probability=probs, predicted_class=[0, 1, 1])
+        with pytest.raises(hdmf_ai.ColumnError, match="column 'predicted_class'"):
+            writer.append(predicted_probability=probs, predicted_class=[0, 7, 1])  # class 7 of 2
+        writer.append(predicted_probability=probs, predicted_class=[1, 0, 1])
+    back = hdmf_ai.read(path)
+    want = [1, 0, 1] if first_batch else [0, 1, 1, 1, 0, 1]
+    np.testing.assert_array_equal(back.predicted_class.data, want)
+    assert back.predicted_probability.data.shape == (len(want), 2)
+
+
+@pytest.mark.parametrize("first_batch", [True, False], ids=["first batch", "later batch"])
+def test_a_top_k_class_beyond_the_probability_width_is_refused(path: Path, first_batch: bool) -> None:
+    probs = np.array([[0.7, 0.2, 0.1]] * 3, dtype=np.float32)
+    top = np.array([[0.7, 0.2]] * 3, dtype=np.float32)
+    good = np.array([[0, 1]] * 3)
+    with hdmf_ai.ResultsWriter(path, progress=False) as writer:
+        if not first_batch:
+            writer.append(predicted_probability=probs, topk_probabilities=top, topk_classes=good)
+        with pytest.raises(hdmf_ai.ColumnError, match="column 'topk_classes'"):
+            writer.append(predicted_probability=probs, topk_probabilities=top, topk_classes=[[0, 1], [0, 3], [0, 1]])
+        writer.append(predicted_probability=probs, topk_probabilities=top, topk_classes=good)
+    back = hdmf_ai.read(path)
+    np.testing.assert_array_equal(back.topk_classes.data, np.concatenate([good] * (1 if first_batch else 2)))
+
+
+@pytest.mark.parametrize("via", ["write", "ResultsWriter"])
+def test_overwriting_leaves_only_the_new_file_in_the_directory(tmp_path: Path, backend: str, via: str) -> None:
+    """No hidden ``.<name>.old`` or ``.tmp`` copy stays behind a replaced file or store."""
+    path = tmp_path / f"results{BACKENDS[backend]}"
+    hdmf_ai.write(full_table(20), path)
+    new = np.arange(7.0)
+    if via == "write":
+        table = hdmf_ai.ResultsTable(name="results", description="new")
+        table.add_column(name="loss", description="per-sample loss", data=new)
+        hdmf_ai.write(table, path, overwrite=True)
+    else:
+        with hdmf_ai.ResultsWriter(path, overwrite=True, progress=False) as writer:
+            writer.append(loss=new)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+    back = hdmf_ai.read(path)
+    np.testing.assert_array_equal(back.loss.data, new)
+    assert back.colnames == ("loss",)
