@@ -85,9 +85,10 @@ nitpick_ignore_regex = [
     # type aliases (documented as data, referred to as classes in signatures)
     (r"py:class", r"hdmf_ai\.io\.policy\.(Codec|Lossy)"),
     # internal names that public docstrings mention: documented in their modules, not in this reference
-    (r"py:mod", r"hdmf_ai\.(io\.remote|nwbtypes|coercion|errors)"),
-    (r"py:(func|class|exc)", r"(applied|column_kind|MissingDependencyError|hdmf_ai\.coercion\..*)"),
-    (r"py:(class|meth)", r"hdmf_ai\.(_frames|columns\._|io\.plan|io\.lazy)\..*"),
+    (r"py:mod", r"hdmf_ai\.(io\.remote|nwbtypes|coercion|errors|invariants)"),
+    (r"py:(func|class|exc)", r"(applied|column_kind|MissingDependencyError|hdmf_ai\.(coercion|errors)\..*)"),
+    (r"py:(class|meth)", r"hdmf_ai\.(_frames|_tableview|columns\._|io\.plan|io\.lazy)\..*"),
+    (r"py:class", r"dict\[str"),  # Sphinx splits a dict[str, ...] annotation of a dataclass field
 ]
 
 # -- tutorials -----------------------------------------------------------------------------------------------
