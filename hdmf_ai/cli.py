@@ -306,7 +306,13 @@ def _in_cli_terms(err: BaseException, args: argparse.Namespace) -> str:
         text = f"{err.filename}: {err.strerror}" if err.filename else str(err.strerror)
     else:
         text = _one_line(err)
-    return " ".join(text.replace("pass overwrite=True", "pass --overwrite").split())
+    text = " ".join(text.replace("pass overwrite=True", "pass --overwrite").split())
+    named = getattr(args, "file", None) or getattr(args, "source", None)
+    target = getattr(args, "target", None)
+    names_other = isinstance(err, OSError) and err.filename is not None
+    if named is not None and not names_other and str(named) not in text and str(target) not in text:
+        text = f"{named}: {text}"  # every error names the file it is about
+    return text
 
 
 def _one_line(err: BaseException | Warning) -> str:

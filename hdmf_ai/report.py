@@ -322,6 +322,9 @@ def write_report(
     if not names or (table is not None and table not in names):
         wanted = "no ResultsTable" if table is None else f"no ResultsTable named {table!r}"
         raise ResultsFileError(path, f"holds {wanted}; its ResultsTables: {names}")
+    for name in [table] if table is not None else names:  # a mistyped --by fails before anything is written
+        with open_table(path, table=name, backend=backend) as results:
+            _check_columns(results, by or ())
     out.mkdir(parents=True, exist_ok=True)
     sections = []
     for name in [table] if table is not None else names:
@@ -331,6 +334,17 @@ def write_report(
     index = out / "index.html"
     _write_atomically(index, _html(summary, sections))
     return index
+
+
+def _check_columns(rt: ResultsTable, by: Sequence[str]) -> None:
+    """Refuse a ``by`` that is a column neither of ``rt`` nor of the source table its ``samples`` point at."""
+    known = {c.name for c in rt.columns}
+    source = _source_table(rt)
+    known |= set(source.colnames) if source is not None else set()
+    for column in by:
+        if column not in known:
+            where = f"'{rt.name}'" + (f" or of its source table '{source.name}'" if source is not None else "")
+            raise ColumnError(column, f"a column of {where}, one of {sorted(known)}", "no such column")
 
 
 def _report_table(

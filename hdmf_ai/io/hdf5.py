@@ -96,6 +96,11 @@ class HDF5Backend(Backend):
         with checked_file(path, source=path) as file:
             load_namespaces(file, type_map)
 
+    def unreadable(self, path: Path) -> str | None:
+        if path.is_dir():
+            return "is a directory, not an HDF5 file"
+        return None if h5py.is_hdf5(str(path)) else "not an HDF5 file (no HDF5 signature)"
+
     def cached_namespaces(self, path: Path) -> dict[str, str]:
         try:
             return dict(HDF5IO.get_namespaces(path=str(path)))

@@ -64,6 +64,7 @@ def _opened(
     if not source.exists():
         raise FileNotFoundError(f"no results file at {source}")
     chosen = backend_for(source, backend)
+    _check_hdmf_file(source, chosen)
     manager = _read_manager(source, chosen)
     try:
         io = chosen.open_reader(source, manager)  # also an HDF5 file a writer has open (SWMR)
@@ -103,6 +104,22 @@ def _open_remote(
             yield io, chosen
         finally:
             io.close()
+
+
+NOT_HDMF = "not an HDMF file (no cached specification / no data_type at its root)"
+
+
+def _check_hdmf_file(source: Path, chosen: Backend) -> None:
+    """Refuse, in a user's words, what is not a file of ``chosen``'s format, or is one but not of hdmf types."""
+    problem = chosen.unreadable(source)
+    if problem is None and not chosen.cached_namespaces(source):
+        try:
+            typed = chosen.root_attribute(source, "data_type") is not None
+        except Exception:  # the root cannot be read: the reader says why, naming the object
+            typed = True
+        problem = None if typed else NOT_HDMF
+    if problem is not None:
+        raise ResultsFileError(source, problem)
 
 
 def _read_manager(source: Path, chosen: Backend) -> BuildManager:
@@ -339,6 +356,7 @@ def validate(path: str | os.PathLike[str], *, backend: str | None = None, namesp
     if not source.exists():
         raise FileNotFoundError(f"no results file at {source}")
     chosen = backend_for(source, backend)
+    _check_hdmf_file(source, chosen)
     nwb_file = nwbtypes.is_nwb_file(source, backend=chosen.name)
     type_map = TypeMap(nwbtypes.spec_catalog() if nwb_file else NamespaceCatalog())  # NWB specs need pynwb's classes
     try:
