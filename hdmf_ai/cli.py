@@ -231,9 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, description="Store and check per-sample results of ML models in HDF5 and Zarr (HDMF-AI)."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--debug", action="store_true", help="show Python tracebacks and warnings (for a bug report)"
-    )
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks and warnings (for a bug report)")
     subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         sub = subparsers.add_parser(command.name, help=command.help, description=command.help)
@@ -315,7 +313,7 @@ def _in_cli_terms(err: BaseException, args: argparse.Namespace) -> str:
     return text
 
 
-def _one_line(err: BaseException | Warning) -> str:
+def _one_line(err: BaseException | Warning | str) -> str:
     return " ".join(str(err).split()) or type(err).__name__
 
 
