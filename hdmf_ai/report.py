@@ -18,11 +18,13 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import html
 import json
 import os
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,10 +34,11 @@ import numpy as np
 from hdmf.common import DynamicTable, DynamicTableRegion, EnumData, VectorIndex
 
 from .checks import TVT_ELEMENTS
-from .errors import ColumnError, MissingDependencyError, ResultsFileError
+from .errors import ColumnError, IncompleteTableWarning, MissingDependencyError, ResultsFileError
 from .io import list_tables
 from .io import open as open_table
 from .io.backend import Backend
+from .io.incomplete import RowLimited, incomplete_note, unfinished_tables
 from .io.registry import backend_for
 from .results_table import ResultsTable
 
@@ -102,9 +105,11 @@ class TableSummary:
     provenance: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     metrics: Any = None  # a pandas DataFrame, when the table's columns allow metrics
     metrics_note: str = ""
+    incomplete: str = ""  # how far an unfinished writer got, when one did not finish
 
     def lines(self) -> list[str]:
         out = [f"{self.data_type} '{self.name}': {self.n_rows} rows, {len(self.columns)} columns"]
+        out += [f"  {self.incomplete}"] if self.incomplete else []
         out += [f"  description: {self.description}"] if self.description else []
         for key, values in self.provenance.items():
             if len(values) > 1 and len(set(values)) == 1:  # one value for every pipeline step
@@ -147,14 +152,34 @@ def inspect_file(path: str | os.PathLike[str], *, backend: str | None = None, me
     except by the metrics (``metrics=False`` skips them)."""
     source = Path(path)
     chosen = backend_for(source, backend)
-    infos = list_tables(source, backend=backend)  # raises the clear errors for missing or corrupt files
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IncompleteTableWarning)  # stated in the summary instead
+        infos = list_tables(source, backend=backend)  # raises the clear errors for missing or corrupt files
+        unfinished = unfinished_tables(chosen, source)
+        tables = _summarize_tables(source, chosen, infos, unfinished, backend=backend, metrics=metrics)
+    namespaces = chosen.cached_namespaces(source)
+    return FileSummary(str(source), chosen.name, _size_on_disk(source), namespaces, tuple(tables))
+
+
+def _summarize_tables(
+    source: Path,
+    chosen: Backend,
+    infos: Sequence[Any],
+    unfinished: Mapping[str, tuple[int, int | None]],
+    *,
+    backend: str | None,
+    metrics: bool,
+) -> list[TableSummary]:
     tables: list[TableSummary] = []
     described: set[str] = set()
     for info in infos:
         with _results_table(source, info.name, backend) as table:
             if table is None:
                 continue
-            tables.append(_summarize(table, info.data_type, chosen, metrics=metrics))
+            summary = _summarize(table, info.data_type, chosen, metrics=metrics)
+            if info.name in unfinished:
+                summary = dataclasses.replace(summary, incomplete=incomplete_note(*unfinished[info.name]))
+            tables.append(summary)
             described.add(info.name)
             target = _source_table(table)
             if target is not None and target.name not in described:
@@ -163,8 +188,7 @@ def inspect_file(path: str | os.PathLike[str], *, backend: str | None = None, me
     for info in infos:  # tables that no ResultsTable links to: what list_tables knows
         if info.name not in described:
             tables.append(TableSummary(info.name, info.data_type, info.n_rows))
-    namespaces = chosen.cached_namespaces(source)
-    return FileSummary(str(source), chosen.name, _size_on_disk(source), namespaces, tuple(tables))
+    return tables
 
 
 @contextlib.contextmanager
@@ -228,8 +252,10 @@ def _metrics_summary(table: ResultsTable) -> tuple[Any, str]:
 
 def _column_info(column: Any, chosen: Backend) -> ColumnInfo:
     data = column.data
-    # chunk shape, codec chain and stored bytes of an on-disk array; nothing for data in memory
-    chunks, codecs, stored = chosen.storage_of(data) or (None, (), None)
+    # chunk shape, codec chain and stored bytes of an on-disk array; nothing for data in memory. An unfinished
+    # table's columns are views of their first rows: the storage is the dataset's
+    stored_as = data.dataset if isinstance(data, RowLimited) else data
+    chunks, codecs, stored = chosen.storage_of(stored_as) or (None, (), None)
     shape = tuple(int(s) for s in getattr(data, "shape", np.shape(data)))
     dtype = np.dtype(getattr(data, "dtype", None) or np.asarray(data).dtype)
     return ColumnInfo(

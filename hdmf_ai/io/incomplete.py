@@ -28,7 +28,16 @@ from ..coercion import ColumnSpec
 from ..errors import ColumnError, IncompleteTableWarning, ResultsFileError
 from .backend import Backend, RawTree
 
-__all__ = ["COMPLETE_ROWS", "TARGET_ROWS", "FoundTable", "RowLimited", "describe_table", "trim_incomplete"]
+__all__ = [
+    "COMPLETE_ROWS",
+    "TARGET_ROWS",
+    "FoundTable",
+    "RowLimited",
+    "describe_table",
+    "incomplete_note",
+    "trim_incomplete",
+    "unfinished_tables",
+]
 
 COMPLETE_ROWS = "hdmf_ai_complete_rows"
 TARGET_ROWS = "hdmf_ai_n_samples"
@@ -116,6 +125,24 @@ def trim_incomplete(builder: GroupBuilder, source: Path | str, chosen: Backend) 
             stacklevel=4,
         )
     return builder
+
+
+def unfinished_tables(chosen: Backend, path: Path) -> dict[str, tuple[int, int | None]]:
+    """The tables of a local file that a writer has not finished: name -> (complete rows, declared rows or None)."""
+    found: dict[str, tuple[int, int | None]] = {}
+    with chosen.raw_tree(path) as tree:
+        for name, node in tree.groups():
+            complete = _attr(node, COMPLETE_ROWS)
+            if complete is not None:
+                target = _attr(node, TARGET_ROWS)
+                found[name] = (int(complete), None if target is None or int(target) < 0 else int(target))
+    return found
+
+
+def incomplete_note(complete: int, target: int | None) -> str:
+    """How ``inspect`` and ``validate`` state that a table is unfinished."""
+    of = f"{complete} of {target}" if target is not None else f"{complete} of an unknown number of"
+    return f"incomplete: {of} rows (interrupted writer; resume with ResultsWriter(path, resume=True))"
 
 
 def _groups(builder: GroupBuilder) -> Iterator[GroupBuilder]:

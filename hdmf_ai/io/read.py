@@ -350,7 +350,8 @@ def validate(path: str | os.PathLike[str], *, backend: str | None = None, namesp
     """Validate a file against the schema cached inside it; returns the problems found (empty when valid).
 
     Only the cached spec is used, as a reader without hdmf-ai would: a file that validates here is
-    self-describing. A file without a cached ``namespace`` is reported as such.
+    self-describing. A file without a cached ``namespace`` is reported as such. Of a table whose writer did
+    not finish, the complete rows are checked (with an :class:`~hdmf_ai.errors.IncompleteTableWarning`).
     """
     source = Path(path)
     if not source.exists():
@@ -368,9 +369,10 @@ def validate(path: str | os.PathLike[str], *, backend: str | None = None, namesp
     spec = type_map.namespace_catalog.get_namespace(namespace)
     # in an NWB file, ResultsTables link to NWB types (samples -> Units): check them knowing both namespaces
     validator = ValidatorMap(nwbtypes.join_namespace(type_map) if nwb_file else spec)
-    io = chosen.open_io(source, "r", BuildManager(type_map))
+    io = chosen.open_reader(source, BuildManager(type_map))  # also a file a writer has open, or had (SWMR)
     try:
-        root = _read_builder(io, source, chosen)
+        # an unfinished table: its complete rows are checked, with an IncompleteTableWarning saying so
+        root = trim_incomplete(_read_builder(io, source, chosen), source, chosen)
         # a namespace without NWB's types (hdmf-ai) checks the ResultsTables of an NWB file, not the NWBFile
         whole = not nwb_file or io.manager.get_builder_dt(root) in spec.catalog.get_registered_types()
         parts = [root] if whole else _results_builders(root, io.manager)
