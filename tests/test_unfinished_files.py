@@ -100,7 +100,7 @@ def test_validate_checks_the_complete_rows_and_states_the_progress(unfinished: P
 
 def test_refused_appends_leave_the_file_byte_identical(unfinished: Path) -> None:
     before = digest(unfinished)
-    with pytest.raises(hdmf_ai.ResultsFileError, match="is unfinished; finish it with ResultsWriter"):
+    with pytest.raises(hdmf_ai.ResultsFileError, match=r"interrupted; continue it with resume=True"):
         hdmf_ai.append_rows(unfinished, loss=np.arange(3.0))
     assert digest(unfinished) == before
     with pytest.raises(hdmf_ai.ResultsFileError, match=r"interrupted; continue it with resume=True"):
