@@ -486,8 +486,12 @@ h1 { font-size: 1.5em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; } 
 table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
 td, th { border: 1px solid #ddd; padding: 2px 8px; text-align: right; }
 th { background: #f3f3f3; } td.text, th.text { text-align: left; }
-img { max-width: 100%; border: 1px solid #eee; } .note { color: #555; } code { font-size: 0.9em; }
+img { max-width: 100%; height: auto; border: 1px solid #eee; } .note { color: #555; } code { font-size: 0.9em; }
+.scroll { overflow-x: auto; max-width: 100%; } .incomplete { color: #a40; font-weight: bold; }
+details > summary { cursor: pointer; color: #555; margin: 0.3em 0; } .figure h4 { margin: 1em 0 0.2em; }
 """
+#: tables longer than this are collapsed under a "show N rows" line
+LONG_TABLE_ROWS = 15
 
 
 def _html(summary: FileSummary, sections: list[_Section]) -> str:
@@ -510,34 +514,26 @@ def _html(summary: FileSummary, sections: list[_Section]) -> str:
 
 
 def _html_section(section: _Section) -> list[str]:
+    """One table's section, as a person reads it: the summary, then the figures, then the tables and notes,
+    and last what the file stores (provenance, storage); wide tables scroll in their box, long ones collapse."""
     e = html.escape
     table = section.table
     parts = [f'<h2 id="{_slug(table.name)}">{e(table.data_type)} <code>{e(table.name)}</code></h2>']
+    parts += [f'<p class="incomplete">{e(table.incomplete)}</p>'] if table.incomplete else []
     parts += [f"<p>{e(table.description)}</p>"] if table.description else []
-    if table.provenance:
-        parts.append(
-            '<table><tr><th class="text">provenance</th><th class="text">step</th><th class="text">value</th></tr>'
-        )
-        for key, values in table.provenance.items():
-            for step, value in enumerate(values):
-                parts.append(
-                    f'<tr><td class="text">{e(key)}</td><td>{step}</td><td class="text">{e(_pretty(value))}</td></tr>'
-                )
-        parts.append("</table>")
-    parts.append(
-        '<table><tr><th class="text">column</th><th class="text">type</th><th>dtype</th><th>shape</th>'
-        "<th>chunks</th><th>codecs</th><th>stored</th></tr>"
-    )
-    for c in table.columns:
-        chunks = "contiguous" if c.chunks is None else "x".join(map(str, c.chunks))
-        parts.append(
-            f'<tr><td class="text">{e(c.name)}</td><td class="text">{e(c.type)}</td><td>{e(c.dtype)}</td>'
-            f"<td>{e(_shape(c.shape))}</td><td>{e(chunks)}</td><td>{e('+'.join(c.codecs) or 'none')}</td>"
-            f"<td>{e(_size(c.stored_bytes))}</td></tr>"
-        )
-    parts.append("</table>")
+    if table.metrics is not None:
+        parts += ["<h3>Summary</h3>", _scroll(table.metrics.round(3).to_html(border=0, classes="metrics", na_rep=""))]
+    elif table.metrics_note:
+        parts += ["<h3>Summary</h3>", f'<p class="note">metrics: {e(table.metrics_note)}</p>']
+    figures = [(title, payload) for title, kind, payload in section.items if kind == "image"]
+    if figures:
+        parts.append("<h3>Figures</h3>")
+        for title, payload in figures:
+            parts.append(f'<div class="figure"><h4>{e(title)}</h4><img src="{e(payload)}" alt="{e(title)}"></div>')
     last_title = None
     for title, kind, payload in section.items:
+        if kind == "image":
+            continue
         if title != last_title:
             parts.append(f"<h3>{e(title)}</h3>")
             last_title = title
@@ -545,11 +541,49 @@ def _html_section(section: _Section) -> list[str]:
             parts.append(f'<p class="note">{e(payload)}</p>')
         elif kind == "table":
             parts.append(f'<p class="note">CSV: <a href="{e(payload)}">{e(payload)}</a></p>')
-        elif kind == "html":
-            parts.append(payload)  # pandas escapes the cells of to_html
-        else:
-            parts.append(f'<p><img src="{e(payload)}" alt="{e(title)}"></p>')
+        else:  # "html": pandas escapes the cells of to_html
+            parts.append(_collapsed(payload))
+    parts += ["<h3>Provenance and storage</h3>", *_html_storage(table)]
     return parts
+
+
+def _html_storage(table: TableSummary) -> list[str]:
+    e = html.escape
+    parts = []
+    if table.provenance:
+        rows = [
+            f'<tr><td class="text">{e(key)}</td><td>{step}</td><td class="text">{e(_pretty(value))}</td></tr>'
+            for key, values in table.provenance.items()
+            for step, value in enumerate(values)
+        ]
+        head = '<tr><th class="text">provenance</th><th class="text">step</th><th class="text">value</th></tr>'
+        parts.append(_collapsed(f"<table>{head}{''.join(rows)}</table>"))
+    rows = []
+    for c in table.columns:
+        chunks = "contiguous" if c.chunks is None else "x".join(map(str, c.chunks))
+        rows.append(
+            f'<tr><td class="text">{e(c.name)}</td><td class="text">{e(c.type)}</td><td>{e(c.dtype)}</td>'
+            f"<td>{e(_shape(c.shape))}</td><td>{e(chunks)}</td><td>{e('+'.join(c.codecs) or 'none')}</td>"
+            f"<td>{e(_size(c.stored_bytes))}</td></tr>"
+        )
+    head = (
+        '<tr><th class="text">column</th><th class="text">type</th><th>dtype</th><th>shape</th>'
+        "<th>chunks</th><th>codecs</th><th>stored</th></tr>"
+    )
+    parts.append(_collapsed(f"<table>{head}{''.join(rows)}</table>"))
+    return parts
+
+
+def _scroll(table_html: str) -> str:
+    return f'<div class="scroll">{table_html}</div>'
+
+
+def _collapsed(table_html: str) -> str:
+    """A table in a box that scrolls sideways; folded under a "show N rows" line when it is long."""
+    n_rows = max(table_html.count("<tr") - 1, 0)
+    if n_rows <= LONG_TABLE_ROWS:
+        return _scroll(table_html)
+    return f"<details><summary>show {n_rows} rows</summary>{_scroll(table_html)}</details>"
 
 
 # -- small helpers -------------------------------------------------------------------------------------------
