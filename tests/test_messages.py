@@ -160,3 +160,34 @@ def test_every_folder_of_the_package_is_a_declared_package() -> None:
     assert sorted(name for name, folder in folders.items() if not declared(name, folder)) == []
     data = {k: v.replace(",", " ").split() for k, v in config.items("options.package_data")}
     assert "*.yaml" in data.get("hdmf_ai.schema", []), "the schema's YAML ships with its own package"
+
+
+# -- figures -------------------------------------------------------------------------------------------------
+
+
+def test_the_error_rate_figure_title_fits_inside_the_figure() -> None:
+    pytest.importorskip("matplotlib", reason="figures need matplotlib (pip install 'hdmf-ai[plot]')")
+    pytest.importorskip("pandas", reason="the breakdown needs pandas (pip install 'hdmf-ai[analysis]')")
+    from hdmf.common import DynamicTable, VectorData
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from hdmf_ai import analysis, plot
+
+    n = 12
+    source = DynamicTable(
+        name="source",
+        description="three sites",
+        columns=[VectorData(name="site", description="site", data=["A", "B", "C"] * (n // 3))],
+    )
+    rt = hdmf_ai.ResultsTable(name="few")  # few samples per group: the approximate chi-square, the longest title
+    rt.add_samples(np.arange(n), table=source)
+    rt.add_true_label(np.arange(n) % 2)
+    rt.add_predicted_class((np.arange(n) % 2) ^ ((np.arange(n) // 3) % 2))  # 2 of 4 wrong at every site
+    figure = plot.error_rate(analysis.error_breakdown(rt, "site"))
+    canvas = FigureCanvasAgg(figure)  # as savefig draws it
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    title = figure.axes[0].title
+    box, page = title.get_window_extent(renderer), figure.bbox
+    assert "no evidence" in title.get_text() and "chi-square, approximate, p = " in title.get_text()
+    assert page.x0 <= box.x0 and box.x1 <= page.x1, (box, page)
