@@ -95,17 +95,13 @@ def _validate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .errors import IncompleteTableWarning
     from .io import validate
     from .io.incomplete import incomplete_note, unfinished_tables
-    from .io.registry import backend_for
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", IncompleteTableWarning)  # stated below, on stdout
+    with unfinished_tables() as unfinished:  # stated below, on stdout
         problems = validate(args.file, backend=args.backend)
     for problem in problems:
         print(problem)
-    unfinished = unfinished_tables(backend_for(args.file, args.backend), args.file)
     for table, (complete, target) in unfinished.items():
         print(f"table '{table}': {incomplete_note(complete, target)}")
     verdict = "valid" if not problems else f"{len(problems)} problem(s)"

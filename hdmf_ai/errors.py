@@ -86,7 +86,15 @@ class ProbabilityWarning(UserWarning):
 
 
 class IncompleteTableWarning(UserWarning):
-    """A table holds fewer complete rows than it was declared with."""
+    """A table holds fewer complete rows than it was declared with.
+
+    ``table``, ``complete`` and ``target`` (the declared rows, None when the table grows) say which and how far,
+    for programs that report the state themselves (``hdmf-ai inspect`` and ``validate``).
+    """
+
+    def __init__(self, message: str = "", *, table: str = "", complete: int = 0, target: int | None = None) -> None:
+        super().__init__(message)
+        self.table, self.complete, self.target = table, complete, target
 
 
 class SchemaVersionWarning(UserWarning):

@@ -24,7 +24,6 @@ import html
 import json
 import os
 import uuid
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,7 @@ import numpy as np
 from hdmf.common import DynamicTable, DynamicTableRegion, EnumData, VectorIndex
 
 from .checks import TVT_ELEMENTS
-from .errors import ColumnError, IncompleteTableWarning, MissingDependencyError, ResultsFileError
+from .errors import ColumnError, MissingDependencyError, ResultsFileError
 from .io import list_tables
 from .io import open as open_table
 from .io.backend import Backend
@@ -152,10 +151,9 @@ def inspect_file(path: str | os.PathLike[str], *, backend: str | None = None, me
     except by the metrics (``metrics=False`` skips them)."""
     source = Path(path)
     chosen = backend_for(source, backend)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", IncompleteTableWarning)  # stated in the summary instead
+    with unfinished_tables() as unfinished:  # stated in the summary, not as warnings
         infos = list_tables(source, backend=backend)  # raises the clear errors for missing or corrupt files
-        unfinished = unfinished_tables(chosen, source)
+    with unfinished_tables():  # the same tables opened again: known already
         tables = _summarize_tables(source, chosen, infos, unfinished, backend=backend, metrics=metrics)
     namespaces = chosen.cached_namespaces(source)
     return FileSummary(str(source), chosen.name, _size_on_disk(source), namespaces, tuple(tables))

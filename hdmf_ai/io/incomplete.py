@@ -14,6 +14,7 @@ written): readers show its complete rows (:func:`trim_incomplete`, through :clas
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -117,26 +118,32 @@ def trim_incomplete(builder: GroupBuilder, source: Path | str, chosen: Backend) 
             dataset = group.datasets.get(name)
             if isinstance(dataset, DatasetBuilder) and hasattr(dataset.data, "shape"):
                 dataset["data"] = RowLimited(dataset.data, complete)
-        of = "of an unknown number" if target is None or int(target) < 0 else f"of {int(target)}"
-        warnings.warn(
+        declared = None if target is None or int(target) < 0 else int(target)
+        of = "of an unknown number" if declared is None else f"of {declared}"
+        message = (
             f"{source}: table '{group.name}' holds {complete} complete rows ({of}): its writer has not finished "
-            "(still running, or interrupted); ResultsWriter(path, resume=True) continues it",
-            IncompleteTableWarning,
-            stacklevel=4,
+            "(still running, or interrupted); ResultsWriter(path, resume=True) continues it"
+        )
+        warnings.warn(
+            IncompleteTableWarning(message, table=group.name, complete=complete, target=declared), stacklevel=4
         )
     return builder
 
 
-def unfinished_tables(chosen: Backend, path: Path) -> dict[str, tuple[int, int | None]]:
-    """The tables of a local file that a writer has not finished: name -> (complete rows, declared rows or None)."""
+@contextlib.contextmanager
+def unfinished_tables() -> Iterator[dict[str, tuple[int, int | None]]]:
+    """Collect, instead of showing, the IncompleteTableWarnings of reads in the block: table -> (complete rows,
+    declared rows or None). For callers that state the progress themselves; other warnings pass as before."""
     found: dict[str, tuple[int, int | None]] = {}
-    with chosen.raw_tree(path) as tree:
-        for name, node in tree.groups():
-            complete = _attr(node, COMPLETE_ROWS)
-            if complete is not None:
-                target = _attr(node, TARGET_ROWS)
-                found[name] = (int(complete), None if target is None or int(target) < 0 else int(target))
-    return found
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", IncompleteTableWarning)
+        yield found
+    for item in caught:
+        message = item.message
+        if isinstance(message, IncompleteTableWarning):
+            found[message.table] = (message.complete, message.target)
+        else:  # shown (or raised, or dropped) as the caller's filters say
+            warnings.warn_explicit(message, item.category, item.filename, item.lineno, source=item.source)
 
 
 def incomplete_note(complete: int, target: int | None) -> str:
