@@ -127,8 +127,17 @@ def check_finite(column: str, arr: np.ndarray) -> None:
     # min and max propagate NaN and reach any inf without the boolean copy np.isfinite(arr) would make
     # (a quarter of a float32 column's size); only a failing column pays for locating the bad value
     if not (np.isfinite(arr.min()) and np.isfinite(arr.max())):
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ColumnError(column, "finite values (no NaN or inf)", f"{arr[tuple(bad)]} at index {tuple(bad)}")
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        where = bad[0] if len(bad) == 1 else bad
+        raise ColumnError(column, "finite values (no NaN or inf)", f"{arr[bad]} at index {where}")
+
+
+def check_table_name(name: object) -> str:
+    """A table's name becomes a group in the file: not empty, not '.' or '..', no '/'."""
+    if not isinstance(name, str) or not name.strip() or "/" in name or name in (".", ".."):
+        expected = "a non-empty name without '/' (it becomes a group of the file), e.g. 'logreg'"
+        raise ColumnError("name", expected, repr(name), kind="argument")
+    return name
 
 
 def check_length(column: str, n_rows: int | None, arr_len: int) -> None:

@@ -10,7 +10,12 @@ Exit codes (every command):
 - 1: the work failed: a missing, corrupt or unreadable file, a missing optional dependency, an unwritable
   output directory (the error is printed on one line to stderr, ``hdmf-ai COMMAND: error: ...``), or
   ``validate`` found problems (listed on stdout);
-- 2: usage errors (argparse's own convention: unknown command, missing or bad argument).
+- 2: usage errors (argparse's own convention: unknown command, missing or bad argument), also on one line.
+
+No traceback and no Python warning reaches the terminal unless ``--debug`` is given; hdmf-ai's own warnings
+(an unfinished table, a newer schema) are printed as one line each, ``hdmf-ai COMMAND: warning: ...``. Errors
+speak in the command line's terms (``--overwrite``, ``--backend``), not the Python API's. Output cut short by
+its reader (``hdmf-ai inspect x | head``) ends quietly.
 
 Example::
 
@@ -22,13 +27,16 @@ Example::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from . import __version__
-from .errors import HdmfAiError
+from .errors import HdmfAiError, UnknownFormatError
 
 __all__ = ["COMMANDS", "Command", "build_parser", "main"]
 
@@ -37,6 +45,8 @@ PROG = "hdmf-ai"
 # what a user can cause and fix (bad file, missing extra, unwritable directory): one line, no traceback.
 # Anything else is a bug, and its traceback is what a bug report needs.
 EXPECTED_ERRORS: tuple[type[BaseException], ...] = (HdmfAiError, OSError)
+#: what a process killed by SIGPIPE returns in a shell (128 + 13)
+BROKEN_PIPE = 141
 
 
 @dataclass(frozen=True)
@@ -86,11 +96,17 @@ def _validate_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _validate(args: argparse.Namespace) -> int:
     from .io import validate
+    from .io.incomplete import incomplete_note, unfinished_tables
 
-    problems = validate(args.file, backend=args.backend)
+    with unfinished_tables() as unfinished:  # stated below, on stdout
+        problems = validate(args.file, backend=args.backend)
     for problem in problems:
         print(problem)
-    print(f"{args.file}: {'valid' if not problems else f'{len(problems)} problem(s)'} against its cached schema")
+    for table, (complete, target) in unfinished.items():
+        print(f"table '{table}': {incomplete_note(complete, target)}")
+    verdict = "valid" if not problems else f"{len(problems)} problem(s)"
+    scope = " (the complete rows of unfinished tables)" if unfinished else ""
+    print(f"{args.file}: {verdict} against its cached schema{scope}")
     return 0 if not problems else 1
 
 
@@ -156,12 +172,25 @@ def _convert_arguments(parser: argparse.ArgumentParser) -> None:
         "--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET, help="storage preset (default: %(default)s)"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing target")
+    parser.add_argument(
+        "--backend", choices=("hdf5", "zarr"), help="the format of the target, when its suffix does not tell"
+    )
+    parser.add_argument(
+        "--source-backend", choices=("hdf5", "zarr"), help="the format of the source, when its suffix does not tell"
+    )
 
 
 def _convert(args: argparse.Namespace) -> int:
     from .io.convert import convert
 
-    written = convert(args.source, args.target, preset=args.preset, overwrite=args.overwrite)
+    written = convert(
+        args.source,
+        args.target,
+        preset=args.preset,
+        overwrite=args.overwrite,
+        backend=args.backend,
+        source_backend=args.source_backend,
+    )
     print(f"{args.source} -> {written} ({args.preset})")
     return 0
 
@@ -227,12 +256,20 @@ COMMANDS: tuple[Command, ...] = (
 # -- the parser and the entry point ----------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors on one line (the usage itself is what ``--help`` is for)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``hdmf-ai``, with one subparser per entry of :data:`COMMANDS`."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG, description="Store and check per-sample results of ML models in HDF5 and Zarr (HDMF-AI)."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks and warnings (for a bug report)")
     subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         sub = subparsers.add_parser(command.name, help=command.help, description=command.help)
@@ -252,14 +289,69 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as done:  # argparse exits, with an int, after --help, --version and usage errors
         return int(done.code or 0)
-    try:
+    if args.debug:
         return int(args.run(args))
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            code = int(args.run(args))
+        _print_warnings(args.command, caught)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:  # the reader stopped reading (``| head``): nothing more to say, to anyone
+        _silence_stdout()
+        return BROKEN_PIPE
     except EXPECTED_ERRORS as err:
-        print(f"{PROG} {args.command}: error: {_one_line(err)}", file=sys.stderr)
+        print(f"{PROG} {args.command}: error: {_in_cli_terms(err, args)}", file=sys.stderr)
         return 1
 
 
-def _one_line(err: BaseException) -> str:
+def _print_warnings(command: str, caught: list[warnings.WarningMessage]) -> None:
+    """hdmf-ai's own warnings, one line each and each once; other libraries' warnings are for ``--debug``."""
+    seen: set[str] = set()
+    for found in caught:
+        if not type(found.message).__module__.startswith(__package__ or "hdmf_ai"):
+            continue
+        line = _one_line(found.message)
+        if line not in seen:
+            seen.add(line)
+            print(f"{PROG} {command}: warning: {line}", file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush does not fail on the closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (e.g. captured by a test): nothing to flush to
+        pass
+    finally:
+        os.close(devnull)
+
+
+def _in_cli_terms(err: BaseException, args: argparse.Namespace) -> str:
+    """The error on one line, naming the command line's options where the API's message names arguments."""
+    if isinstance(err, UnknownFormatError):
+        option = "--source-backend" if str(err.path) == str(getattr(args, "source", None)) else "--backend"
+        return (
+            f"{err.path}: cannot tell the format from the suffix {err.suffix!r} (known: {', '.join(err.known)}); "
+            f"pass {option} hdf5 or {option} zarr"
+        )
+    if isinstance(err, OSError) and not isinstance(err, HdmfAiError) and err.strerror:
+        # "[Errno 2] ..." is Python's rendering; the user needs the file and the reason
+        text = f"{err.filename}: {err.strerror}" if err.filename else str(err.strerror)
+    else:
+        text = _one_line(err)
+    text = " ".join(text.replace("pass overwrite=True", "pass --overwrite").split())
+    named = getattr(args, "file", None) or getattr(args, "source", None)
+    target = getattr(args, "target", None)
+    names_other = isinstance(err, OSError) and err.filename is not None
+    if named is not None and not names_other and str(named) not in text and str(target) not in text:
+        text = f"{named}: {text}"  # every error names the file it is about
+    return text
+
+
+def _one_line(err: BaseException | Warning | str) -> str:
     return " ".join(str(err).split()) or type(err).__name__
 
 

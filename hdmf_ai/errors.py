@@ -18,6 +18,7 @@ __all__ = [
     "ResultsFileError",
     "SchemaVersionWarning",
     "StorageError",
+    "UnknownFormatError",
 ]
 
 
@@ -31,18 +32,22 @@ class ColumnError(HdmfAiError, ValueError):
     Parameters
     ----------
     column
-        The name of the column (or table attribute) at fault.
+        The name of the column (or table attribute, or parameter) at fault.
     expected
         What the column needs, in words.
     given
         What was passed, in words.
+    kind
+        What ``column`` names, as the message says it: ``"column"``, or e.g. ``"parameter"`` for an argument
+        (``n_samples``, ``batch``) that is not a column of the table.
     """
 
-    def __init__(self, column: str, expected: str, given: str) -> None:
+    def __init__(self, column: str, expected: str, given: str, *, kind: str = "column") -> None:
         self.column = column
         self.expected = expected
         self.given = given
-        super().__init__(f"column '{column}': expected {expected}; got {given}")
+        self.kind = kind
+        super().__init__(f"{kind} '{column}': expected {expected}; got {given}")
 
 
 class ResultsFileError(HdmfAiError, OSError):
@@ -55,6 +60,19 @@ class ResultsFileError(HdmfAiError, OSError):
 
 class StorageError(HdmfAiError, ValueError):
     """A storage setting that cannot be used: unknown preset, or a codec the backend lacks."""
+
+
+class UnknownFormatError(HdmfAiError, ValueError):
+    """A path whose format (HDF5 or Zarr) its suffix does not tell, and no backend was named."""
+
+    def __init__(self, path: object, suffix: str, known: list[str]) -> None:
+        self.path = path
+        self.suffix = suffix
+        self.known = known
+        super().__init__(
+            f"cannot tell the format of {str(path)!r} from its suffix {suffix!r}: use one of {known} "
+            "or pass backend='hdf5' or backend='zarr'"
+        )
 
 
 class MissingDependencyError(HdmfAiError, ImportError):
@@ -70,7 +88,15 @@ class ProbabilityWarning(UserWarning):
 
 
 class IncompleteTableWarning(UserWarning):
-    """A table holds fewer complete rows than it was declared with."""
+    """A table holds fewer complete rows than it was declared with.
+
+    ``table``, ``complete`` and ``target`` (the declared rows, None when the table grows) say which and how far,
+    for programs that report the state themselves (``hdmf-ai inspect`` and ``validate``).
+    """
+
+    def __init__(self, message: str = "", *, table: str = "", complete: int = 0, target: int | None = None) -> None:
+        super().__init__(message)
+        self.table, self.complete, self.target = table, complete, target
 
 
 class SchemaVersionWarning(UserWarning):

@@ -23,13 +23,15 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from hdmf.backends.io import HDMFIO
 from hdmf.common import DynamicTable, DynamicTableRegion
 
+from .errors import StorageError
+from .io import policy
 from .io.files import check_replaceable, move_into_place, temporary_sibling
 from .io.registry import backend_for
 from .nwbtypes import (
@@ -111,7 +113,13 @@ def open_nwb(path: str | os.PathLike[str], *, backend: str | None = None) -> Ite
 
 
 def write_nwb(
-    nwbfile: NWBFile, path: str | os.PathLike[str], *, backend: str | None = None, overwrite: bool = False
+    nwbfile: NWBFile,
+    path: str | os.PathLike[str],
+    *,
+    backend: str | None = None,
+    overwrite: bool = False,
+    preset: str | policy.Preset = policy.DEFAULT_PRESET,
+    storage: Mapping[str, policy.Setting] | None = None,
 ) -> Path:
     """Write ``nwbfile`` to a new HDF5 (``.nwb``) or Zarr (``.zarr``) file, its namespaces cached.
 
@@ -130,9 +138,16 @@ def write_nwb(
         ``"hdf5"`` or ``"zarr"``.
     overwrite
         Replace an existing file at ``path``.
+    preset, storage
+        The storage policy of the tables' numeric columns held in memory, as for :func:`hdmf_ai.write`
+        (default ``"portable"``: chunked, gzip + shuffle on HDF5). Columns of a file the NWBFile was read from
+        are copied as they are stored. Lossy settings are refused: an NWB file keeps the values as given.
     """
     target = Path(path)
     chosen = backend_for(target, backend)
+    planned = policy.plan(nwbfile, backend=chosen.name, preset=preset, storage=storage)
+    if lossy := policy.lossy_attributes(planned):
+        raise StorageError(f"lossy storage is not written to NWB files; asked for {sorted(lossy)}")
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
     check_replaceable(target)
@@ -144,7 +159,7 @@ def write_nwb(
         with warnings.catch_warnings():
             for message in QUIET:
                 warnings.filterwarnings("ignore", message=message)
-            with nwb_io(tmp, "w", backend=chosen.name) as io:
+            with policy.applied(planned, chosen), nwb_io(tmp, "w", backend=chosen.name) as io:
                 if source_io is None:
                     io.write(nwbfile)
                 else:  # datasets of the source file are copied, not linked: the copy stands alone

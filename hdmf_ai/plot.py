@@ -263,7 +263,8 @@ def error_rate(
     ax.legend(loc="upper right", fontsize=8)
     verdict = "error depends on the group" if result.depends() else "no evidence that error depends on the group"
     test = f"{result.test}{', approximate' if result.approximate else ''}, p = {result.p_value:.2g}"
-    ax.set_title(title or f"Error rate by {result.by}\n{verdict} ({test})", fontsize=10)
+    # the test on a line of its own: beside the verdict it ran past the edge of a narrow figure
+    ax.set_title(title or f"Error rate by {result.by}\n{verdict}\n({test})", fontsize=10)
     return fig
 
 

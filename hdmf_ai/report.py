@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import html
 import json
@@ -36,6 +37,7 @@ from .errors import ColumnError, MissingDependencyError, ResultsFileError
 from .io import list_tables
 from .io import open as open_table
 from .io.backend import Backend
+from .io.incomplete import RowLimited, incomplete_note, unfinished_tables
 from .io.registry import backend_for
 from .results_table import ResultsTable
 
@@ -102,9 +104,11 @@ class TableSummary:
     provenance: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     metrics: Any = None  # a pandas DataFrame, when the table's columns allow metrics
     metrics_note: str = ""
+    incomplete: str = ""  # how far an unfinished writer got, when one did not finish
 
     def lines(self) -> list[str]:
         out = [f"{self.data_type} '{self.name}': {self.n_rows} rows, {len(self.columns)} columns"]
+        out += [f"  {self.incomplete}"] if self.incomplete else []
         out += [f"  description: {self.description}"] if self.description else []
         for key, values in self.provenance.items():
             if len(values) > 1 and len(set(values)) == 1:  # one value for every pipeline step
@@ -147,14 +151,33 @@ def inspect_file(path: str | os.PathLike[str], *, backend: str | None = None, me
     except by the metrics (``metrics=False`` skips them)."""
     source = Path(path)
     chosen = backend_for(source, backend)
-    infos = list_tables(source, backend=backend)  # raises the clear errors for missing or corrupt files
+    with unfinished_tables() as unfinished:  # stated in the summary, not as warnings
+        infos = list_tables(source, backend=backend)  # raises the clear errors for missing or corrupt files
+    with unfinished_tables():  # the same tables opened again: known already
+        tables = _summarize_tables(source, chosen, infos, unfinished, backend=backend, metrics=metrics)
+    namespaces = chosen.cached_namespaces(source)
+    return FileSummary(str(source), chosen.name, _size_on_disk(source), namespaces, tuple(tables))
+
+
+def _summarize_tables(
+    source: Path,
+    chosen: Backend,
+    infos: Sequence[Any],
+    unfinished: Mapping[str, tuple[int, int | None]],
+    *,
+    backend: str | None,
+    metrics: bool,
+) -> list[TableSummary]:
     tables: list[TableSummary] = []
     described: set[str] = set()
     for info in infos:
         with _results_table(source, info.name, backend) as table:
             if table is None:
                 continue
-            tables.append(_summarize(table, info.data_type, chosen, metrics=metrics))
+            summary = _summarize(table, info.data_type, chosen, metrics=metrics)
+            if info.name in unfinished:
+                summary = dataclasses.replace(summary, incomplete=incomplete_note(*unfinished[info.name]))
+            tables.append(summary)
             described.add(info.name)
             target = _source_table(table)
             if target is not None and target.name not in described:
@@ -163,8 +186,7 @@ def inspect_file(path: str | os.PathLike[str], *, backend: str | None = None, me
     for info in infos:  # tables that no ResultsTable links to: what list_tables knows
         if info.name not in described:
             tables.append(TableSummary(info.name, info.data_type, info.n_rows))
-    namespaces = chosen.cached_namespaces(source)
-    return FileSummary(str(source), chosen.name, _size_on_disk(source), namespaces, tuple(tables))
+    return tables
 
 
 @contextlib.contextmanager
@@ -228,8 +250,10 @@ def _metrics_summary(table: ResultsTable) -> tuple[Any, str]:
 
 def _column_info(column: Any, chosen: Backend) -> ColumnInfo:
     data = column.data
-    # chunk shape, codec chain and stored bytes of an on-disk array; nothing for data in memory
-    chunks, codecs, stored = chosen.storage_of(data) or (None, (), None)
+    # chunk shape, codec chain and stored bytes of an on-disk array; nothing for data in memory. An unfinished
+    # table's columns are views of their first rows: the storage is the dataset's
+    stored_as = data.dataset if isinstance(data, RowLimited) else data
+    chunks, codecs, stored = chosen.storage_of(stored_as) or (None, (), None)
     shape = tuple(int(s) for s in getattr(data, "shape", np.shape(data)))
     dtype = np.dtype(getattr(data, "dtype", None) or np.asarray(data).dtype)
     return ColumnInfo(
@@ -322,6 +346,9 @@ def write_report(
     if not names or (table is not None and table not in names):
         wanted = "no ResultsTable" if table is None else f"no ResultsTable named {table!r}"
         raise ResultsFileError(path, f"holds {wanted}; its ResultsTables: {names}")
+    for name in [table] if table is not None else names:  # a mistyped --by fails before anything is written
+        with open_table(path, table=name, backend=backend) as results:
+            _check_columns(results, by or ())
     out.mkdir(parents=True, exist_ok=True)
     sections = []
     for name in [table] if table is not None else names:
@@ -331,6 +358,17 @@ def write_report(
     index = out / "index.html"
     _write_atomically(index, _html(summary, sections))
     return index
+
+
+def _check_columns(rt: ResultsTable, by: Sequence[str]) -> None:
+    """Refuse a ``by`` that is a column neither of ``rt`` nor of the source table its ``samples`` point at."""
+    known = {c.name for c in rt.columns}
+    source = _source_table(rt)
+    known |= set(source.colnames) if source is not None else set()
+    for column in by:
+        if column not in known:
+            where = f"'{rt.name}'" + (f" or of its source table '{source.name}'" if source is not None else "")
+            raise ColumnError(column, f"a column of {where}, one of {sorted(known)}", "no such column")
 
 
 def _report_table(
@@ -476,8 +514,12 @@ h1 { font-size: 1.5em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; } 
 table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
 td, th { border: 1px solid #ddd; padding: 2px 8px; text-align: right; }
 th { background: #f3f3f3; } td.text, th.text { text-align: left; }
-img { max-width: 100%; border: 1px solid #eee; } .note { color: #555; } code { font-size: 0.9em; }
+img { max-width: 100%; height: auto; border: 1px solid #eee; } .note { color: #555; } code { font-size: 0.9em; }
+.scroll { overflow-x: auto; max-width: 100%; } .incomplete { color: #a40; font-weight: bold; }
+details > summary { cursor: pointer; color: #555; margin: 0.3em 0; } .figure h4 { margin: 1em 0 0.2em; }
 """
+#: tables longer than this are collapsed under a "show N rows" line
+LONG_TABLE_ROWS = 15
 
 
 def _html(summary: FileSummary, sections: list[_Section]) -> str:
@@ -500,34 +542,26 @@ def _html(summary: FileSummary, sections: list[_Section]) -> str:
 
 
 def _html_section(section: _Section) -> list[str]:
+    """One table's section, as a person reads it: the summary, then the figures, then the tables and notes,
+    and last what the file stores (provenance, storage); wide tables scroll in their box, long ones collapse."""
     e = html.escape
     table = section.table
     parts = [f'<h2 id="{_slug(table.name)}">{e(table.data_type)} <code>{e(table.name)}</code></h2>']
+    parts += [f'<p class="incomplete">{e(table.incomplete)}</p>'] if table.incomplete else []
     parts += [f"<p>{e(table.description)}</p>"] if table.description else []
-    if table.provenance:
-        parts.append(
-            '<table><tr><th class="text">provenance</th><th class="text">step</th><th class="text">value</th></tr>'
-        )
-        for key, values in table.provenance.items():
-            for step, value in enumerate(values):
-                parts.append(
-                    f'<tr><td class="text">{e(key)}</td><td>{step}</td><td class="text">{e(_pretty(value))}</td></tr>'
-                )
-        parts.append("</table>")
-    parts.append(
-        '<table><tr><th class="text">column</th><th class="text">type</th><th>dtype</th><th>shape</th>'
-        "<th>chunks</th><th>codecs</th><th>stored</th></tr>"
-    )
-    for c in table.columns:
-        chunks = "contiguous" if c.chunks is None else "x".join(map(str, c.chunks))
-        parts.append(
-            f'<tr><td class="text">{e(c.name)}</td><td class="text">{e(c.type)}</td><td>{e(c.dtype)}</td>'
-            f"<td>{e(_shape(c.shape))}</td><td>{e(chunks)}</td><td>{e('+'.join(c.codecs) or 'none')}</td>"
-            f"<td>{e(_size(c.stored_bytes))}</td></tr>"
-        )
-    parts.append("</table>")
+    if table.metrics is not None:
+        parts += ["<h3>Summary</h3>", _scroll(table.metrics.round(3).to_html(border=0, classes="metrics", na_rep=""))]
+    elif table.metrics_note:
+        parts += ["<h3>Summary</h3>", f'<p class="note">metrics: {e(table.metrics_note)}</p>']
+    figures = [(title, payload) for title, kind, payload in section.items if kind == "image"]
+    if figures:
+        parts.append("<h3>Figures</h3>")
+        for title, payload in figures:
+            parts.append(f'<div class="figure"><h4>{e(title)}</h4><img src="{e(payload)}" alt="{e(title)}"></div>')
     last_title = None
     for title, kind, payload in section.items:
+        if kind == "image":
+            continue
         if title != last_title:
             parts.append(f"<h3>{e(title)}</h3>")
             last_title = title
@@ -535,11 +569,49 @@ def _html_section(section: _Section) -> list[str]:
             parts.append(f'<p class="note">{e(payload)}</p>')
         elif kind == "table":
             parts.append(f'<p class="note">CSV: <a href="{e(payload)}">{e(payload)}</a></p>')
-        elif kind == "html":
-            parts.append(payload)  # pandas escapes the cells of to_html
-        else:
-            parts.append(f'<p><img src="{e(payload)}" alt="{e(title)}"></p>')
+        else:  # "html": pandas escapes the cells of to_html
+            parts.append(_collapsed(payload))
+    parts += ["<h3>Provenance and storage</h3>", *_html_storage(table)]
     return parts
+
+
+def _html_storage(table: TableSummary) -> list[str]:
+    e = html.escape
+    parts = []
+    if table.provenance:
+        rows = [
+            f'<tr><td class="text">{e(key)}</td><td>{step}</td><td class="text">{e(_pretty(value))}</td></tr>'
+            for key, values in table.provenance.items()
+            for step, value in enumerate(values)
+        ]
+        head = '<tr><th class="text">provenance</th><th class="text">step</th><th class="text">value</th></tr>'
+        parts.append(_collapsed(f"<table>{head}{''.join(rows)}</table>"))
+    rows = []
+    for c in table.columns:
+        chunks = "contiguous" if c.chunks is None else "x".join(map(str, c.chunks))
+        rows.append(
+            f'<tr><td class="text">{e(c.name)}</td><td class="text">{e(c.type)}</td><td>{e(c.dtype)}</td>'
+            f"<td>{e(_shape(c.shape))}</td><td>{e(chunks)}</td><td>{e('+'.join(c.codecs) or 'none')}</td>"
+            f"<td>{e(_size(c.stored_bytes))}</td></tr>"
+        )
+    head = (
+        '<tr><th class="text">column</th><th class="text">type</th><th>dtype</th><th>shape</th>'
+        "<th>chunks</th><th>codecs</th><th>stored</th></tr>"
+    )
+    parts.append(_collapsed(f"<table>{head}{''.join(rows)}</table>"))
+    return parts
+
+
+def _scroll(table_html: str) -> str:
+    return f'<div class="scroll">{table_html}</div>'
+
+
+def _collapsed(table_html: str) -> str:
+    """A table in a box that scrolls sideways; folded under a "show N rows" line when it is long."""
+    n_rows = max(table_html.count("<tr") - 1, 0)
+    if n_rows <= LONG_TABLE_ROWS:
+        return _scroll(table_html)
+    return f"<details><summary>show {n_rows} rows</summary>{_scroll(table_html)}</details>"
 
 
 # -- small helpers -------------------------------------------------------------------------------------------

@@ -109,6 +109,7 @@ class ResultsTable(DataFrameMethods, DynamicTable):
         target_tables: dict[str, DynamicTable] | None = None,
         meanings_tables: Sequence[Any] | None = None,
     ) -> None:
+        checks.check_table_name(name)
         if id is None:
             # an ndarray (not hdmf's default list) so ids extend by concatenation, not element by element
             id = np.arange(n_samples or 0, dtype=np.int64) if not columns else None

@@ -114,6 +114,10 @@ class Backend(ABC):
     def load_cached_namespaces(self, path: Path, type_map: TypeMap) -> None:
         """Load the namespaces cached in the file that ``type_map`` does not know yet (extensions)."""
 
+    def unreadable(self, path: Path) -> str | None:
+        """Why the local ``path`` is not a file of this format at all, in a user's words; None when it may be."""
+        return None
+
     @abstractmethod
     def cached_namespaces(self, path: Path) -> dict[str, str]:
         """The namespaces cached in the file and their (newest) versions; empty when none."""

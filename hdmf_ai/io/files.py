@@ -28,6 +28,7 @@ def temporary_sibling(target: Path, *, keep_suffix: bool = False) -> Iterator[Pa
     """
     tag = uuid.uuid4().hex[:8]
     tmp = target.with_name(f".tmp-{tag}-{target.name}" if keep_suffix else f".{target.name}.{tag}.tmp")
+    _check_writable(target, tmp)
     try:
         yield tmp
     finally:
@@ -68,6 +69,20 @@ def _is_hdf5(path: Path) -> bool:
                 return True
             offset = 512 if offset == 0 else 2 * offset
     return False
+
+
+def _check_writable(target: Path, tmp: Path) -> None:
+    """Refuse, naming ``target`` and the OS's reason, a destination whose directory cannot take a new file.
+
+    Asked before any library writes: their own messages name the hidden temporary file and their internals.
+    """
+    try:
+        os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except OSError as err:
+        reason = err.strerror or str(err)
+        where = target.parent if str(target.parent) else Path(".")
+        raise type(err)(err.errno, f"cannot write here ({where}): {reason}", str(target)) from None
+    os.unlink(tmp)
 
 
 def move_into_place(tmp: Path, target: Path) -> None:

@@ -96,9 +96,15 @@ class HDF5Backend(Backend):
         with checked_file(path, source=path) as file:
             load_namespaces(file, type_map)
 
+    def unreadable(self, path: Path) -> str | None:
+        if path.is_dir():
+            return "is a directory, not an HDF5 file"
+        return None if h5py.is_hdf5(str(path)) else "not an HDF5 file (no HDF5 signature)"
+
     def cached_namespaces(self, path: Path) -> dict[str, str]:
         try:
-            return dict(HDF5IO.get_namespaces(path=str(path)))
+            with h5py.File(path, "r", swmr=swmr_flags_set(path)) as file:
+                return dict(HDF5IO.get_namespaces(file=file))
         except (OSError, KeyError, ValueError):  # nothing cached, or not where hdmf keeps it
             return {}
 
@@ -139,7 +145,7 @@ class HDF5Backend(Backend):
             yield RawTree(groups=f.items, group=lambda name: f[name], deref=lambda ref: f[ref])
 
     def root_attribute(self, path: Path, key: str) -> Any:
-        with h5py.File(path, "r") as file:
+        with h5py.File(path, "r", swmr=swmr_flags_set(path)) as file:
             value = file.attrs.get(key)
         return value.decode() if isinstance(value, bytes) else value
 
@@ -152,7 +158,9 @@ class HDF5Backend(Backend):
 
 def checked_file(target: str | Path | IO[bytes], *, source: object) -> h5py.File:
     """``target`` (a path or a file object) opened read-only, refused when it points outside itself."""
-    file = h5py.File(target, "r")
+    # a file a writer has open, or had when it was killed, opens only as a SWMR reader (its last flushed state)
+    swmr = not hasattr(target, "read") and swmr_flags_set(Path(str(target)))
+    file = h5py.File(target, "r", swmr=swmr)
     try:
         check_hdf5(file, source)  # before hdmf follows any link
     except BaseException:

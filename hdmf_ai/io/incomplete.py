@@ -14,6 +14,7 @@ written): readers show its complete rows (:func:`trim_incomplete`, through :clas
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,7 +29,16 @@ from ..coercion import ColumnSpec
 from ..errors import ColumnError, IncompleteTableWarning, ResultsFileError
 from .backend import Backend, RawTree
 
-__all__ = ["COMPLETE_ROWS", "TARGET_ROWS", "FoundTable", "RowLimited", "describe_table", "trim_incomplete"]
+__all__ = [
+    "COMPLETE_ROWS",
+    "TARGET_ROWS",
+    "FoundTable",
+    "RowLimited",
+    "describe_table",
+    "incomplete_note",
+    "trim_incomplete",
+    "unfinished_tables",
+]
 
 COMPLETE_ROWS = "hdmf_ai_complete_rows"
 TARGET_ROWS = "hdmf_ai_n_samples"
@@ -108,14 +118,38 @@ def trim_incomplete(builder: GroupBuilder, source: Path | str, chosen: Backend) 
             dataset = group.datasets.get(name)
             if isinstance(dataset, DatasetBuilder) and hasattr(dataset.data, "shape"):
                 dataset["data"] = RowLimited(dataset.data, complete)
-        of = "of an unknown number" if target is None or int(target) < 0 else f"of {int(target)}"
-        warnings.warn(
+        declared = None if target is None or int(target) < 0 else int(target)
+        of = "of an unknown number" if declared is None else f"of {declared}"
+        message = (
             f"{source}: table '{group.name}' holds {complete} complete rows ({of}): its writer has not finished "
-            "(still running, or interrupted); ResultsWriter(path, resume=True) continues it",
-            IncompleteTableWarning,
-            stacklevel=4,
+            "(still running, or interrupted); ResultsWriter(path, resume=True) continues it"
+        )
+        warnings.warn(
+            IncompleteTableWarning(message, table=group.name, complete=complete, target=declared), stacklevel=4
         )
     return builder
+
+
+@contextlib.contextmanager
+def unfinished_tables() -> Iterator[dict[str, tuple[int, int | None]]]:
+    """Collect, instead of showing, the IncompleteTableWarnings of reads in the block: table -> (complete rows,
+    declared rows or None). For callers that state the progress themselves; other warnings pass as before."""
+    found: dict[str, tuple[int, int | None]] = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", IncompleteTableWarning)
+        yield found
+    for item in caught:
+        message = item.message
+        if isinstance(message, IncompleteTableWarning):
+            found[message.table] = (message.complete, message.target)
+        else:  # shown (or raised, or dropped) as the caller's filters say
+            warnings.warn_explicit(message, item.category, item.filename, item.lineno, source=item.source)
+
+
+def incomplete_note(complete: int, target: int | None) -> str:
+    """How ``inspect`` and ``validate`` state that a table is unfinished."""
+    of = f"{complete} of {target}" if target is not None else f"{complete} of an unknown number of"
+    return f"incomplete: {of} rows (interrupted writer; resume with ResultsWriter(path, resume=True))"
 
 
 def _groups(builder: GroupBuilder) -> Iterator[GroupBuilder]:

@@ -64,6 +64,7 @@ def _opened(
     if not source.exists():
         raise FileNotFoundError(f"no results file at {source}")
     chosen = backend_for(source, backend)
+    _check_hdmf_file(source, chosen)
     manager = _read_manager(source, chosen)
     try:
         io = chosen.open_reader(source, manager)  # also an HDF5 file a writer has open (SWMR)
@@ -103,6 +104,22 @@ def _open_remote(
             yield io, chosen
         finally:
             io.close()
+
+
+NOT_HDMF = "not an HDMF file (no cached specification / no data_type at its root)"
+
+
+def _check_hdmf_file(source: Path, chosen: Backend) -> None:
+    """Refuse, in a user's words, what is not a file of ``chosen``'s format, or is one but not of hdmf types."""
+    problem = chosen.unreadable(source)
+    if problem is None and not chosen.cached_namespaces(source):
+        try:
+            typed = chosen.root_attribute(source, "data_type") is not None
+        except Exception:  # the root cannot be read: the reader says why, naming the object
+            typed = True
+        problem = None if typed else NOT_HDMF
+    if problem is not None:
+        raise ResultsFileError(source, problem)
 
 
 def _read_manager(source: Path, chosen: Backend) -> BuildManager:
@@ -366,12 +383,14 @@ def validate(path: str | os.PathLike[str], *, backend: str | None = None, namesp
     Only the cached spec is used, as a reader without hdmf-ai would: a file that validates here is
     self-describing. A file without a cached ``namespace`` is reported as such. Then every ResultsTable is read
     and held to the rules the writer enforces (:mod:`hdmf_ai.invariants`): codes within their classes and
-    elements, probabilities in [0, 1], unique ids, folds below ``n_splits``, and so on.
+    elements, probabilities in [0, 1], unique ids, folds below ``n_splits``, and so on. Of a table whose
+    writer did not finish, the complete rows are checked (with an :class:`~hdmf_ai.errors.IncompleteTableWarning`).
     """
     source = Path(path)
     if not source.exists():
         raise FileNotFoundError(f"no results file at {source}")
     chosen = backend_for(source, backend)
+    _check_hdmf_file(source, chosen)
     nwb_file = nwbtypes.is_nwb_file(source, backend=chosen.name)
     type_map = TypeMap(nwbtypes.spec_catalog() if nwb_file else NamespaceCatalog())  # NWB specs need pynwb's classes
     try:
@@ -383,9 +402,10 @@ def validate(path: str | os.PathLike[str], *, backend: str | None = None, namesp
     spec = type_map.namespace_catalog.get_namespace(namespace)
     # in an NWB file, ResultsTables link to NWB types (samples -> Units): check them knowing both namespaces
     validator = ValidatorMap(nwbtypes.join_namespace(type_map) if nwb_file else spec)
-    io = chosen.open_io(source, "r", BuildManager(type_map))
+    io = chosen.open_reader(source, BuildManager(type_map))  # also a file a writer has open, or had (SWMR)
     try:
-        root = _read_builder(io, source, chosen)
+        # an unfinished table: its complete rows are checked, with an IncompleteTableWarning saying so
+        root = trim_incomplete(_read_builder(io, source, chosen), source, chosen)
         # a namespace without NWB's types (hdmf-ai) checks the ResultsTables of an NWB file, not the NWBFile
         whole = not nwb_file or io.manager.get_builder_dt(root) in spec.catalog.get_registered_types()
         parts = [root] if whole else _results_builders(root, io.manager)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import UnknownFormatError
 from .backend import Backend
 from .hdf5 import HDF5Backend
 from .zarr import ZarrBackend
@@ -31,7 +32,4 @@ def backend_for(path: str | Path, backend: str | None = None) -> Backend:
         if suffix in candidate.suffixes:
             return candidate
     known = sorted(s for b in BACKENDS.values() for s in b.suffixes)
-    raise ValueError(
-        f"cannot tell the format of {str(path)!r} from its suffix {suffix!r}: use one of {known} "
-        "or pass backend='hdf5' or backend='zarr'"
-    )
+    raise UnknownFormatError(path, suffix, known)

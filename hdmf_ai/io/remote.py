@@ -16,6 +16,7 @@ Example: ``hdmf_ai.read("s3://bucket/results.zarr", storage_options={"endpoint_u
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import re
 import time
@@ -55,6 +56,7 @@ def resolve_options(url: str, storage_options: Mapping[str, Any] | None) -> dict
     """fsspec's options for ``url``: the caller's, plus anonymous access to S3 when no credentials exist."""
     options = dict(storage_options or {})
     if urlsplit(url).scheme.lower() in ("s3", "s3a") and not any(k in options for k in _EXPLICIT_S3_CREDENTIALS):
+        _imported("botocore.session", url)  # boto's credential chain: MissingDependencyError without it
         options["anon"] = not _aws_credentials_found()
     return options
 
@@ -75,13 +77,21 @@ def _credentials_in(environment: tuple[tuple[str, str], ...]) -> bool:
         return True
 
 
+def _imported(module: str, url: str) -> Any:
+    """Import a package the ``remote`` extra brings, or raise :class:`MissingDependencyError` naming the extra."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:  # the package, or one it imports (remfile needs requests): name the missing one
+        package = (err.name or module).split(".")[0]
+        raise MissingDependencyError(
+            f"reading {url} needs {package}, which is not installed: pip install 'hdmf-ai[remote]'", name=package
+        ) from err
+
+
 def filesystem(url: str, options: Mapping[str, Any]) -> tuple[Any, str]:
+    core = _imported("fsspec.core", url)
     try:
-        import fsspec.core
-    except ImportError:
-        raise MissingDependencyError(f"reading {url} needs fsspec; pip install 'hdmf-ai[remote]'") from None
-    try:
-        fs, fs_path = fsspec.core.url_to_fs(url, **options)
+        fs, fs_path = core.url_to_fs(url, **options)
         return fs, str(fs_path)
     except ImportError as err:  # the protocol's package (s3fs, aiohttp) is missing
         raise MissingDependencyError(f"reading {url} needs {err.name or err}; pip install 'hdmf-ai[remote]'") from err
@@ -95,6 +105,7 @@ def hdf5_handle(url: str, options: Mapping[str, Any]) -> Any:
     object then waits for the lock forever (a full read over s3fs hung so here). HDF5 reads stay in one thread.
     """
     scheme = urlsplit(url).scheme.lower()
+    remfile = _imported("remfile", url)  # before any request: a missing package is named, not met midway
     source: str | _PresignedUrl
     if scheme in ("s3", "s3a"):
         source, size = _s3_source(url, options)
@@ -102,18 +113,13 @@ def hdf5_handle(url: str, options: Mapping[str, Any]) -> Any:
         source, size = url, _http_size(url)
     else:
         raise ResultsFileError(url, f"HDF5 files are read from s3://, http:// or https:// URLs, not {scheme}://")
-    try:
-        import remfile
-    except ImportError:
-        raise MissingDependencyError(f"reading {url} needs remfile; pip install 'hdmf-ai[remote]'") from None
     # the size is known already: remfile would otherwise start a GET of the whole file to learn it
     return remfile.File(source, _size=size, _min_chunk_size=HDF5_MIN_CHUNK, _max_threads=1)
 
 
 def _http_size(url: str) -> int:
     """The size of the file at an HTTP(S) URL, from a one-byte range request (presigned URLs refuse HEAD)."""
-    import requests
-
+    requests = _imported("requests", url)
     with requests.get(url, headers={"Range": "bytes=0-0"}, stream=True, timeout=60) as response:
         if response.status_code == 404:
             raise FileNotFoundError(f"no results file at {url}")
@@ -131,6 +137,8 @@ def _s3_source(url: str, options: Mapping[str, Any]) -> tuple[_PresignedUrl, int
     """A presigned URL of an S3 object (signed in this thread, by botocore) and the object's size."""
     parts = urlsplit(url)
     bucket, key = parts.netloc, parts.path.lstrip("/")
+    for module in ("botocore.session", "botocore.config", "botocore.exceptions"):
+        _imported(module, url)
     try:
         return _head(_s3_client(options), url, bucket, key)
     except _ElsewhereError as moved:  # the bucket lives in another region: sign for that one

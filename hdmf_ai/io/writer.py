@@ -111,7 +111,7 @@ class ResultsWriter:
         if mode not in ("w", "a"):
             raise ValueError(f"mode: expected 'w' (a new file) or 'a' (add rows); got {mode!r}")
         if n_samples is not None and n_samples < 0:
-            raise ColumnError("n_samples", "a row count >= 0, or None when unknown", str(n_samples))
+            raise ColumnError("n_samples", "a row count >= 0, or None when unknown", str(n_samples), kind="parameter")
         self.plan = WritePlan(
             path=self.path,
             backend=backend_for(self.path, backend),
@@ -157,7 +157,7 @@ class ResultsWriter:
         if self._closed:
             raise ValueError(f"the writer of {self.path} is closed")
         if not columns:
-            raise ColumnError("batch", "one array per column", "no columns")
+            raise ColumnError("batch", "one array per column", "no columns", kind="argument")
         self.plan.check_names(columns, started=self._sink is not None)
         bar = self._progress()  # made before the count moves: it starts at the rows already written
         if self._sink is None:
@@ -168,7 +168,9 @@ class ResultsWriter:
         n = batch_length(batch)
         target = self.plan.n_samples
         if target is not None and self._appended + n > target:
-            raise ColumnError("batch", f"at most {target} rows in all (n_samples)", f"{self._appended + n} rows")
+            raise ColumnError(
+                "batch", f"at most {target} rows in all (n_samples)", f"{self._appended + n} rows", kind="argument"
+            )
         batch["id"] = np.arange(self._appended, self._appended + n, dtype=np.int64)
         for name, arr in batch.items():
             self._pending[name].append(self.plan.stored(name, arr))
@@ -189,7 +191,7 @@ class ResultsWriter:
             self._stop()
             raise ColumnError(
                 "n_samples", f"{target} rows, as declared", f"{self._appended} rows; the file is incomplete "
-                "and ResultsWriter(path, resume=True) continues it"
+                "and ResultsWriter(path, resume=True) continues it", kind="parameter"
             )  # fmt: skip
         self._flush(final=True)
         if self._sink.capacity() != self._appended:
@@ -302,7 +304,9 @@ class ResultsWriter:
         target = self.plan.n_samples
         if resume:
             if target is not None and target != found.target:
-                raise ColumnError("n_samples", f"{found.target}, as the interrupted run declared", str(target))
+                raise ColumnError(
+                    "n_samples", f"{found.target}, as the interrupted run declared", str(target), kind="parameter"
+                )
             self.plan.n_samples = found.target
         elif target is not None:
             self.plan.n_samples = target + self._appended  # n_samples counts the rows added

@@ -92,6 +92,15 @@ class ZarrBackend(Backend):
     def load_cached_namespaces(self, path: Path, type_map: TypeMap) -> None:
         load_namespaces(_local_store(path), type_map, v2=is_zarr_v2_file(str(path)))
 
+    def unreadable(self, path: Path) -> str | None:
+        if not path.is_dir():
+            return "not a Zarr store (a file, not a directory)"
+        if not any(path.iterdir()):
+            return "empty Zarr store (the directory holds nothing)"
+        if not any((path / name).is_file() for name in ("zarr.json", ".zgroup")):
+            return "not a Zarr store (no zarr.json or .zgroup at its root)"
+        return None
+
     def cached_namespaces(self, path: Path) -> dict[str, str]:
         try:
             # not through consolidated metadata either (see root_attribute)
