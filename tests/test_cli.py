@@ -233,3 +233,29 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
 def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_report_lists_the_misclassified_rows_of_its_split_joined_to_the_source(
+    written: dict[str, Path], backend: str, tmp_path: Path
+) -> None:
+    """The rows to look at, with the site and age of each: every wrong test row and nothing else."""
+    import pandas as pd
+
+    out = tmp_path / "report"
+    assert hdmf_ai_cli("report", str(written[backend]), "--out", str(out)).returncode == 0
+    got = pd.read_csv(out / "results_misclassified.csv", index_col=0)
+    table = hdmf_ai.read(written[backend])
+    truth = np.asarray(table.true_label.data)
+    predicted = np.asarray(table.predicted_class.data)
+    test = np.asarray(table.tvt_split.data) == 2
+    ids = np.asarray(table.id.data)
+    want = ids[(truth != predicted) & test]
+    assert sorted(got.index) == sorted(want.tolist()) and len(want) > 0
+    assert {"site", "age", "true_label", "predicted_class"} <= set(got.columns)
+    names = list(table.true_label.elements.data[:])
+    rows = {int(i): k for k, i in enumerate(ids)}
+    for row_id, row in got.iterrows():
+        k = rows[int(row_id)]
+        assert row["true_label"] == names[truth[k]] and row["predicted_class"] == names[predicted[k]]
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "Misclassified rows (test)" in page and "Error rate by site (test)" in page
