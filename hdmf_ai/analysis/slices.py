@@ -19,6 +19,7 @@ from hdmf.common import DynamicTable
 from numpy.typing import ArrayLike
 
 from .._tableview import TableView
+from ..coercion import PREDEFINED
 from ..errors import ColumnError
 from .grouping import groups, require_pandas, selection
 from .stats import wilson_interval
@@ -36,21 +37,8 @@ __all__ = [
     "slice_columns",
 ]
 
-# the columns the schema defines: outputs and bookkeeping, never a candidate for slicing
-PREDEFINED_COLUMNS = (
-    "samples",
-    "tvt_split",
-    "cv_split",
-    "true_label",
-    "predicted_probability",
-    "predicted_class",
-    "topk_probabilities",
-    "topk_classes",
-    "predicted_value",
-    "cluster_label",
-    "embedding",
-    "viz_embedding",
-)
+# the columns the schema defines (outputs and bookkeeping) are never a candidate for slicing
+PREDEFINED_COLUMNS = PREDEFINED
 # smallest slice tested by default: the larger of this and 1% of the rows
 MIN_SIZE = 30
 
