@@ -248,6 +248,11 @@ def _metrics_summary(table: ResultsTable) -> tuple[Any, str]:
         return None, str(err)
     except NOT_APPLICABLE as err:
         return None, f"none ({reason(err)})"
+    if list(frame.columns) == ["n"]:  # rows counted, nothing to score them with
+        return None, (
+            "none (no outputs to score: a true_label with predicted_class or predicted_probability, "
+            "predicted_value or cluster_label)"
+        )
     keep = [c for c in frame.columns if c in SUMMARY_METRICS or c.startswith("top_")]
     return frame[keep], ""
 

@@ -506,3 +506,55 @@ def test_no_errors_means_no_test() -> None:
     result = analysis.error_breakdown(rt, "site")
     assert (result.test, result.p_value, result.dof) == ("none", 1.0, 0)
     assert math.isclose(result.error_rate, 0.0)
+
+
+# -- metrics on any table: by split, else by fold, else overall ---------------------------------------------
+
+
+def _labelled(n: int, *, split: bool, folds: bool) -> tuple[hdmf_ai.ResultsTable, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 3, n)
+    predicted = np.where(rng.random(n) < 0.7, truth, rng.integers(0, 3, n))
+    rt = hdmf_ai.ResultsTable(name="any")
+    if split:
+        rt.add_tvt_split(np.arange(n) % 3)
+    if folds:
+        rt.add_cv_split(np.arange(n) % 4, n_splits=4)
+    rt.add_true_label(truth)
+    rt.add_predicted_class(predicted)
+    return rt, truth, predicted
+
+
+def test_metrics_of_a_cross_validation_table_are_per_fold_and_pooled() -> None:
+    from sklearn.metrics import accuracy_score
+
+    rt, truth, predicted = _labelled(200, split=False, folds=True)
+    got = analysis.metrics(rt)
+    assert got.index.name == "cv_split" and list(got.index) == [0, 1, 2, 3, "all"]
+    fold = np.arange(200) % 4
+    for k in range(4):
+        assert got.loc[k, "accuracy"] == pytest.approx(accuracy_score(truth[fold == k], predicted[fold == k]))
+    assert got.loc["all", "accuracy"] == pytest.approx(accuracy_score(truth, predicted))
+    per_class = analysis.class_metrics(rt)
+    assert set(per_class["cv_split"]) == {0, 1, 2, 3, "all"}
+
+
+def test_metrics_prefer_the_split_when_there_are_both() -> None:
+    rt, *_ = _labelled(120, split=True, folds=True)
+    assert analysis.metrics(rt).index.name == "tvt_split"
+
+
+def test_metrics_of_a_table_without_split_or_fold_are_one_overall_row() -> None:
+    from sklearn.metrics import accuracy_score
+
+    rt, truth, predicted = _labelled(90, split=False, folds=False)
+    got = analysis.metrics(rt)
+    assert list(got.index) == ["all"] and got.loc["all", "n"] == 90
+    assert got.loc["all", "accuracy"] == pytest.approx(accuracy_score(truth, predicted))
+    assert list(analysis.class_metrics(rt)["group"].unique()) == ["all"]
+
+
+def test_asking_for_a_split_the_table_does_not_have_is_still_an_error() -> None:
+    rt, *_ = _labelled(30, split=False, folds=True)
+    with pytest.raises(KeyError, match="tvt_split"):
+        analysis.metrics(rt, by="tvt_split")

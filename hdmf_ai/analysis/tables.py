@@ -33,7 +33,7 @@ from .scores import (
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["class_metrics", "confusion_matrix", "metrics", "reliability_curve"]
+__all__ = ["AUTO", "class_metrics", "confusion_matrix", "metrics", "reliability_curve", "resolve_by"]
 
 
 # -- reading a table --------------------------------------------------------------------------------------
@@ -107,13 +107,24 @@ class _Outputs:
         return out
 
 
+#: the default grouping of :func:`metrics` and :func:`class_metrics`: the table's own partition, whichever it has
+AUTO = "auto"
+
+
+def resolve_by(view: TableView, by: str | None) -> str | None:
+    """``by`` itself, or for :data:`AUTO`: ``tvt_split`` if the table has it, else ``cv_split``, else None."""
+    if by != AUTO:
+        return by
+    return next((column for column in ("tvt_split", "cv_split") if view.has(column)), None)
+
+
 # -- table functions --------------------------------------------------------------------------------------
 
 
 def metrics(
     table: DynamicTable,
     *,
-    by: str | None = "tvt_split",
+    by: str | None = AUTO,
     split: str | int | None = None,
     fold: int | None = None,
     source: DynamicTable | None = None,
@@ -136,9 +147,10 @@ def metrics(
     table
         A ResultsTable, in memory or open.
     by
-        ``"tvt_split"``, ``"cv_split"``, any other column of the table or of its source table (numeric
-        quantities cut into ``bins`` quantile bins, as in :func:`error_breakdown`), or None for the whole table
-        only.
+        ``"auto"`` (default): ``tvt_split`` when the table has one, else ``cv_split`` (a row per fold, and the
+        pooled out-of-fold result), else the whole table only. Or ``"tvt_split"``, ``"cv_split"``, any other
+        column of the table or of its source table (numeric quantities cut into ``bins`` quantile bins, as in
+        :func:`error_breakdown`), or None for the whole table only.
     split, fold
         Restrict to one split (``"test"`` or 2) and/or one cross-validation fold first.
     source
@@ -154,6 +166,7 @@ def metrics(
     """
     pd = require_pandas("hdmf_ai.analysis.metrics")
     view = TableView(table, source=source)
+    by = resolve_by(view, by)
     outputs = _Outputs.read(view)
     parts = grouped_rows(view, by, bins, total, selection(view, split, fold))
     records = [outputs.subset(mask).scores(zero_division=zero_division, n_bins=n_bins) for _, mask in parts]
@@ -164,7 +177,7 @@ def metrics(
 def class_metrics(
     table: DynamicTable,
     *,
-    by: str | None = "tvt_split",
+    by: str | None = AUTO,
     split: str | int | None = None,
     fold: int | None = None,
     source: DynamicTable | None = None,
@@ -174,10 +187,12 @@ def class_metrics(
 ) -> pd.DataFrame:
     """Precision, recall, F1 and support of every class, per group: a long table, one row per (group, class).
 
-    Classes absent from a group have support 0 and ``zero_division`` where a ratio is undefined.
+    Classes absent from a group have support 0 and ``zero_division`` where a ratio is undefined. ``by`` as for
+    :func:`metrics` (default: per split, else per fold, else the whole table).
     """
     pd = require_pandas("hdmf_ai.analysis.class_metrics")
     view = TableView(table, source=source)
+    by = resolve_by(view, by)
     y_pred, y_true = view.predictions(), view.labels()
     names = view.class_names()
     labels = np.arange(len(names))
