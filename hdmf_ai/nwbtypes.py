@@ -26,6 +26,7 @@ from hdmf.spec.namespace import SpecReader
 
 from .errors import MissingDependencyError
 from .io.registry import backend_for
+from .io.zarr import V2_FALLBACK
 from .typemap import NAMESPACE, adopt
 from .typemap import get_type_map as hdmf_ai_type_map
 
@@ -59,7 +60,7 @@ QUIET = (
     # zarr 3 flags consolidated metadata as outside the v3 spec; hdmf-zarr relies on it by design
     "Consolidated metadata",
     # hdmf-zarr's v2 reader decodes the datetimes of stores written by hdmf-zarr <= 0.13 by hand (io/zarr.py)
-    "Read .* via zarr v2 store fallback",
+    V2_FALLBACK,
 )
 
 

@@ -137,3 +137,10 @@ def test_a_file_of_an_older_schema_version_reads_without_a_warning(path: Path) -
     _as_if_written_with_schema(path, "0.2.0")
     back = hdmf_ai.read(path)  # warnings are errors in the tests: none may come
     np.testing.assert_array_equal(back.true_label.data, rt.true_label.data)
+
+
+def test_the_column_rules_know_exactly_the_predefined_columns_of_the_table() -> None:
+    """coercion.PREDEFINED (used by the batched writers and find_slices) mirrors ResultsTable.__columns__."""
+    from hdmf_ai import coercion
+
+    assert tuple(c["name"] for c in hdmf_ai.ResultsTable.__columns__) == coercion.PREDEFINED

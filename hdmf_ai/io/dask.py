@@ -90,11 +90,9 @@ def write_dask(
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists; pass overwrite=True to replace it, or mode='a' to add rows")
     check_replaceable(target)
-    plan = WritePlan(
-        path=target, backend=backend_for(target, "zarr"),
-        specs={name: ColumnSpec.parse(name, d) for name, d in ordered.items()},
-        metadata=dict(metadata or {}), source=source, n_source=None if source is None else len(source),
-        n_samples=n, preset=preset, storage=storage, table=str((metadata or {}).get("name", "results")),
+    plan = WritePlan.declared(
+        target, backend_for(target, "zarr"), columns=ordered, metadata=metadata, source=source, n_samples=n,
+        preset=preset, storage=storage,
     )  # fmt: skip
     # the first row of each column fixes dtypes and shapes, and the driver writes the metadata once
     first = plan.settle({name: np.asarray(arr[:1].compute()) for name, arr in arrays.items()})
@@ -111,9 +109,8 @@ def write_dask(
         if name != "id":
             setting = plan.settings.get(name)
             disk = np.dtype(setting.dtype) if setting is not None and setting.dtype else first[name].dtype
-            n_classes = coercion.bound(spec, plan.specs, plan.n_source) if name in coercion.CLASS_COLUMNS else None
             arr = arr.map_blocks(
-                _checked_block, spec=spec, n_source=plan.n_source, setting=setting, n_classes=n_classes,
+                _checked_block, spec=spec, n_source=plan.n_source, setting=setting, n_classes=plan.n_classes(name),
                 meta=np.empty((0,) * arr.ndim, dtype=disk),
             )  # fmt: skip
         stores.append(arr)

@@ -76,6 +76,33 @@ class WritePlan:
     #: each column's storage, decided when the skeleton is made
     settings: dict[str, policy.Setting] = field(default_factory=dict)
 
+    @classmethod
+    def declared(
+        cls,
+        path: Path,
+        backend: Backend,
+        *,
+        columns: Mapping[str, Any] | None,
+        metadata: Mapping[str, Any] | None,
+        source: DynamicTable | None,
+        n_samples: int | None,
+        preset: str | policy.Preset,
+        storage: Mapping[str, policy.Setting] | None,
+    ) -> WritePlan:
+        """A plan from a batched writer's arguments: column declarations parsed, the table named by metadata."""
+        return cls(
+            path=path,
+            backend=backend,
+            specs={name: ColumnSpec.parse(name, declared) for name, declared in (columns or {}).items()},
+            metadata=dict(metadata or {}),
+            source=source,
+            n_source=None if source is None else len(source),
+            n_samples=n_samples,
+            preset=preset,
+            storage=storage,
+            table=str((metadata or {}).get("name", "results")),
+        )
+
     # -- batches ---------------------------------------------------------------------------------------------
 
     def check_names(self, columns: Mapping[str, Any], *, started: bool) -> None:
@@ -93,8 +120,13 @@ class WritePlan:
     def coerce(self, name: str, values: Any) -> np.ndarray:
         """One batch of column ``name`` checked and coerced by the column's rule (not yet cast)."""
         spec = self.specs[name]
-        n_classes = coercion.bound(spec, self.specs, self.n_source) if name in coercion.CLASS_COLUMNS else None
-        return coercion.coerce(spec, values, n_source=self.n_source, n_classes=n_classes)
+        return coercion.coerce(spec, values, n_source=self.n_source, n_classes=self.n_classes(name))
+
+    def n_classes(self, name: str) -> int | None:
+        """The number of classes a class-index column ``name`` is bounded by, when the plan knows it."""
+        if name not in coercion.CLASS_COLUMNS:
+            return None
+        return coercion.bound(self.specs[name], self.specs, self.n_source)
 
     def fit(self, name: str, values: Any) -> np.ndarray:
         """One batch of column ``name``, checked and cast to its stored dtype."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from hdmf.spec import NamespaceCatalog
 from hdmf.validate import ValidatorMap
 
 from .. import invariants, nwbtypes
-from ..errors import MissingDependencyError, ResultsFileError
+from ..errors import IncompleteTableWarning, MissingDependencyError, ResultsFileError
 from ..results_table import ResultsTable
 from ..typemap import get_manager
 from . import remote, safety
@@ -112,12 +113,12 @@ NOT_HDMF = "not an HDMF file (no cached specification / no data_type at its root
 def _check_hdmf_file(source: Path, chosen: Backend) -> None:
     """Refuse, in a user's words, what is not a file of ``chosen``'s format, or is one but not of hdmf types."""
     problem = chosen.unreadable(source)
-    if problem is None and not chosen.cached_namespaces(source):
-        try:
+    if problem is None:
+        try:  # the root's own attribute first: one small read; listing the cached specs costs more (Zarr)
             typed = chosen.root_attribute(source, "data_type") is not None
         except Exception:  # the root cannot be read: the reader says why, naming the object
             typed = True
-        problem = None if typed else NOT_HDMF
+        problem = None if typed or chosen.cached_namespaces(source) else NOT_HDMF
     if problem is not None:
         raise ResultsFileError(source, problem)
 
@@ -307,10 +308,7 @@ def read(
     """
     source = _source(path)
     with _opened(source, backend, storage_options) as (io, builder):
-        budget = safety.ReadBudget(source)
-        for part in _parts_to_load(builder, io.manager):
-            _load_into_memory(part, budget)
-        picked = _pick(_construct(io, builder, source), table, source)
+        picked = _pick(_constructed_in_memory(io, builder, source), table, source)
         _refuse_broken_rules(picked, source)
         _resolve_references(picked)
         return picked
@@ -328,15 +326,22 @@ def _rule_problems(source: Path, backend: str | None) -> list[str]:
     """What :mod:`hdmf_ai.invariants` finds in every ResultsTable of a file (read into memory for it)."""
     found: list[str] = []
     try:
-        with _opened(source, backend) as (io, builder):
-            budget = safety.ReadBudget(source)
-            for part in _parts_to_load(builder, io.manager):
-                _load_into_memory(part, budget)
-            for table in _results_tables(_construct(io, builder, source)):
-                found += [f"table '{table.name}': {problem}" for problem in invariants.problems(table)]
+        with warnings.catch_warnings():  # validate's schema pass has said so already, once
+            warnings.filterwarnings("ignore", category=IncompleteTableWarning)
+            with _opened(source, backend) as (io, builder):
+                for table in _results_tables(_constructed_in_memory(io, builder, source)):
+                    found += [f"table '{table.name}': {problem}" for problem in invariants.problems(table)]
     except ResultsFileError as err:  # the values cannot even be read into their containers: that is the problem
         found.append(str(err))
     return found
+
+
+def _constructed_in_memory(io: HDMFIO, builder: GroupBuilder, source: Path | str) -> AbstractContainer:
+    """What :func:`read` copies into memory (within the read budget), then constructed."""
+    budget = safety.ReadBudget(source)
+    for part in _parts_to_load(builder, io.manager):
+        _load_into_memory(part, budget)
+    return _construct(io, builder, source)
 
 
 @contextlib.contextmanager

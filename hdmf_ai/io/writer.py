@@ -112,18 +112,10 @@ class ResultsWriter:
             raise ValueError(f"mode: expected 'w' (a new file) or 'a' (add rows); got {mode!r}")
         if n_samples is not None and n_samples < 0:
             raise ColumnError("n_samples", "a row count >= 0, or None when unknown", str(n_samples), kind="parameter")
-        self.plan = WritePlan(
-            path=self.path,
-            backend=backend_for(self.path, backend),
-            specs={n: ColumnSpec.parse(n, d) for n, d in (columns or {}).items()},
-            metadata=dict(metadata or {}),
-            source=source,
-            n_source=None if source is None else len(source),
-            n_samples=n_samples,
-            preset=preset,
-            storage=storage,
-            table=str((metadata or {}).get("name", "results")),
-        )
+        self.plan = WritePlan.declared(
+            self.path, backend_for(self.path, backend), columns=columns, metadata=metadata, source=source,
+            n_samples=n_samples, preset=preset, storage=storage,
+        )  # fmt: skip
         self._durable, self._progress_choice = durable, progress
         self._sink: Sink | None = None
         self._written: dict[str, int] = {}  # rows on disk, per dataset
