@@ -27,7 +27,7 @@ from hdmf.spec.namespace import SpecReader
 from .errors import MissingDependencyError
 from .io.registry import backend_for
 from .io.zarr import V2_FALLBACK
-from .typemap import NAMESPACE, adopt
+from .typemap import EXTENSIONS, NAMESPACE, adopt
 from .typemap import get_type_map as hdmf_ai_type_map
 
 __all__ = [
@@ -51,7 +51,7 @@ _NWB_NAMESPACE_SPEC = {
     "doc": "NWB core and hdmf-ai together: results tables of AI/ML models inside NWB files. Defines no types.",
     "author": ["hdmf-ai developers"],
     "contact": ["https://pypi.org/project/hdmf-ai/"],
-    "schema": [{"namespace": CORE}, {"namespace": NAMESPACE}],
+    "schema": [{"namespace": CORE}, {"namespace": NAMESPACE}, {"namespace": EXTENSIONS}],
 }
 #: warnings that reading or writing NWB files gives by design
 QUIET = (

@@ -28,10 +28,28 @@ from .errors import SchemaVersionWarning
 from .io import mappers
 from .results_table import ResultsTable
 
-__all__ = ["NAMESPACE", "NAMESPACE_PATH", "REGISTRY", "adopt", "get_manager", "get_type_map", "load_cached"]
+__all__ = [
+    "EXTENSIONS",
+    "EXTENSIONS_PATH",
+    "NAMESPACE",
+    "NAMESPACE_PATH",
+    "OURS",
+    "REGISTRY",
+    "adopt",
+    "get_manager",
+    "get_type_map",
+    "load_cached",
+]
 
 NAMESPACE = "hdmf-ai"
 NAMESPACE_PATH = str(files("hdmf_ai") / "schema" / "namespace.yaml")
+#: the types added after 0.2.0, in a namespace of their own: hdmf ignores a cached namespace whose name a reader
+#: already has, so a reader holding hdmf-ai 0.2.0 (the reference package) loads these from the file's cache only
+#: because the name is new to it (schema/CHANGELOG.md)
+EXTENSIONS = "hdmf-ai-extensions"
+EXTENSIONS_PATH = str(files("hdmf_ai") / "schema" / "extensions.namespace.yaml")
+#: the namespaces this package defines
+OURS = (NAMESPACE, EXTENSIONS)
 
 # (namespace, data type, container class, mapper class): the one place a type meets its class and mapper
 REGISTRY: tuple[tuple[str, str, type, type[ObjectMapper]], ...] = (
@@ -77,6 +95,7 @@ def _template() -> TypeMap:
     type_map = TypeMap(NamespaceCatalog(core_namespaces=[CORE_NAMESPACE, EXP_NAMESPACE]))
     type_map.load_namespaces(common_path)
     type_map.load_namespaces(NAMESPACE_PATH)
+    type_map.load_namespaces(EXTENSIONS_PATH)
     # hdmf's own classes, mappers and generators live in its global map; other packages may have loaded
     # namespaces there too (the reference hdmf-ai loads 'hdmf-ai' 0.2.0), which adopt() keeps from ours
     adopt(type_map, hdmf.common.get_type_map(copy=False))
@@ -84,7 +103,7 @@ def _template() -> TypeMap:
 
 
 def get_type_map(extra: TypeMap | None = None) -> TypeMap:
-    """A new TypeMap with hdmf-common, hdmf-experimental and hdmf-ai, ours alone to change.
+    """A new TypeMap with hdmf-common, hdmf-experimental, hdmf-ai and hdmf-ai-extensions, ours alone to change.
 
     Parameters
     ----------
@@ -123,9 +142,9 @@ def load_cached(load: Callable[[], object], *, source: object) -> None:
             warnings.warn_explicit(message.message, message.category, message.filename, message.lineno)
             continue
         for found in _IGNORED.finditer(text):
-            if found["name"] == NAMESPACE and is_newer_version(found["cached"], found["loaded"]):
+            if found["name"] in OURS and is_newer_version(found["cached"], found["loaded"]):
                 warnings.warn(
-                    f"{source}: written with the {NAMESPACE} schema {found['cached']}, newer than this library's "
+                    f"{source}: written with the {found['name']} schema {found['cached']}, newer than this library's "
                     f"{found['loaded']}; read with {found['loaded']}: fields added since are not shown "
                     "(upgrade hdmf-ai to see them)",
                     SchemaVersionWarning,
