@@ -24,7 +24,8 @@ from .errors import (
     ResultsFileError,
     SchemaVersionWarning,
 )
-from .io import TableInfo, list_tables, open, read, validate, write
+from .evaluation import EvaluationTable
+from .io import TableInfo, list_tables, open, read, read_evaluations, validate, write
 from .io.append import add_column, append_rows
 from .io.writer import ResultsWriter
 from .results_table import ResultsTable
@@ -40,6 +41,7 @@ __all__ = [
     "list_tables",
     "open",
     "read",
+    "read_evaluations",
     "validate",
     "write",
     "add_column",
@@ -51,6 +53,7 @@ __all__ = [
     "CrossValidationSplit",
     "EmbeddedValues",
     "EnumColumn",
+    "EvaluationTable",
     "HdmfAiError",
     "IncompleteTableWarning",
     "ProbabilityWarning",

@@ -11,8 +11,9 @@ from typing import Any
 
 from hdmf.build import BuildManager
 from hdmf.common import DynamicTable, DynamicTableRegion, SimpleMultiContainer
+from hdmf.query import ContainerResolver
 
-__all__ = ["ROOT_FLAG", "ROOT_NAME", "ExportingManager", "root_container"]
+__all__ = ["ROOT_FLAG", "ROOT_NAME", "ExportingManager", "referenced_tables", "root_container"]
 
 ROOT_NAME = "root"
 ROOT_FLAG = "_hdmf_ai_root"  # marks a file's root wrapper (written or read), so its tables can be written again
@@ -47,9 +48,8 @@ def root_container(tables: list[DynamicTable]) -> SimpleMultiContainer:
     wanted: list[DynamicTable] = []
 
     def visit(table: DynamicTable) -> None:
-        for col in table.columns:
-            if isinstance(col, DynamicTableRegion) and col.table is not None:
-                visit(col.table)
+        for other in referenced_tables(table):
+            visit(other)
         if not any(t is table for t in wanted):
             wanted.append(table)
 
@@ -71,3 +71,22 @@ def root_container(tables: list[DynamicTable]) -> SimpleMultiContainer:
     root = SimpleMultiContainer(name=ROOT_NAME, containers=wanted)
     setattr(root, ROOT_FLAG, True)
     return root
+
+
+def referenced_tables(table: DynamicTable) -> list[DynamicTable]:
+    """The tables ``table`` points at: the targets of its regions (``samples``) and the tables held by its
+    columns of object references (``EvaluationTable.results_tables``), each once, in order."""
+    found: list[DynamicTable] = []
+    for col in table.columns:
+        if isinstance(col, DynamicTableRegion):
+            items: list[object] = [] if col.table is None else [col.table]
+        elif isinstance(col.data, ContainerResolver):  # read from a file: the references resolve to containers
+            items = list(col.data[:])
+        elif isinstance(col.data, list | tuple):
+            items = list(col.data)
+        else:
+            continue
+        for item in items:
+            if isinstance(item, DynamicTable) and not any(item is t for t in found):
+                found.append(item)
+    return found
