@@ -19,6 +19,7 @@ import jsonschema
 import numpy as np
 import pytest
 from builders import source_table
+from hdmf.common import DynamicTable, VectorData
 from ruamel.yaml import YAML
 from test_interop import SUFFIX, read_with, ref_python, table_the_reference_can_construct  # noqa: F401
 
@@ -189,3 +190,107 @@ def test_the_reference_reads_the_evaluations_from_the_cached_spec(
     assert generic["read_error"] is None
     [table] = [t for t in generic["other_tables"] if t["name"] == "evaluations"]
     assert table["constructed"] and table["columns"]["metric"]["values"] == ["accuracy"]
+
+
+# -- adding tables to an existing file (write(..., mode="a")) ---------------------------------------------------
+
+
+def file_bytes(path: Path) -> dict[str, bytes]:
+    """Every byte of a file or store, by relative path: what "the old file stays intact" compares."""
+    if path.is_file():
+        return {"": path.read_bytes()}
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("backend", ["hdf5", "zarr"])
+def test_adding_a_model_and_its_evaluation_reuses_the_source_table_in_the_file(tmp_path: Path, backend: str) -> None:
+    a, b = models()
+    path = hdmf_ai.write(a, tmp_path / f"f{SUFFIX[backend]}")
+    # the second model points at an equal copy of the source table (as after a fresh session): it is reused
+    src_copy = source_table(30)
+    b2 = hdmf_ai.ResultsTable(name="model_b")
+    b2.add_samples(np.arange(30), table=src_copy)
+    b2.add_true_label(np.asarray(b["true_label"].data))
+    b2.add_predicted_class(np.asarray(b["predicted_class"].data))
+    hdmf_ai.write(b2, path, mode="a")
+    assert sorted(t.name for t in hdmf_ai.list_tables(path)) == ["model_a", "model_b", "source"]
+    got_b = hdmf_ai.read(path, table="model_b")
+    np.testing.assert_array_equal(np.asarray(got_b["predicted_class"].data), np.asarray(b["predicted_class"].data))
+    assert got_b["samples"].table.name == "source"
+    np.testing.assert_array_equal(np.asarray(got_b["samples"].table["age"].data), src_copy["age"].data)
+    assert b2["samples"].table is src_copy  # the user's object points where it did
+    copy = hdmf_ai.write(b2, tmp_path / f"copy{SUFFIX[backend]}")  # and can go to another file after
+    np.testing.assert_array_equal(np.asarray(hdmf_ai.read(copy)["true_label"].data), np.asarray(b["true_label"].data))
+    # then an evaluation of both, referring to the tables as read from the file
+    got_a = hdmf_ai.read(path, table="model_a")
+    ev = EvaluationTable.from_records(RECORDS, tables=[got_a, got_b])
+    hdmf_ai.write(ev, path, mode="a")
+    assert_records_equal(hdmf_ai.read_evaluations(path).to_records(), [expected(r) for r in RECORDS])
+    assert sorted(t.name for t in hdmf_ai.list_tables(path)) == ["evaluations", "model_a", "model_b", "source"]
+    assert hdmf_ai.validate(path) == []
+    np.testing.assert_array_equal(
+        np.asarray(hdmf_ai.read(path, table="model_a")["predicted_class"].data), np.asarray(a["predicted_class"].data)
+    )
+
+
+@pytest.mark.parametrize("backend", ["hdf5", "zarr"])
+def test_mode_a_creates_a_missing_file(tmp_path: Path, backend: str) -> None:
+    a, _ = models()
+    path = hdmf_ai.write(a, tmp_path / f"new{SUFFIX[backend]}", mode="a")
+    np.testing.assert_array_equal(np.asarray(hdmf_ai.read(path)["true_label"].data), np.asarray(a["true_label"].data))
+
+
+@pytest.mark.parametrize("backend", ["hdf5", "zarr"])
+def test_a_name_taken_by_other_data_is_refused_and_the_file_stays_as_it_was(tmp_path: Path, backend: str) -> None:
+    a, b = models()
+    path = hdmf_ai.write([a, b], tmp_path / f"f{SUFFIX[backend]}")
+    before = file_bytes(path)
+    other = hdmf_ai.ResultsTable(name="model_b")  # same name, other predictions, same source table
+    other.add_samples(np.arange(30), table=a["samples"].table)
+    other.add_true_label(np.asarray(b["true_label"].data))
+    other.add_predicted_class(1 - np.asarray(b["predicted_class"].data))
+    with pytest.raises(ValueError, match="already holds a table named 'model_b'"):
+        hdmf_ai.write(other, path, mode="a")
+    # a source table under the file's source name but with other values: refused too
+    changed = source_table(30)
+    changed["age"].data[0] += 1
+    c = hdmf_ai.ResultsTable(name="model_c")
+    c.add_samples(np.arange(30), table=changed)
+    with pytest.raises(ValueError, match="already holds a table named 'source'"):
+        hdmf_ai.write(c, path, mode="a")
+    assert file_bytes(path) == before
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temporary left behind
+
+
+@pytest.mark.parametrize("backend", ["hdf5", "zarr"])
+def test_a_write_failing_midway_leaves_the_old_file(tmp_path: Path, backend: str) -> None:
+    a, b = models()
+    path = hdmf_ai.write(a, tmp_path / f"f{SUFFIX[backend]}")
+    before = file_bytes(path)
+    # a preset that does not exist fails before the copy is written to
+    with pytest.raises(hdmf_ai.io.policy.StorageError):
+        hdmf_ai.write(b, path, mode="a", preset="no-such-preset")
+    assert file_bytes(path) == before
+    # a table hdmf cannot store fails while the copy is being written, after b's datasets went into it
+    unstorable = DynamicTable(name="unstorable", description="objects hdmf cannot store",
+                              columns=[VectorData(name="x", description="x", data=[object(), object()])])  # fmt: skip
+    with pytest.raises(Exception) as err:
+        hdmf_ai.write([b, unstorable], path, mode="a")
+    assert "unstorable" in str(err.value) or "object" in str(err.value)
+    assert file_bytes(path) == before
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+    assert [t.name for t in hdmf_ai.list_tables(path) if t.data_type == "ResultsTable"] == ["model_a"]
+    # the same table then adds fine: nothing of the failed attempt stuck to it
+    hdmf_ai.write(b, path, mode="a")
+    np.testing.assert_array_equal(
+        np.asarray(hdmf_ai.read(path, table="model_b")["predicted_class"].data), np.asarray(b["predicted_class"].data)
+    )
+
+
+def test_mode_a_refuses_overwrite_and_unknown_modes(tmp_path: Path) -> None:
+    a, _ = models()
+    with pytest.raises(ValueError, match="overwrite"):
+        hdmf_ai.write(a, tmp_path / "f.h5", mode="a", overwrite=True)
+    with pytest.raises(ValueError, match="mode"):
+        hdmf_ai.write(a, tmp_path / "f.h5", mode="x")
+    assert list(tmp_path.iterdir()) == []
