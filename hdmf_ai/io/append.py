@@ -31,7 +31,7 @@ from ..typemap import get_manager
 from . import policy
 from .backend import Backend
 from .build import ROOT_FLAG, referenced_tables
-from .files import check_replaceable, move_into_place, temporary_sibling
+from .files import check_replaceable, move_into_place, temporary_sibling, unchanged_since
 from .incomplete import COMPLETE_ROWS
 from .plan import add_declared
 from .registry import backend_for
@@ -184,6 +184,7 @@ def add_tables(
         raise TypeError("write() takes a DynamicTable (e.g. a ResultsTable) or a list of them")
     check_replaceable(target)
     with temporary_sibling(target) as tmp:
+        still_as_copied = unchanged_since(target)
         if target.is_dir():
             shutil.copytree(target, tmp, symlinks=True)
         else:
@@ -209,6 +210,7 @@ def add_tables(
         lossy = policy.lossy_attributes(planned)
         chosen.write_attributes(tmp, {p: {policy.LOSSY_ATTRIBUTE: text} for p, text in lossy.items()})
         chosen.refresh(tmp)
+        still_as_copied()  # another writer's change meanwhile would be lost by the move: refuse instead
         move_into_place(tmp, target)
     return target
 

@@ -84,5 +84,5 @@ def write(
             chosen.write(io, root)
         lossy = policy.lossy_attributes(planned)
         chosen.write_attributes(tmp, {path: {policy.LOSSY_ATTRIBUTE: text} for path, text in lossy.items()})
-        move_into_place(tmp, target)
+        move_into_place(tmp, target, replace=overwrite)
     return target
