@@ -18,6 +18,7 @@ from .columns import (
 )
 from .errors import (
     ColumnError,
+    DiskSpaceError,
     HdmfAiError,
     IncompleteTableWarning,
     ProbabilityWarning,
@@ -51,6 +52,7 @@ __all__ = [
     "ClusterLabel",
     "ColumnError",
     "CrossValidationSplit",
+    "DiskSpaceError",
     "EmbeddedValues",
     "EnumColumn",
     "EvaluationTable",

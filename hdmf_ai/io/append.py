@@ -30,8 +30,8 @@ from ..results_table import ResultsTable
 from ..typemap import get_manager
 from . import policy
 from .backend import Backend
-from .build import ROOT_FLAG, referenced_tables
-from .files import check_replaceable, move_into_place, temporary_sibling, unchanged_since
+from .build import ROOT_FLAG, referenced_tables, size_bound
+from .files import check_replaceable, check_room, move_into_place, temporary_sibling, unchanged_since
 from .incomplete import COMPLETE_ROWS
 from .plan import add_declared
 from .registry import backend_for
@@ -203,6 +203,8 @@ def add_tables(
             existing = {c.name: c for c in root.containers.values() if isinstance(c, DynamicTable)}
             added, same = _new_tables(wanted, existing, target)
             planned = policy.plan(_Tables(added), backend=chosen.name, preset=preset, storage=storage)
+            if chosen.room_checked:  # the copy is there already: what the new tables add must fit beside it
+                check_room(target, size_bound(_Tables(added), planned))
             with _pointing_at(added, same), _attached(added, root), policy.applied(planned, chosen):
                 chosen.write(io, root)
         finally:

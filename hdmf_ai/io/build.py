@@ -9,14 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from hdmf.build import BuildManager
 from hdmf.common import DynamicTable, DynamicTableRegion, SimpleMultiContainer
 from hdmf.query import ContainerResolver
 
-__all__ = ["ROOT_FLAG", "ROOT_NAME", "ExportingManager", "referenced_tables", "root_container"]
+from .policy import Planned
+
+__all__ = ["ROOT_FLAG", "ROOT_NAME", "ExportingManager", "referenced_tables", "root_container", "size_bound"]
 
 ROOT_NAME = "root"
 ROOT_FLAG = "_hdmf_ai_root"  # marks a file's root wrapper (written or read), so its tables can be written again
+#: room for what is not the tables' data (cached specifications, object headers): a file of one tiny table
+#: takes ~41 KB, most of it the specifications
+_FIXED_BYTES = 2**20
 
 
 class ExportingManager(BuildManager):
@@ -90,3 +96,31 @@ def referenced_tables(table: DynamicTable) -> list[DynamicTable]:
             if isinstance(item, DynamicTable) and not any(item is t for t in found):
                 found.append(item)
     return found
+
+
+def size_bound(root: Any, planned: list[Planned]) -> int:
+    """The most bytes a file of ``root``'s tables can take: every numeric column uncompressed plus one chunk of
+    padding, every other column's items as text with their heap overhead, and the fixed part of a file."""
+    total = _FIXED_BYTES
+    numeric = {id(item.column) for item in planned}
+    for item in planned:
+        chunk = item.setting.chunk_shape(item.data.shape, item.data.dtype.itemsize)
+        total += item.data.nbytes + int(np.prod(chunk)) * item.data.dtype.itemsize
+    for table in (c for c in root.all_children() if isinstance(c, DynamicTable)):
+        for col in (*table.columns, table.id):
+            if id(col) in numeric:
+                continue
+            data = col.data
+            if isinstance(data, np.ndarray) and data.dtype.kind not in "OUS":
+                total += data.nbytes
+            elif isinstance(data, list | tuple | np.ndarray):
+                total += sum(64 + _text_bytes(v) for v in data)
+            else:  # on disk (a table read from another file): its stored size
+                total += int(getattr(data, "nbytes", 0) or 0)
+    return total
+
+
+def _text_bytes(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value.encode("utf-8"))
+    return len(value) if isinstance(value, bytes) else 16  # a number or an object reference

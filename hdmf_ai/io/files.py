@@ -10,12 +10,15 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import resource
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-__all__ = ["check_replaceable", "move_into_place", "remove", "temporary_sibling", "unchanged_since"]
+from ..errors import DiskSpaceError
+
+__all__ = ["check_replaceable", "check_room", "move_into_place", "remove", "temporary_sibling", "unchanged_since"]
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray")
@@ -57,6 +60,31 @@ def check_replaceable(target: Path) -> None:
     raise FileExistsError(
         f"{target} exists and is {kind}: it is not replaced (remove it yourself, or choose another path)"
     )
+
+
+def check_room(target: Path, needed: int) -> None:
+    """Refuse, with :class:`~hdmf_ai.errors.DiskSpaceError`, a file of up to ``needed`` bytes at ``target`` that
+    would not fit: in the free space of its file system, or under the process's file-size limit (``ulimit -f``).
+    """
+    where = target.parent if str(target.parent) else Path(".")
+    stats = os.statvfs(where)
+    free = stats.f_bavail * stats.f_frsize
+    limit, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    mib = 2**20
+    if needed > free:
+        raise DiskSpaceError(
+            errno.ENOSPC,
+            target,
+            f"needs up to {needed / mib:,.1f} MiB (its data uncompressed) and {where} has {free / mib:,.1f} MiB free; "
+            "nothing was written",
+        )
+    if limit != resource.RLIM_INFINITY and needed > limit:
+        raise DiskSpaceError(
+            errno.EFBIG,
+            target,
+            f"needs up to {needed / mib:,.1f} MiB (its data uncompressed), over this process's file-size limit of "
+            f"{limit / mib:,.1f} MiB (ulimit -f); nothing was written",
+        )
 
 
 def _is_hdf5(path: Path) -> bool:

@@ -16,8 +16,8 @@ from hdmf.common import DynamicTable
 from ..typemap import get_type_map
 from . import policy
 from .append import add_tables
-from .build import ExportingManager, root_container
-from .files import check_replaceable, move_into_place, temporary_sibling
+from .build import ExportingManager, root_container, size_bound
+from .files import check_replaceable, check_room, move_into_place, temporary_sibling
 from .registry import backend_for
 
 __all__ = ["write"]
@@ -79,7 +79,9 @@ def write(
     check_replaceable(target)  # before any work: overwrite replaces results files only
     root = root_container([tables] if isinstance(tables, DynamicTable) else list(tables))
     planned = policy.plan(root, backend=chosen.name, preset=preset, storage=storage)
-    with temporary_sibling(target) as tmp:
+    with temporary_sibling(target) as tmp:  # first: a destination that cannot take a file is named as such
+        if chosen.room_checked:
+            check_room(target, size_bound(root, planned))
         with policy.applied(planned, chosen), chosen.open_io(tmp, "w", ExportingManager(get_type_map())) as io:
             chosen.write(io, root)
         lossy = policy.lossy_attributes(planned)
