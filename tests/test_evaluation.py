@@ -294,3 +294,19 @@ def test_mode_a_refuses_overwrite_and_unknown_modes(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="mode"):
         hdmf_ai.write(a, tmp_path / "f.h5", mode="x")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_inspect_shows_the_rows_of_an_evaluation_table(tmp_path: Path) -> None:
+    from hdmf_ai.summary import inspect_file
+
+    a, b = models()
+    ev = EvaluationTable.from_records(RECORDS, tables=[a, b])
+    path = hdmf_ai.write([a, b, ev], tmp_path / "f.h5")
+    [summary] = [t for t in inspect_file(path).tables if t.data_type == "EvaluationTable"]
+    text = "\n".join(summary.lines())
+    assert text.startswith("EvaluationTable 'evaluations': 4 rows, 13 columns")
+    rows = text.splitlines()[3:]  # title, description, header
+    assert len(rows) == 4
+    assert "accuracy difference" in rows[2] and "model_a vs model_b" in rows[2] and "paired bootstrap" in rows[2]
+    assert "mcnemar exact" in rows[3] and "0.125" in rows[3]
+    assert "site" in rows[1] and "fold 1" in rows[1]
