@@ -310,3 +310,22 @@ def test_inspect_shows_the_rows_of_an_evaluation_table(tmp_path: Path) -> None:
     assert "accuracy difference" in rows[2] and "model_a vs model_b" in rows[2] and "paired bootstrap" in rows[2]
     assert "mcnemar exact" in rows[3] and "0.125" in rows[3]
     assert "site" in rows[1] and "fold 1" in rows[1]
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("backend", ["hdf5", "zarr"])
+def test_a_file_with_evaluations_stays_valid_under_the_published_schema(
+    ref_python: Path,  # noqa: F811
+    tmp_path: Path,
+    backend: str,
+) -> None:
+    """hdmf's validator with the reference's own hdmf-ai 0.2.0 (not the file's cached spec) finds no problem."""
+    from refenv import run_reference
+
+    rt = table_the_reference_can_construct(7)
+    ev = EvaluationTable.from_records([{"metric": "accuracy", "value": 0.5, "split": "test"}], tables=[rt])
+    path = hdmf_ai.write([rt, ev], tmp_path / f"ours{SUFFIX[backend]}")
+    doc = json.loads(run_reference(ref_python, "check_files.py", str(path)).stdout)
+    validation = doc["files"][str(path)]["validation"]
+    assert validation["namespace_version"] == "0.2.0" and validation["validated"] == ["root"], validation
+    assert validation["error"] is None and validation["problems"] == [], validation
