@@ -53,7 +53,7 @@ from .scores import (
     root_mean_squared_error,
     top_k_accuracy,
 )
-from .slices import average_ranks, benjamini_hochberg, find_slices, slice_columns
+from .slices import benjamini_hochberg, find_slices, slice_columns
 from .stats import wilson_interval
 from .tables import class_metrics, confusion_matrix, metrics, reliability_curve
 

@@ -22,14 +22,13 @@ from .._tableview import TableView
 from ..coercion import PREDEFINED
 from ..errors import ColumnError
 from .grouping import groups, require_pandas, selection
-from .stats import wilson_interval
+from .stats import average_ranks, wilson_interval
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
     "PREDEFINED_COLUMNS",
-    "average_ranks",
     "benjamini_hochberg",
     "find_slices",
     "fisher_doubled",
@@ -238,15 +237,6 @@ def fisher_doubled(
 def _binary_tests(c: _Counts, n: int, total_errors: float) -> tuple[np.ndarray, np.ndarray]:
     """Two-sided p-values of "the slice's error rate equals the rest's": Fisher's exact test, doubled tail."""
     return fisher_doubled(np.round(c.sums[0]).astype(np.int64), c.size.astype(np.int64), round(total_errors), n)
-
-
-def average_ranks(values: np.ndarray) -> tuple[np.ndarray, float]:
-    """Ranks 1..n, ties given their average rank, and the tie term sum(t^3 - t) over groups of t ties."""
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    below = np.cumsum(counts) - counts
-    ranks = (below + (counts + 1) / 2)[inverse.reshape(-1)]
-    tcounts = counts.astype(np.float64)
-    return ranks.astype(np.float64), float(np.sum(tcounts**3 - tcounts))
 
 
 def _rank_tests(c: _Counts, n: int, tie_term: float) -> tuple[np.ndarray, np.ndarray]:
