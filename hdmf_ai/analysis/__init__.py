@@ -35,7 +35,10 @@ test       2      0.50     0.333
 all        4      0.75     0.733
 """
 
+from .bootstrap import Bootstrap, bootstrap
 from .breakdown import ErrorBreakdown, error_breakdown
+from .compare import CochranQ, Comparison, DeLong, McNemar, MetricDifference, ModelMetric, PairComparison, compare
+from .evaluation import EVALUATION_COLUMNS, Evaluation, Interval, Intervals
 from .labels import LabelIssues, confident_learning, label_issues
 from .leakage import Leakage, leakage
 from .scores import (
@@ -50,15 +53,38 @@ from .scores import (
     normalized_mutual_information,
     precision_recall_f1,
     r2_score,
+    roc_auc,
+    roc_auc_by_class,
     root_mean_squared_error,
     top_k_accuracy,
 )
 from .slices import benjamini_hochberg, find_slices, slice_columns
-from .stats import wilson_interval
-from .tables import class_metrics, confusion_matrix, metrics, reliability_curve
+from .stats import (
+    average_ranks,
+    clopper_pearson_interval,
+    cochran_q,
+    delong_components,
+    mcnemar,
+    proportion_interval,
+    wilson_interval,
+)
+from .tables import class_metrics, confusion_matrix, evaluate, metrics, reliability_curve
 
 __all__ = [
+    "CochranQ",
+    "Comparison",
+    "DeLong",
+    "McNemar",
+    "MetricDifference",
+    "ModelMetric",
+    "PairComparison",
+    "compare",
+    "Bootstrap",
+    "EVALUATION_COLUMNS",
     "ErrorBreakdown",
+    "Evaluation",
+    "Interval",
+    "Intervals",
     "LabelIssues",
     "Leakage",
     "accuracy",
@@ -66,23 +92,32 @@ __all__ = [
     "average_ranks",
     "balanced_accuracy",
     "benjamini_hochberg",
+    "bootstrap",
     "calibration_bins",
     "class_metrics",
+    "clopper_pearson_interval",
+    "cochran_q",
     "confident_learning",
     "confusion_counts",
     "confusion_matrix",
+    "delong_components",
     "error_breakdown",
+    "evaluate",
     "expected_calibration_error",
     "find_slices",
     "label_issues",
     "leakage",
     "log_loss",
+    "mcnemar",
     "mean_absolute_error",
     "metrics",
     "normalized_mutual_information",
     "precision_recall_f1",
+    "proportion_interval",
     "r2_score",
     "reliability_curve",
+    "roc_auc",
+    "roc_auc_by_class",
     "root_mean_squared_error",
     "slice_columns",
     "top_k_accuracy",

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..errors import ColumnError
+from .stats import average_ranks
 
 __all__ = [
     "AVERAGES",
@@ -30,6 +31,8 @@ __all__ = [
     "normalized_mutual_information",
     "precision_recall_f1",
     "r2_score",
+    "roc_auc",
+    "roc_auc_by_class",
     "root_mean_squared_error",
     "top_k_accuracy",
 ]
@@ -179,6 +182,33 @@ def log_loss(y_true: ArrayLike, probabilities: ArrayLike) -> float:
     eps = np.finfo(probs.dtype).eps
     true_prob = np.clip(probs[np.arange(len(t)), t], eps, 1 - eps)
     return float(-np.mean(np.log(true_prob)))
+
+
+def _binary_auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """The probability that a random positive scores above a random negative (ties 1/2): Mann-Whitney's U / mn."""
+    m, n = int(positive.sum()), int((~positive).sum())
+    if not m or not n:
+        return math.nan
+    ranks, _ = average_ranks(scores)
+    return float((ranks[positive].sum() - m * (m + 1) / 2) / (m * n))
+
+
+def roc_auc_by_class(y_true: ArrayLike, probabilities: ArrayLike) -> np.ndarray:
+    """The one-vs-rest ROC AUC of each class (its probability against the class), NaN for a class that is
+    absent from ``y_true`` or is all of it."""
+    t, probs = _probabilities(y_true, probabilities)
+    return np.array([_binary_auc(probs[:, c].astype(np.float64), t == c) for c in range(probs.shape[1])])
+
+
+def roc_auc(y_true: ArrayLike, probabilities: ArrayLike) -> float:
+    """Area under the ROC curve: of class 1's probability for two classes; for more, the macro average of the
+    one-vs-rest AUCs of the classes present in ``y_true`` (scikit-learn's ``roc_auc_score(multi_class="ovr")``
+    when every class is present). NaN when only one class is present."""
+    t, probs = _probabilities(y_true, probabilities)
+    if probs.shape[1] == 2:
+        return _binary_auc(probs[:, 1].astype(np.float64), t == 1)
+    per_class = roc_auc_by_class(t, probs)
+    return float(np.mean(per_class[~np.isnan(per_class)])) if not np.isnan(per_class).all() else math.nan
 
 
 def calibration_bins(y_true: ArrayLike, probabilities: ArrayLike, *, n_bins: int = 10) -> dict[str, np.ndarray]:

@@ -5,12 +5,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from hdmf.common import DynamicTable
 
 from .._tableview import TableView
+from .evaluation import Evaluation, Intervals, evaluation_frame, is_proportion
 from .grouping import grouped_rows, require_pandas, selection
 from .scores import (
     AVERAGES,
@@ -26,6 +27,7 @@ from .scores import (
     normalized_mutual_information,
     precision_recall_f1,
     r2_score,
+    roc_auc,
     root_mean_squared_error,
     top_k_accuracy,
 )
@@ -33,14 +35,26 @@ from .scores import (
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["AUTO", "class_metrics", "confusion_matrix", "metrics", "reliability_curve", "resolve_by"]
+__all__ = [
+    "AUTO",
+    "Outputs",
+    "class_metrics",
+    "confusion_matrix",
+    "evaluate",
+    "group_names",
+    "metric_function",
+    "metrics",
+    "reliability_curve",
+    "resolve_by",
+    "where_selected",
+]
 
 
 # -- reading a table --------------------------------------------------------------------------------------
 
 
 @dataclass
-class _Outputs:
+class Outputs:
     """The arrays the metrics need, read once from a table; subsets by row mask share nothing on disk."""
 
     n: int
@@ -54,7 +68,7 @@ class _Outputs:
     cluster: np.ndarray | None = None
 
     @classmethod
-    def read(cls, view: TableView) -> _Outputs:
+    def read(cls, view: TableView) -> Outputs:
         has = view.has
         labelled = has("true_label")
         classifier = any(has(c) for c in ("predicted_class", "predicted_probability", "topk_classes"))
@@ -76,10 +90,12 @@ class _Outputs:
             out.cluster = view.values("cluster_label")
         return out
 
-    def subset(self, mask: np.ndarray) -> _Outputs:
+    def subset(self, rows: np.ndarray) -> Outputs:
+        """The outputs of some rows: a boolean mask, or row positions (repeats allowed, as a bootstrap draws)."""
         names = ("y_true", "y_pred", "probabilities", "topk", "target", "value", "cluster")
-        picked = {n: (None if getattr(self, n) is None else getattr(self, n)[mask]) for n in names}
-        return _Outputs(n=int(np.count_nonzero(mask)), n_classes=self.n_classes, **picked)
+        picked = {n: (None if getattr(self, n) is None else getattr(self, n)[rows]) for n in names}
+        n = int(np.count_nonzero(rows)) if rows.dtype == np.bool_ else len(rows)
+        return Outputs(n=n, n_classes=self.n_classes, **picked)
 
     def scores(self, *, zero_division: float, n_bins: int) -> dict[str, float]:
         """Every metric these outputs support, by name."""
@@ -95,6 +111,7 @@ class _Outputs:
             for k in range(1, self.topk.shape[1] + 1):
                 out[f"top_{k}_accuracy"] = top_k_accuracy(t, self.topk, k=k)
         if t is not None and self.probabilities is not None:
+            out["roc_auc"] = roc_auc(t, self.probabilities)
             out["log_loss"] = log_loss(t, self.probabilities)
             out["ece"] = expected_calibration_error(t, self.probabilities, n_bins=n_bins)
         if self.target is not None and self.value is not None:
@@ -105,6 +122,27 @@ class _Outputs:
             out["ari"] = adjusted_rand_index(t, self.cluster)
             out["nmi"] = normalized_mutual_information(t, self.cluster)
         return out
+
+
+# metrics computed directly (each scores() call computes them all): what a bootstrap of one metric calls
+_DIRECT: dict[str, Any] = {
+    "accuracy": lambda o: accuracy(o.y_true, o.y_pred),
+    "balanced_accuracy": lambda o: balanced_accuracy(o.y_true, o.y_pred),
+    "roc_auc": lambda o: roc_auc(o.y_true, o.probabilities),
+    "log_loss": lambda o: log_loss(o.y_true, o.probabilities),
+    "mae": lambda o: mean_absolute_error(o.target, o.value),
+    "rmse": lambda o: root_mean_squared_error(o.target, o.value),
+    "r2": lambda o: r2_score(o.target, o.value),
+    "ari": lambda o: adjusted_rand_index(o.y_true, o.cluster),
+    "nmi": lambda o: normalized_mutual_information(o.y_true, o.cluster),
+}
+
+
+def metric_function(name: str, *, zero_division: float = 0.0, n_bins: int = 10) -> Any:
+    """A function of :class:`Outputs` giving the metric ``name`` (any column of :func:`metrics`)."""
+    if name in _DIRECT:
+        return _DIRECT[name]
+    return lambda o: o.scores(zero_division=zero_division, n_bins=n_bins)[name]
 
 
 #: the default grouping of :func:`metrics` and :func:`class_metrics`: the table's own partition, whichever it has
@@ -132,6 +170,11 @@ def metrics(
     total: bool = True,
     zero_division: float = 0.0,
     n_bins: int = 10,
+    ci: float | None = None,
+    proportion: str = "wilson",
+    bootstrap: str = "bca",
+    n_resamples: int = 2000,
+    seed: int | None = 0,
 ) -> pd.DataFrame:
     """Every metric the table's columns allow, one row per group (split, fold or any column) and overall.
 
@@ -159,19 +202,155 @@ def metrics(
         Append a row ``"all"`` for every selected row together.
     zero_division
         As in :func:`precision_recall_f1`.
+    ci
+        None (default) for the values only; a confidence such as 0.95 to follow each metric column ``m`` with
+        ``m_low`` and ``m_high``, the bounds of its interval (see :func:`evaluate` for how they are made).
+    proportion, bootstrap, n_resamples, seed
+        How the intervals are made, as for :func:`evaluate`.
 
     Examples
     --------
-    ``metrics(rt, by="cv_split")`` gives a row per fold and the pooled result.
+    ``metrics(rt, by="cv_split")`` gives a row per fold and the pooled result; ``metrics(rt, ci=0.95)`` adds
+    the 95% interval of every value.
     """
     pd = require_pandas("hdmf_ai.analysis.metrics")
     view = TableView(table, source=source)
     by = resolve_by(view, by)
-    outputs = _Outputs.read(view)
+    outputs = Outputs.read(view)
     parts = grouped_rows(view, by, bins, total, selection(view, split, fold))
+    index = pd.Index([label for label, _ in parts], name=by or "group")
+    if ci is not None:
+        intervals = Intervals(ci, proportion, bootstrap, n_resamples, seed)
+        records = [_with_intervals(outputs.subset(mask), intervals, zero_division, n_bins) for _, mask in parts]
+        return pd.DataFrame.from_records(records, index=index).astype({"n": np.int64})
     records = [outputs.subset(mask).scores(zero_division=zero_division, n_bins=n_bins) for _, mask in parts]
-    frame = pd.DataFrame.from_records(records, index=pd.Index([label for label, _ in parts], name=by or "group"))
-    return frame.astype({"n": np.int64})
+    return pd.DataFrame.from_records(records, index=index).astype({"n": np.int64})
+
+
+def _with_intervals(part: Outputs, intervals: Intervals, zero_division: float, n_bins: int) -> dict[str, float]:
+    """Each metric of ``part`` followed by the bounds of its interval."""
+    record: dict[str, float] = {"n": part.n}
+    found = intervals.of_scores(
+        lambda rows: part.subset(rows).scores(zero_division=zero_division, n_bins=n_bins), part.n
+    )
+    for name, interval in found.items():
+        record.update({name: interval.value, f"{name}_low": interval.low, f"{name}_high": interval.high})
+    return record
+
+
+def group_names(by: str | None, label: Any, where: str) -> dict[str, Any]:
+    """The split (or fold) and slice of one group of :func:`grouped_rows`, as :data:`EVALUATION_COLUMNS` name them.
+
+    ``where`` names the rows selected before grouping (``"test"``, ``"fold 2"``, ``"all"``).
+    """
+    if label == "all" or by is None:
+        return {"split": where}
+    if by == "tvt_split":
+        return {"split": str(label)}
+    if by == "cv_split":
+        return {"split": f"fold {label}" if where == "all" else f"{where}, fold {label}"}
+    return {"split": where, "slice_column": by, "slice_value": str(label)}
+
+
+def where_selected(split: str | int | None, fold: int | None) -> str:
+    """``"test"``, ``"fold 2"``, ``"test, fold 2"`` or ``"all"``: the rows a split and fold select."""
+    from ..checks import TVT_ELEMENTS
+
+    parts = []
+    if split is not None:
+        parts.append(TVT_ELEMENTS[split] if isinstance(split, int) and 0 <= split < len(TVT_ELEMENTS) else str(split))
+    if fold is not None:
+        parts.append(f"fold {fold}")
+    return ", ".join(parts) or "all"
+
+
+def evaluate(
+    table: DynamicTable,
+    *,
+    by: str | None = AUTO,
+    split: str | int | None = None,
+    fold: int | None = None,
+    source: DynamicTable | None = None,
+    bins: int | None = 4,
+    total: bool = True,
+    zero_division: float = 0.0,
+    n_bins: int = 10,
+    metrics: list[str] | None = None,
+    ci: float = 0.95,
+    proportion: str = "wilson",
+    bootstrap: str = "bca",
+    n_resamples: int = 2000,
+    seed: int | None = 0,
+) -> Evaluation:
+    """The metrics of :func:`metrics`, each with a confidence interval, as rows ready to store.
+
+    Fractions of rows (``accuracy``, ``top_<k>_accuracy``) get the interval of a binomial proportion:
+    Wilson's score interval, or the exact Clopper-Pearson one (``proportion="exact"``). Every other metric
+    (F1, balanced accuracy, ROC AUC, log loss, ECE, MAE, RMSE, R^2, ARI, NMI, ...) gets a bootstrap interval over
+    the group's rows: BCa (default) or percentile, from ``n_resamples`` resamples seeded by ``seed`` (the same
+    seed gives the same numbers).
+
+    Parameters
+    ----------
+    table, by, split, fold, source, bins, total, zero_division, n_bins
+        As for :func:`metrics`.
+    metrics
+        Only these metrics (default: every one the table allows).
+    ci
+        The confidence of the intervals.
+    proportion
+        ``"wilson"`` or ``"exact"``.
+    bootstrap
+        ``"bca"`` or ``"percentile"``.
+    n_resamples, seed
+        The resamples of the bootstrap.
+
+    Returns
+    -------
+    Evaluation
+        ``to_frame()`` gives one row per (group, metric): the columns of :data:`EVALUATION_COLUMNS`.
+
+    Examples
+    --------
+    ``evaluate(rt, split="test").to_frame()``: every metric of the test rows with its 95% interval.
+    """
+    intervals = Intervals(ci, proportion, bootstrap, n_resamples, seed)
+    view = TableView(table, source=source)
+    by = resolve_by(view, by)
+    outputs = Outputs.read(view)
+    where = where_selected(split, fold)
+    records: list[dict[str, Any]] = []
+    for label, mask in grouped_rows(view, by, bins, total, selection(view, split, fold)):
+        part = outputs.subset(mask)
+
+        def score(rows: np.ndarray, part: Outputs = part) -> dict[str, float]:
+            found = part.subset(rows).scores(zero_division=zero_division, n_bins=n_bins)
+            return found if metrics is None else {k: found[k] for k in ("n", *metrics) if k in found}
+
+        if metrics is not None:
+            _check_metrics(metrics, part.scores(zero_division=zero_division, n_bins=n_bins), table.name)
+        for name, interval in intervals.of_scores(score, part.n).items():
+            records.append(
+                {
+                    **group_names(by, label, where),
+                    "metric": name,
+                    "value": interval.value,
+                    "ci_low": interval.low,
+                    "ci_high": interval.high,
+                    "method": interval.method,
+                    "n": part.n,
+                    "seed": None if is_proportion(name) else intervals.seed,
+                    "tables": (table.name,),
+                }
+            )
+    return Evaluation(table.name, intervals, evaluation_frame(records))
+
+
+def _check_metrics(wanted: list[str], available: dict[str, float], table: str) -> None:
+    unknown = [m for m in wanted if m not in available]
+    if unknown:
+        names = [k for k in available if k != "n"]
+        raise ValueError(f"table '{table}' cannot give the metric(s) {unknown}; it gives {names}")
 
 
 def class_metrics(
