@@ -221,6 +221,53 @@ def _audit(args: argparse.Namespace) -> int:
     return 1 if found.leaks else 0
 
 
+# -- compare ---------------------------------------------------------------------------------------------
+
+
+def _compare_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", type=Path, nargs="+", metavar="FILE", help="files holding the ResultsTables")
+    parser.add_argument(
+        "--table",
+        action="append",
+        metavar="NAME",
+        help="compare only the ResultsTables of this name; repeat for several (default: every one)",
+    )
+    parser.add_argument(
+        "--split", metavar="SPLIT", help="rows to compare: train, validate, test or all (default: test if present)"
+    )
+    parser.add_argument(
+        "--metric",
+        action="append",
+        metavar="NAME",
+        help="metric to compare (accuracy, f1_macro, roc_auc, rmse, ...); repeat for several "
+        "(default: accuracy, or rmse for regressors)",
+    )
+    parser.add_argument("--ci", type=float, default=0.95, metavar="LEVEL", help="confidence (default: %(default)s)")
+    parser.add_argument(
+        "--n-resamples", type=int, default=2000, metavar="N", help="bootstrap resamples (default: %(default)s)"
+    )
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the bootstrap (default: %(default)s)")
+    parser.add_argument("--backend", choices=("hdf5", "zarr"), help="the format, when the suffixes do not tell")
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .analysis.compare import compare_files
+
+    comparison = compare_files(
+        args.files,
+        tables=args.table,
+        split=args.split,
+        metric=args.metric,
+        ci=args.ci,
+        n_resamples=args.n_resamples,
+        seed=args.seed,
+        backend=args.backend,
+    )
+    for line in comparison.lines():
+        print(line)
+    return 0
+
+
 COMMANDS: tuple[Command, ...] = (
     Command(
         "demo",
@@ -249,6 +296,12 @@ COMMANDS: tuple[Command, ...] = (
         "suspicious slices, possible label errors and groups leaking across splits (exit 1 on leakage)",
         _audit_arguments,
         _audit,
+    ),
+    Command(
+        "compare",
+        "compare models stored over the same samples: differences with intervals, McNemar, DeLong, Cochran's Q",
+        _compare_arguments,
+        _compare,
     ),
 )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "ColumnError",
+    "ComparisonError",
     "DemoRoundTripError",
     "DiskSpaceError",
     "HdmfAiError",
@@ -123,3 +124,7 @@ class InSampleError(HdmfAiError, ValueError):
 
 class InSampleWarning(UserWarning):
     """In-sample probabilities used anyway (``strict=False``): the label issues found are not to be trusted."""
+
+
+class ComparisonError(HdmfAiError, ValueError):
+    """Tables that cannot be compared: different samples, different truths, fewer than two, no common metric."""

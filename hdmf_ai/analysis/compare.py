@@ -11,16 +11,20 @@ And the rows where the models disagree, joined to the source table.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from hdmf.common import DynamicTable
 
 from .._tableview import TableView
+from ..errors import ComparisonError
 from .bootstrap import bootstrap
 from .evaluation import Intervals, evaluation_frame, is_proportion
 from .grouping import require_pandas, selection
@@ -39,6 +43,7 @@ __all__ = [
     "ModelMetric",
     "PairComparison",
     "compare",
+    "compare_files",
 ]
 
 
@@ -269,10 +274,12 @@ def _named(tables: Sequence[DynamicTable] | Mapping[str, DynamicTable]) -> dict[
         named = {}
         for table in tables:
             if table.name in named:
-                raise ValueError(f"two tables are named '{table.name}'; pass a dict {{name: table}} to tell them apart")
+                raise ComparisonError(
+                    f"two tables are named '{table.name}'; pass a dict {{name: table}} to tell them apart"
+                )
             named[table.name] = table
     if len(named) < 2:
-        raise ValueError(f"compare needs at least two tables; got {len(named)}")
+        raise ComparisonError(f"compare needs at least two tables; got {len(named)}")
     return named
 
 
@@ -308,7 +315,7 @@ def _matched_rows(
     for name in rest:
         other = _source_signature(views[name])
         if signature is not None and other is not None and other != signature:
-            raise ValueError(
+            raise ComparisonError(
                 f"tables '{first}' and '{name}' link different source tables: {signature[0]} rows with columns "
                 f"{list(signature[1])} against {other[0]} rows with columns {list(other[1])}"
             )
@@ -316,7 +323,7 @@ def _matched_rows(
         if len(a) != len(b) or not np.array_equal(a, b):
             differ = int(np.count_nonzero(~np.isin(a, b)) + np.count_nonzero(~np.isin(b, a)))
             differ = differ or abs(len(a) - len(b)) or int(np.count_nonzero(a != b))
-            raise ValueError(
+            raise ComparisonError(
                 f"tables '{first}' and '{name}' do not describe the same samples ({where} rows): {differ} rows "
                 f"differ ({len(a)} rows against {len(b)}); compare needs the same samples in every table"
             )
@@ -330,7 +337,7 @@ def _check_same_truth(outputs: dict[str, Outputs]) -> None:
             a, b = getattr(outputs[first], attr), getattr(outputs[name], attr)
             if a is not None and b is not None and not np.array_equal(a, b):
                 differ = int(np.count_nonzero(a != b))
-                raise ValueError(
+                raise ComparisonError(
                     f"column '{what}': tables '{first}' and '{name}' hold different truths for the same samples "
                     f"({differ} rows differ)"
                 )
@@ -447,7 +454,7 @@ def _default_metrics(outputs: Outputs) -> tuple[str, ...]:
         return ("accuracy",)
     if outputs.value is not None and outputs.target is not None:
         return ("rmse",)
-    raise ValueError("compare found no metric to compare: the tables need true_label and predictions")
+    raise ComparisonError("compare found no metric to compare: the tables need true_label and predictions")
 
 
 def compare(
@@ -527,12 +534,12 @@ def compare(
     _check_same_truth(outputs)
     first = outputs[next(iter(outputs))]
     if first.n == 0:
-        raise ValueError(f"compare found no rows to compare ({where} rows)")
+        raise ComparisonError(f"compare found no rows to compare ({where} rows)")
     metrics = _default_metrics(first) if metric is None else (metric,) if isinstance(metric, str) else tuple(metric)
     available = first.scores(zero_division=zero_division, n_bins=n_bins)
     unknown = [m for m in metrics if m not in available or m == "n"]
     if unknown:
-        raise ValueError(
+        raise ComparisonError(
             f"cannot compare the metric(s) {unknown}; these tables give {[k for k in available if k != 'n']}"
         )
     functions = {m: metric_function(m, zero_division=zero_division, n_bins=n_bins) for m in metrics}
@@ -565,3 +572,47 @@ def compare(
         q,
         _disagreements(views, outputs, positions, keys),
     )
+
+
+# -- files ---------------------------------------------------------------------------------------------------
+
+
+def compare_files(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    tables: Sequence[str] | None = None,
+    split: str | None = None,
+    backend: str | None = None,
+    **options: Any,
+) -> Comparison:
+    """:func:`compare` the ResultsTables of one or more files (what ``hdmf-ai compare`` runs).
+
+    Every ResultsTable of every file is compared, or those named in ``tables``. A model is named by its
+    table's name, or ``file:table`` when two files hold tables of the same name. ``split`` None compares the
+    test rows when every table has a ``tvt_split``, else all rows; ``"all"`` compares all rows. ``options`` go
+    to :func:`compare`. Tables are opened lazily and closed on return.
+    """
+    from ..io import list_tables
+    from ..io import open as open_table
+
+    found: list[tuple[Path, str]] = []
+    for path in map(Path, paths):
+        names = [i.name for i in list_tables(path, backend=backend) if i.data_type == "ResultsTable"]
+        found += [(path, name) for name in names if tables is None or name in tables]
+    missing = [t for t in tables or () if t not in {name for _, name in found}]
+    if missing:
+        raise ComparisonError(f"no ResultsTable named {missing} in {[str(p) for p in paths]}")
+    if len(found) < 2:
+        listed = ", ".join(f"{p}:{n}" for p, n in found) or "none"
+        raise ComparisonError(f"compare needs at least two ResultsTables; found {len(found)} ({listed})")
+    clash = {n for _, n in found if sum(name == n for _, name in found) > 1}
+    with contextlib.ExitStack() as stack:
+        opened = {
+            (f"{path}:{name}" if name in clash else name): stack.enter_context(
+                open_table(path, table=name, backend=backend)
+            )
+            for path, name in found
+        }
+        if split is None:
+            split = "test" if all("tvt_split" in t.colnames for t in opened.values()) else None
+        return compare(opened, split=None if split == "all" else split, **options)

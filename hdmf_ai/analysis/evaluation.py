@@ -180,4 +180,7 @@ def evaluation_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(
         [{c: r.get(c) for c in EVALUATION_COLUMNS} for r in records], columns=list(EVALUATION_COLUMNS)
     )
-    return frame.astype({"value": np.float64, "ci_low": np.float64, "ci_high": np.float64, "n": np.int64})
+    # seed: a nullable integer (no seed for intervals that do not resample)
+    return frame.astype(
+        {"value": np.float64, "ci_low": np.float64, "ci_high": np.float64, "n": np.int64, "seed": "Int64"}
+    )
