@@ -35,12 +35,22 @@ test       2      0.50     0.333
 all        4      0.75     0.733
 """
 
-from .bootstrap import Bootstrap, bootstrap
 from .breakdown import ErrorBreakdown, error_breakdown
-from .compare import CochranQ, Comparison, DeLong, McNemar, MetricDifference, ModelMetric, PairComparison, compare
+from .compare import (
+    CochranQ,
+    Comparison,
+    DeLong,
+    McNemar,
+    MetricDifference,
+    ModelMetric,
+    PairComparison,
+    compare,
+    compare_files,
+)
 from .evaluation import EVALUATION_COLUMNS, Evaluation, Interval, Intervals
 from .labels import LabelIssues, confident_learning, label_issues
 from .leakage import Leakage, leakage
+from .resampling import Bootstrap, bootstrap
 from .scores import (
     accuracy,
     adjusted_rand_index,
@@ -79,6 +89,7 @@ __all__ = [
     "ModelMetric",
     "PairComparison",
     "compare",
+    "compare_files",
     "Bootstrap",
     "EVALUATION_COLUMNS",
     "ErrorBreakdown",

@@ -25,9 +25,9 @@ from hdmf.common import DynamicTable
 
 from .._tableview import TableView
 from ..errors import ComparisonError
-from .bootstrap import bootstrap
 from .evaluation import Intervals, evaluation_frame, is_proportion
 from .grouping import require_pandas, selection
+from .resampling import bootstrap
 from .stats import cochran_q, delong_components, mcnemar, normal_quantile, normal_two_sided_p
 from .tables import Outputs, metric_function, where_selected
 
@@ -411,11 +411,12 @@ def _differences(
 def _disagreements(
     views: dict[str, TableView], outputs: dict[str, Outputs], positions: dict[str, np.ndarray], keys: np.ndarray
 ) -> pd.DataFrame | None:
-    if any(o.y_pred is None for o in outputs.values()):
+    found = [o.y_pred for o in outputs.values()]
+    if any(p is None for p in found):
         return None
     pd = require_pandas("hdmf_ai.analysis.compare")
     first = next(iter(views))
-    predicted = np.stack([o.y_pred for o in outputs.values()])
+    predicted = np.stack([p for p in found if p is not None])
     differ = np.flatnonzero((predicted != predicted[0]).any(axis=0))
     names = np.asarray(views[first].class_names(), dtype=object)
     data: dict[str, Any] = {}
@@ -545,7 +546,11 @@ def compare(
     functions = {m: metric_function(m, zero_division=zero_division, n_bins=n_bins) for m in metrics}
     values = []
     for name, o in outputs.items():
-        found = intervals.of_scores(lambda rows, o=o: {m: functions[m](o.subset(rows)) for m in metrics}, o.n)
+
+        def score(rows: np.ndarray, o: Outputs = o) -> dict[str, float]:
+            return {m: functions[m](o.subset(rows)) for m in metrics}
+
+        found = intervals.of_scores(score, o.n)
         values += [ModelMetric(name, m, v.value, v.low, v.high, v.method) for m, v in found.items()]
     pairs = tuple(
         PairComparison(
@@ -587,7 +592,8 @@ def compare_files(
 ) -> Comparison:
     """:func:`compare` the ResultsTables of one or more files (what ``hdmf-ai compare`` runs).
 
-    Every ResultsTable of every file is compared, or those named in ``tables``. A model is named by its
+    Every ResultsTable of every file is compared (files in order, tables of a file by name), or those named
+    in ``tables``. A model is named by its
     table's name, or ``file:table`` when two files hold tables of the same name. ``split`` None compares the
     test rows when every table has a ``tvt_split``, else all rows; ``"all"`` compares all rows. ``options`` go
     to :func:`compare`. Tables are opened lazily and closed on return.
@@ -597,7 +603,7 @@ def compare_files(
 
     found: list[tuple[Path, str]] = []
     for path in map(Path, paths):
-        names = [i.name for i in list_tables(path, backend=backend) if i.data_type == "ResultsTable"]
+        names = sorted(i.name for i in list_tables(path, backend=backend) if i.data_type == "ResultsTable")
         found += [(path, name) for name in names if tables is None or name in tables]
     missing = [t for t in tables or () if t not in {name for _, name in found}]
     if missing:

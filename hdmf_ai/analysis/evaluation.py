@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .bootstrap import BOOTSTRAP_METHODS, bootstrap
 from .grouping import require_pandas
+from .resampling import BOOTSTRAP_METHODS, bootstrap
 from .stats import PROPORTION_METHODS, proportion_interval
 
 if TYPE_CHECKING:

@@ -73,13 +73,14 @@ def _bca_levels(
     bias = np.array([normal_quantile(p) for p in below / (2 * len(distribution))])
     jack = _jackknife(statistic, n)
     spread = (len(jack) - 1) * (jack.mean(axis=0) - jack)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        accel = np.sum(spread**3, axis=0) / len(jack) ** 3 / 6 / (np.sum(spread**2, axis=0) / len(jack) ** 2) ** 1.5
     cdf = np.vectorize(lambda z: NormalDist().cdf(z) if math.isfinite(z) else (math.nan if math.isnan(z) else z > 0))
     levels = []
-    for z_alpha in (normal_quantile(alpha), -normal_quantile(alpha)):
-        shifted = bias + z_alpha
-        levels.append(cdf(bias + shifted / (1 - accel * shifted)).astype(np.float64))
+    # a degenerate distribution (every resample on one side of the estimate, or a constant jackknife) gives NaN
+    with np.errstate(divide="ignore", invalid="ignore"):
+        accel = np.sum(spread**3, axis=0) / len(jack) ** 3 / 6 / (np.sum(spread**2, axis=0) / len(jack) ** 2) ** 1.5
+        for z_alpha in (normal_quantile(alpha), -normal_quantile(alpha)):
+            shifted = bias + z_alpha
+            levels.append(cdf(bias + shifted / (1 - accel * shifted)).astype(np.float64))
     return levels[0], levels[1]
 
 
