@@ -46,6 +46,7 @@ from .compare import (
     PairComparison,
     compare,
     compare_files,
+    delong_test,
 )
 from .evaluation import EVALUATION_COLUMNS, Evaluation, Interval, Intervals
 from .labels import LabelIssues, confident_learning, label_issues
@@ -112,6 +113,7 @@ __all__ = [
     "confusion_counts",
     "confusion_matrix",
     "delong_components",
+    "delong_test",
     "error_breakdown",
     "evaluate",
     "expected_calibration_error",

@@ -44,6 +44,7 @@ __all__ = [
     "PairComparison",
     "compare",
     "compare_files",
+    "delong_test",
 ]
 
 
@@ -346,21 +347,38 @@ def _check_same_truth(outputs: dict[str, Outputs]) -> None:
 # -- the tests -----------------------------------------------------------------------------------------------
 
 
-def _delong(a: Outputs, b: Outputs, confidence: float) -> DeLong | None:
-    if a.probabilities is None or b.probabilities is None or a.y_true is None:
-        return None
-    t = a.y_true
-    n_classes = a.probabilities.shape[1]
+def delong_test(
+    y_true: np.ndarray, probabilities_a: np.ndarray, probabilities_b: np.ndarray, *, confidence: float = 0.95
+) -> DeLong | None:
+    """DeLong's test that two models' ROC AUCs on the same samples are equal.
+
+    Two classes: the AUC of class 1's probability. More: the macro average of the one-vs-rest AUCs of the classes
+    with at least two positive and two negative samples, its variance from each sample's per-class structural
+    components (:func:`~hdmf_ai.analysis.delong_components`), which the classes share. None when no class has
+    enough samples of both kinds, or the probabilities' widths differ.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([0, 0, 0, 1, 1, 1])
+    >>> good = np.array([[0.9, 0.1], [0.8, 0.2], [0.6, 0.4], [0.3, 0.7], [0.2, 0.8], [0.4, 0.6]])
+    >>> poor = np.array([[0.5, 0.5], [0.3, 0.7], [0.6, 0.4], [0.4, 0.6], [0.7, 0.3], [0.2, 0.8]])
+    >>> t = delong_test(y, good, poor)
+    >>> t.average, round(t.auc_a, 3), round(t.auc_b, 3)
+    ('binary', 1.0, 0.556)
+    """
+    t = np.asarray(y_true, dtype=np.int64)
+    n_classes = probabilities_a.shape[1]
     if n_classes == 2:
         classes, average = [1], "binary"
     else:
         counts = np.bincount(t, minlength=n_classes)
         classes = [c for c in range(n_classes) if counts[c] >= 2 and len(t) - counts[c] >= 2]
         average = "macro"
-    if not classes or b.probabilities.shape[1] != n_classes:
+    if not classes or probabilities_b.shape[1] != n_classes:
         return None
-    parts_a = [delong_components(a.probabilities[:, c], t == c) for c in classes]
-    parts_b = [delong_components(b.probabilities[:, c], t == c) for c in classes]
+    parts_a = [delong_components(probabilities_a[:, c], t == c) for c in classes]
+    parts_b = [delong_components(probabilities_b[:, c], t == c) for c in classes]
     if any(math.isnan(p.auc) for p in parts_a):
         return None
     auc_a = float(np.mean([p.auc for p in parts_a]))
@@ -371,6 +389,12 @@ def _delong(a: Outputs, b: Outputs, confidence: float) -> DeLong | None:
     z = difference / se if se > 0 else (0.0 if difference == 0 else math.copysign(math.inf, difference))
     half = normal_quantile(0.5 + confidence / 2) * se
     return DeLong(average, auc_a, auc_b, difference, se, difference - half, difference + half, z, normal_two_sided_p(z))
+
+
+def _delong(a: Outputs, b: Outputs, confidence: float) -> DeLong | None:
+    if a.probabilities is None or b.probabilities is None or a.y_true is None:
+        return None
+    return delong_test(a.y_true, a.probabilities, b.probabilities, confidence=confidence)
 
 
 def _mcnemar(a: Outputs, b: Outputs) -> McNemar | None:
