@@ -116,6 +116,46 @@ fig = plot.embedding(rt, color_by="correct")
 fig = plot.embedding(rt, color_by="site")
 
 # %%
+# How sure are these numbers? Confidence intervals
+# ------------------------------------------------
+# Every metric can carry an interval: :func:`~hdmf_ai.analysis.evaluate` gives accuracy (a fraction of rows)
+# Wilson's interval (``proportion="exact"`` for Clopper-Pearson), and every other metric a BCa bootstrap
+# interval over the rows (``bootstrap="percentile"`` too), seeded: the same seed gives the same numbers. Its
+# ``to_frame()`` has one row per number, with the split or fold, method, n and seed: the rows to store.
+# ``analysis.metrics(rt, ci=0.95)`` gives the same bounds as ``<metric>_low`` / ``<metric>_high`` columns.
+evaluation = analysis.evaluate(rt, metrics=["accuracy", "f1_macro"], n_resamples=1000, seed=0)
+evaluation.to_frame()[["metric", "split", "value", "ci_low", "ci_high", "method", "n"]].round(3)
+
+# %%
+# Is another model better? A paired comparison
+# --------------------------------------------
+# A second model, cross-validated on the same samples. :func:`~hdmf_ai.analysis.compare` matches the two
+# tables' rows through ``samples`` (they may come from one file or several), then gives, per pair of models,
+# the difference of each metric with a paired-bootstrap interval (both models on the same resampled rows),
+# McNemar's exact and mid-p tests of their accuracies, and DeLong's test of their ROC AUCs (here the macro
+# average of one-vs-rest AUCs); with three models or more, Cochran's Q as well.
+from sklearn.neighbors import KNeighborsClassifier
+
+knn = from_cross_val_predict(
+    KNeighborsClassifier(5), X, y, cv=5, source=images, name="knn", classes=[str(d) for d in range(10)], k=3
+)
+comparison = analysis.compare([rt, knn], metric=["accuracy", "f1_macro"], n_resamples=1000, seed=0)
+print(comparison)
+
+# %%
+# ``summary()`` puts the pairs in a frame; ``to_frame()`` gives every number with its provenance (the columns
+# of :data:`~hdmf_ai.analysis.EVALUATION_COLUMNS`).
+comparison.summary().round(4)
+
+# %%
+# Where do they disagree? The rows where the models predict different classes, joined to the source table:
+comparison.disagreements.head(8)
+
+# %%
+# The command line does the same for files: ``hdmf-ai compare digits-cv.h5 knn.zarr --metric accuracy``
+# (see :ref:`cli`).
+
+# %%
 # Everything as a data frame
 # --------------------------
 # For analyses of your own, ``to_dataframe`` joins the columns you ask for with columns of the source table.

@@ -136,12 +136,18 @@ _DIRECT: dict[str, Any] = {
     "ari": lambda o: adjusted_rand_index(o.y_true, o.cluster),
     "nmi": lambda o: normalized_mutual_information(o.y_true, o.cluster),
 }
+_AVERAGED = {
+    f"{kind}_{average}": (i, average) for average in AVERAGES for i, kind in enumerate(("precision", "recall", "f1"))
+}
 
 
 def metric_function(name: str, *, zero_division: float = 0.0, n_bins: int = 10) -> Any:
     """A function of :class:`Outputs` giving the metric ``name`` (any column of :func:`metrics`)."""
     if name in _DIRECT:
         return _DIRECT[name]
+    if name in _AVERAGED:
+        i, average = _AVERAGED[name]
+        return lambda o: precision_recall_f1(o.y_true, o.y_pred, average=average, zero_division=zero_division)[i]
     return lambda o: o.scores(zero_division=zero_division, n_bins=n_bins)[name]
 
 
@@ -319,13 +325,16 @@ def evaluate(
     by = resolve_by(view, by)
     outputs = Outputs.read(view)
     where = where_selected(split, fold)
+    functions = {m: metric_function(m, zero_division=zero_division, n_bins=n_bins) for m in metrics or ()}
     records: list[dict[str, Any]] = []
     for label, mask in grouped_rows(view, by, bins, total, selection(view, split, fold)):
         part = outputs.subset(mask)
 
         def score(rows: np.ndarray, part: Outputs = part) -> dict[str, float]:
-            found = part.subset(rows).scores(zero_division=zero_division, n_bins=n_bins)
-            return found if metrics is None else {k: found[k] for k in ("n", *metrics) if k in found}
+            picked = part.subset(rows)
+            if metrics is None:
+                return picked.scores(zero_division=zero_division, n_bins=n_bins)
+            return {m: functions[m](picked) for m in metrics}
 
         if metrics is not None:
             _check_metrics(metrics, part.scores(zero_division=zero_division, n_bins=n_bins), table.name)
