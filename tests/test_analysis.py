@@ -558,3 +558,56 @@ def test_asking_for_a_split_the_table_does_not_have_is_still_an_error() -> None:
     rt, *_ = _labelled(30, split=False, folds=True)
     with pytest.raises(KeyError, match="tvt_split"):
         analysis.metrics(rt, by="tvt_split")
+
+
+@pytest.mark.parametrize("method", ["wilson", "exact"])
+def test_class_metrics_with_ci_bound_precision_and_recall_as_proportions(method: str) -> None:
+    """Precision is true positives over predicted positives, recall over actual ones: binomial intervals,
+    equal to statsmodels' for those counts."""
+    confint = pytest.importorskip("statsmodels.stats.proportion", reason="statsmodels (test extra)").proportion_confint
+    rt, truth, predicted = _labelled(150, split=True, folds=False)
+    got = analysis.class_metrics(rt, ci=0.9, proportion=method, n_resamples=50)
+    assert list(got.columns) == [
+        "tvt_split",
+        "class",
+        *(f"{m}{s}" for m in ("precision", "recall", "f1") for s in ("", "_low", "_high")),
+        "support",
+    ]
+    oracle = {"wilson": "wilson", "exact": "beta"}[method]
+    split = np.asarray(["train", "validate", "test"], dtype=object)[np.arange(150) % 3]
+    for row in got.itertuples():
+        rows = np.ones(150, dtype=bool) if row.tvt_split == "all" else split == row.tvt_split
+        c = int(row._2)  # the class column
+        hits = int(np.sum((truth == c) & (predicted == c) & rows))
+        for name, total in (("precision", np.sum((predicted == c) & rows)), ("recall", np.sum((truth == c) & rows))):
+            want = confint(hits, int(total), alpha=0.1, method=oracle)
+            got_bounds = [getattr(row, f"{name}_low"), getattr(row, f"{name}_high")]
+            np.testing.assert_allclose(got_bounds, want, atol=1e-12, err_msg=f"{name} of {c} in {row.tvt_split}")
+
+
+def test_class_metrics_f1_interval_equals_scipy_bootstrap_of_sklearn_f1() -> None:
+    from sklearn.metrics import f1_score
+
+    rt, truth, predicted = _labelled(120, split=False, folds=False)
+    got = analysis.class_metrics(rt, ci=0.95, bootstrap="percentile", n_resamples=300, seed=4)
+
+    def per_class(idx: np.ndarray, axis: int = -1) -> np.ndarray:
+        flat = idx.reshape(-1, idx.shape[-1])
+        f1 = [f1_score(truth[r], predicted[r], average=None, labels=[0, 1, 2], zero_division=0.0) for r in flat]
+        return np.moveaxis(np.array(f1), -1, 0).reshape(3, *idx.shape[:-1])
+
+    want = stats.bootstrap(
+        (np.arange(120),),
+        per_class,
+        vectorized=True,
+        n_resamples=300,
+        method="percentile",
+        rng=np.random.default_rng(4),
+    ).confidence_interval
+    np.testing.assert_allclose(got["f1_low"], want.low, rtol=1e-12)
+    np.testing.assert_allclose(got["f1_high"], want.high, rtol=1e-12)
+
+
+def test_class_metrics_without_ci_keep_their_columns() -> None:
+    rt, *_ = _labelled(60, split=False, folds=False)
+    assert list(analysis.class_metrics(rt).columns) == ["group", "class", "precision", "recall", "f1", "support"]

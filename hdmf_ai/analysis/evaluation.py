@@ -147,22 +147,6 @@ class Evaluation:
         """The rows, a copy: columns :data:`EVALUATION_COLUMNS`."""
         return self.rows.copy()
 
-    def wide(self) -> pd.DataFrame:
-        """One row per group, a column per metric followed by ``<metric>_low`` and ``<metric>_high``."""
-        pd = require_pandas("hdmf_ai.analysis.Evaluation.wide")
-        frame = self.rows
-        groups = list(dict.fromkeys(zip(frame["split"], frame["slice_value"], strict=True)))
-        records = []
-        for split, value in groups:
-            part = frame[(frame["split"] == split) & (frame["slice_value"].astype(object) == value)]
-            record: dict[str, Any] = {"n": int(part["n"].iloc[0])}
-            for row in part.itertuples():
-                record.update(
-                    {row.metric: row.value, f"{row.metric}_low": row.ci_low, f"{row.metric}_high": row.ci_high}
-                )
-            records.append(record)
-        return pd.DataFrame.from_records(records)
-
     def __repr__(self) -> str:
         i = self.intervals
         head = (

@@ -13,6 +13,7 @@ from hdmf.common import DynamicTable
 from .._tableview import TableView
 from .evaluation import Evaluation, Intervals, evaluation_frame, is_proportion
 from .grouping import grouped_rows, require_pandas, selection
+from .resampling import bootstrap as resample
 from .scores import (
     AVERAGES,
     accuracy,
@@ -31,6 +32,7 @@ from .scores import (
     root_mean_squared_error,
     top_k_accuracy,
 )
+from .stats import proportion_interval
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -372,13 +374,22 @@ def class_metrics(
     bins: int | None = 4,
     total: bool = True,
     zero_division: float = 0.0,
+    ci: float | None = None,
+    proportion: str = "wilson",
+    bootstrap: str = "bca",
+    n_resamples: int = 2000,
+    seed: int | None = 0,
 ) -> pd.DataFrame:
     """Precision, recall, F1 and support of every class, per group: a long table, one row per (group, class).
 
     Classes absent from a group have support 0 and ``zero_division`` where a ratio is undefined. ``by`` as for
-    :func:`metrics` (default: per split, else per fold, else the whole table).
+    :func:`metrics` (default: per split, else per fold, else the whole table). With ``ci`` (e.g. 0.95), each of
+    precision, recall and F1 is followed by ``_low`` and ``_high`` bounds: precision and recall are proportions
+    (true positives over predicted or actual positives: ``proportion`` interval, ``"wilson"`` or ``"exact"``),
+    F1 gets a bootstrap interval over the group's rows (``bootstrap``, ``n_resamples``, ``seed``).
     """
     pd = require_pandas("hdmf_ai.analysis.class_metrics")
+    intervals = None if ci is None else Intervals(ci, proportion, bootstrap, n_resamples, seed)
     view = TableView(table, source=source)
     by = resolve_by(view, by)
     y_pred, y_true = view.predictions(), view.labels()
@@ -386,13 +397,48 @@ def class_metrics(
     labels = np.arange(len(names))
     frames = []
     for group, mask in grouped_rows(view, by, bins, total, selection(view, split, fold)):
-        p, r, f = precision_recall_f1(
-            y_true[mask], y_pred[mask], average=None, labels=labels, zero_division=zero_division
-        )
-        support = np.bincount(y_true[mask], minlength=len(names))[: len(names)]
-        frames.append(pd.DataFrame({"class": names, "precision": p, "recall": r, "f1": f, "support": support}))
+        t, q = y_true[mask], y_pred[mask]
+        p, r, f = precision_recall_f1(t, q, average=None, labels=labels, zero_division=zero_division)
+        support = np.bincount(t, minlength=len(names))[: len(names)]
+        columns: dict[str, Any] = {"class": names, "precision": p, "recall": r, "f1": f, "support": support}
+        if intervals is not None:
+            columns = _class_intervals(columns, t, q, labels, intervals, zero_division)
+        frames.append(pd.DataFrame(columns))
         frames[-1].insert(0, by or "group", group)
     return pd.concat(frames, ignore_index=True)
+
+
+def _class_intervals(
+    columns: dict[str, Any],
+    t: np.ndarray,
+    q: np.ndarray,
+    labels: np.ndarray,
+    intervals: Intervals,
+    zero_division: float,
+) -> dict[str, Any]:
+    """``columns`` with the bounds of each class's precision, recall (proportions) and F1 (bootstrap)."""
+    n_classes = len(labels)
+    hits = np.bincount(t[t == q], minlength=n_classes)[:n_classes]
+    predicted = np.bincount(q, minlength=n_classes)[:n_classes]
+    out = {"class": columns["class"]}
+    for name, total in (("precision", predicted), ("recall", columns["support"])):
+        low, high = proportion_interval(hits, total, confidence=intervals.confidence, method=intervals.proportion)
+        out.update({name: columns[name], f"{name}_low": low, f"{name}_high": high})
+    f1_low = f1_high = np.full(n_classes, np.nan)
+    if len(t):
+        found = resample(
+            lambda rows: precision_recall_f1(
+                t[rows], q[rows], average=None, labels=labels, zero_division=zero_division
+            )[2],
+            len(t),
+            confidence=intervals.confidence,
+            n_resamples=intervals.n_resamples,
+            method=intervals.bootstrap,
+            seed=intervals.seed,
+        )
+        f1_low, f1_high = found.low, found.high
+    out.update({"f1": columns["f1"], "f1_low": f1_low, "f1_high": f1_high, "support": columns["support"]})
+    return out
 
 
 def confusion_matrix(
