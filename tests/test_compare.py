@@ -644,3 +644,26 @@ def test_cli_errors_are_one_line(
     assert lines[0].startswith("hdmf-ai compare: error: " if code == 1 else "hdmf-ai")
     for part in expected:
         assert part in lines[0], (part, lines[0])
+
+
+def test_silhouette_equals_sklearn_and_carries_an_interval() -> None:
+    rng = np.random.default_rng(8)
+    rt = hdmf_ai.ResultsTable(name="k")
+    centres = rng.normal(scale=3, size=(4, 5))
+    cluster = rng.integers(-1, 4, N)  # -1 (noise) is one more label, as scikit-learn counts it
+    cluster[0] = 7  # a cluster of one row: its silhouette is 0
+    embedding = (centres[cluster % 4] + rng.normal(size=(N, 5))).astype(np.float32)
+    rt.add_true_label(truth())
+    rt.add_cluster_label(cluster)
+    rt.add_embedding(embedding)
+    rows = analysis.evaluate(rt, metrics=["silhouette"], n_resamples=300, bootstrap="percentile", seed=2).to_frame()
+    (row,) = rows.itertuples()
+    want = skm.silhouette_score(embedding.astype(np.float64), cluster)
+    assert row.value == pytest.approx(want, abs=1e-9)
+    each = skm.silhouette_samples(embedding.astype(np.float64), cluster)
+    np.testing.assert_allclose(analysis.silhouette_samples(embedding, cluster), each, atol=1e-9)
+    # resamples carry each row's silhouette (a duplicated row is not its own neighbour): the mean's bootstrap
+    interval = stats.bootstrap(
+        (each,), np.mean, n_resamples=300, method="percentile", rng=np.random.default_rng(2)
+    ).confidence_interval
+    assert (row.ci_low, row.ci_high) == (pytest.approx(interval.low, abs=1e-9), pytest.approx(interval.high, abs=1e-9))

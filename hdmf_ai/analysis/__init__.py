@@ -1,23 +1,33 @@
-"""What a model got right and wrong: metrics per split and fold, and error rates by any source-table column.
+"""What a model got right and wrong: metrics per split and fold with confidence intervals, error rates by any
+source-table column, and paired comparisons of models over the same samples.
 
 Two layers:
 
 * **Array functions** (numpy in, numbers out): :func:`accuracy`, :func:`balanced_accuracy`,
   :func:`precision_recall_f1`, :func:`confusion_counts`, :func:`top_k_accuracy`, :func:`log_loss`,
   :func:`calibration_bins`, :func:`expected_calibration_error`, :func:`mean_absolute_error`,
-  :func:`root_mean_squared_error`, :func:`r2_score`, :func:`adjusted_rand_index`,
-  :func:`normalized_mutual_information` and :func:`wilson_interval`. Each gives the value scikit-learn's
-  function for the same metric gives (the tests check it), without needing scikit-learn.
+  :func:`root_mean_squared_error`, :func:`r2_score`, :func:`roc_auc`, :func:`adjusted_rand_index`,
+  :func:`normalized_mutual_information` and :func:`silhouette_score`. Each gives the value scikit-learn's
+  function for the same metric gives (the tests check it), without needing scikit-learn. And the statistics:
+  :func:`wilson_interval`, :func:`clopper_pearson_interval`, :func:`bootstrap` (percentile and BCa, seeded:
+  the resamples and intervals of ``scipy.stats.bootstrap``), :func:`mcnemar`, :func:`cochran_q` and
+  :func:`delong_test`, each checked against statsmodels or scipy.
 * **Table functions** (a ResultsTable in, a small pandas DataFrame out): :func:`metrics` (one row per split
   or fold), :func:`class_metrics`, :func:`confusion_matrix`, :func:`reliability_curve` and
   :func:`error_breakdown` (the nuisance-variable question: does the error rate depend on the site, scanner
   or session of the sample, a column of the source table reached through ``samples``?). They work on a table
   built in memory, read with :func:`hdmf_ai.read`, or open lazily with :func:`hdmf_ai.open`, and read each
-  column they need once. Classes are named by the ``true_label`` enum when there is one.
+  column they need once. Classes are named by the ``true_label`` enum when there is one. With ``ci=0.95``,
+  :func:`metrics` and :func:`class_metrics` give each value's interval; :func:`evaluate` gives the same as an
+  :class:`Evaluation`, whose ``to_frame()`` has the rows to store (:data:`EVALUATION_COLUMNS`).
+* **Comparison**: :func:`compare` (tables in memory or open) and :func:`compare_files` (files, as
+  ``hdmf-ai compare`` does) judge two or more models on the same samples: each metric's difference with a
+  paired-bootstrap interval, McNemar's exact and mid-p tests, DeLong's test of ROC AUC, Cochran's Q, and the
+  rows where the models disagree joined to the source table.
 
 Only numpy is imported with this module; pandas (``pip install 'hdmf-ai[analysis]'``) when a table function
-builds its DataFrame. The statistics (Wilson intervals, chi-square and Fisher's exact test) are computed here
-with numpy and :mod:`math`.
+builds its DataFrame. The statistics are computed here with numpy and :mod:`math` (scipy and statsmodels are
+the tests' oracles, not dependencies).
 
 Example
 -------
@@ -67,10 +77,13 @@ from .scores import (
     roc_auc,
     roc_auc_by_class,
     root_mean_squared_error,
+    silhouette_samples,
+    silhouette_score,
     top_k_accuracy,
 )
 from .slices import benjamini_hochberg, find_slices, slice_columns
 from .stats import (
+    DeLongComponents,
     average_ranks,
     clopper_pearson_interval,
     cochran_q,
@@ -85,6 +98,7 @@ __all__ = [
     "CochranQ",
     "Comparison",
     "DeLong",
+    "DeLongComponents",
     "McNemar",
     "MetricDifference",
     "ModelMetric",
@@ -132,6 +146,8 @@ __all__ = [
     "roc_auc",
     "roc_auc_by_class",
     "root_mean_squared_error",
+    "silhouette_samples",
+    "silhouette_score",
     "slice_columns",
     "top_k_accuracy",
     "wilson_interval",

@@ -2,8 +2,9 @@
 :class:`Intervals` (how the intervals are made).
 
 Every result of :func:`~hdmf_ai.analysis.evaluate` and :func:`~hdmf_ai.analysis.compare` converts to the same
-long frame, one row per number: the columns :data:`EVALUATION_COLUMNS` (metric, split or fold, slice column and
-value, value, interval bounds, method, n, seed, and the names of the tables it was computed from).
+long frame, one row per number: the columns :data:`~hdmf_ai.analysis.EVALUATION_COLUMNS` (metric, split or
+fold, slice column and value, value, interval bounds, method, n, seed, and the names of the tables it was
+computed from).
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ class Evaluation:
     intervals
         How the intervals were made.
     rows
-        One row per (group, metric), with the columns :data:`EVALUATION_COLUMNS`.
+        One row per (group, metric), with the columns :data:`~hdmf_ai.analysis.EVALUATION_COLUMNS`.
 
     Examples
     --------
@@ -144,7 +145,7 @@ class Evaluation:
     rows: Any  # a pandas DataFrame; typed loosely so that pandas stays an optional import
 
     def to_frame(self) -> pd.DataFrame:
-        """The rows, a copy: columns :data:`EVALUATION_COLUMNS`."""
+        """The rows, a copy: columns :data:`~hdmf_ai.analysis.EVALUATION_COLUMNS`."""
         return self.rows.copy()
 
     def __repr__(self) -> str:
@@ -159,7 +160,8 @@ class Evaluation:
 
 
 def evaluation_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """The long frame of :data:`EVALUATION_COLUMNS` from one dict per number (missing keys become None)."""
+    """The long frame of :data:`~hdmf_ai.analysis.EVALUATION_COLUMNS` from one dict per number (missing keys
+    become None)."""
     pd = require_pandas("hdmf_ai.analysis.evaluate")
     frame = pd.DataFrame.from_records(
         [{c: r.get(c) for c in EVALUATION_COLUMNS} for r in records], columns=list(EVALUATION_COLUMNS)

@@ -34,6 +34,8 @@ __all__ = [
     "roc_auc",
     "roc_auc_by_class",
     "root_mean_squared_error",
+    "silhouette_samples",
+    "silhouette_score",
     "top_k_accuracy",
 ]
 
@@ -345,3 +347,45 @@ def normalized_mutual_information(labels_true: ArrayLike, labels_pred: ArrayLike
     if mi <= 0:
         return 0.0
     return mi / float(np.mean([_entropy(table.rows), _entropy(table.cols)]))
+
+
+# rows of the distance matrix computed at once by the silhouette (bounds its memory to about 64 MiB)
+_SILHOUETTE_BLOCK_VALUES = 1 << 23
+
+
+def silhouette_samples(embedding: ArrayLike, labels: ArrayLike) -> np.ndarray:
+    """The silhouette of each row: (b - a) / max(a, b), with a the mean Euclidean distance to the other rows of
+    its cluster and b the smallest mean distance to another cluster's rows; 0 for a row alone in its cluster.
+    All NaN unless there are 2 to n - 1 clusters. O(n^2) distances, computed in blocks of rows."""
+    x = np.asarray(embedding, dtype=np.float64)
+    x = x.reshape(len(x), -1)
+    _, codes, counts = np.unique(np.asarray(labels), return_inverse=True, return_counts=True)
+    codes = codes.reshape(-1)
+    n, k = len(x), len(counts)
+    if not 2 <= k <= n - 1:
+        return np.full(n, np.nan)
+    one_hot = np.zeros((n, k))
+    one_hot[np.arange(n), codes] = 1.0
+    squared = np.einsum("ij,ij->i", x, x)
+    out = np.empty(n)
+    block = max(1, _SILHOUETTE_BLOCK_VALUES // n)
+    for start in range(0, n, block):
+        rows = slice(start, min(n, start + block))
+        # |x|^2 + |y|^2 - 2xy (a matrix product: fast), as scikit-learn computes it; clipped at 0
+        d2 = squared[rows, None] + squared[None, :] - 2 * x[rows] @ x.T
+        sums = np.sqrt(np.maximum(d2, 0.0)) @ one_hot  # distance of each row to each cluster, summed
+        own = codes[rows]
+        here = np.arange(len(own))
+        size = counts[own]
+        a = divide(sums[here, own], size - 1.0, 0.0)
+        mean = sums / counts
+        mean[here, own] = np.inf
+        b = mean.min(axis=1)
+        out[rows] = np.where(size > 1, divide(b - a, np.maximum(a, b), 0.0), 0.0)
+    return out
+
+
+def silhouette_score(embedding: ArrayLike, labels: ArrayLike) -> float:
+    """The mean silhouette of the rows (scikit-learn's ``silhouette_score``, Euclidean); NaN unless 2 to n - 1
+    clusters."""
+    return float(np.mean(silhouette_samples(embedding, labels))) if len(np.asarray(labels)) else math.nan

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ from .scores import (
     r2_score,
     roc_auc,
     root_mean_squared_error,
+    silhouette_samples,
     top_k_accuracy,
 )
 from .stats import proportion_interval
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTO",
+    "SILHOUETTE_MAX_ROWS",
     "Outputs",
     "class_metrics",
     "confusion_matrix",
@@ -68,6 +71,9 @@ class Outputs:
     target: np.ndarray | None = None
     value: np.ndarray | None = None
     cluster: np.ndarray | None = None
+    embedding: np.ndarray | None = None
+    # each row's silhouette within these rows' clustering: computed once, carried by resamples of the rows
+    silhouettes: np.ndarray | None = None
 
     @classmethod
     def read(cls, view: TableView) -> Outputs:
@@ -90,14 +96,27 @@ class Outputs:
             out.value = view.values("predicted_value")
         if has("cluster_label"):
             out.cluster = view.values("cluster_label")
+        if has("cluster_label") and has("embedding") and len(view) <= SILHOUETTE_MAX_ROWS:
+            out.embedding = view.values("embedding")
         return out
+
+    def row_silhouettes(self) -> np.ndarray:
+        """Each row's silhouette in the clustering of these rows (computed on first use)."""
+        if self.silhouettes is None:
+            if self.embedding is None or self.cluster is None:
+                raise KeyError("the silhouette needs the columns 'embedding' and 'cluster_label'")
+            self.silhouettes = silhouette_samples(self.embedding, self.cluster)
+        return self.silhouettes
 
     def subset(self, rows: np.ndarray) -> Outputs:
         """The outputs of some rows: a boolean mask, or row positions (repeats allowed, as a bootstrap draws)."""
-        names = ("y_true", "y_pred", "probabilities", "topk", "target", "value", "cluster")
+        names = ("y_true", "y_pred", "probabilities", "topk", "target", "value", "cluster", "embedding")
         picked = {n: (None if getattr(self, n) is None else getattr(self, n)[rows]) for n in names}
-        n = int(np.count_nonzero(rows)) if rows.dtype == np.bool_ else len(rows)
-        return Outputs(n=n, n_classes=self.n_classes, **picked)
+        if rows.dtype == np.bool_:  # a group of rows: a clustering of its own
+            return Outputs(n=int(np.count_nonzero(rows)), n_classes=self.n_classes, **picked)
+        # a resample of these rows: each row keeps its silhouette (duplicates would be at distance 0 otherwise)
+        carried = None if self.embedding is None else self.row_silhouettes()[rows]
+        return Outputs(n=len(rows), n_classes=self.n_classes, silhouettes=carried, **picked)
 
     def scores(self, *, zero_division: float, n_bins: int) -> dict[str, float]:
         """Every metric these outputs support, by name."""
@@ -123,6 +142,8 @@ class Outputs:
         if t is not None and self.cluster is not None:
             out["ari"] = adjusted_rand_index(t, self.cluster)
             out["nmi"] = normalized_mutual_information(t, self.cluster)
+        if self.cluster is not None and self.embedding is not None:
+            out["silhouette"] = float(np.mean(self.row_silhouettes())) if self.n else math.nan
         return out
 
 
@@ -137,6 +158,7 @@ _DIRECT: dict[str, Any] = {
     "r2": lambda o: r2_score(o.target, o.value),
     "ari": lambda o: adjusted_rand_index(o.y_true, o.cluster),
     "nmi": lambda o: normalized_mutual_information(o.y_true, o.cluster),
+    "silhouette": lambda o: float(np.mean(o.row_silhouettes())) if o.n else math.nan,
 }
 _AVERAGED = {
     f"{kind}_{average}": (i, average) for average in AVERAGES for i, kind in enumerate(("precision", "recall", "f1"))
@@ -152,6 +174,9 @@ def metric_function(name: str, *, zero_division: float = 0.0, n_bins: int = 10) 
         return lambda o: precision_recall_f1(o.y_true, o.y_pred, average=average, zero_division=zero_division)[i]
     return lambda o: o.scores(zero_division=zero_division, n_bins=n_bins)[name]
 
+
+#: tables with more rows get no silhouette: its cost grows with the square of the rows (5,000: about 1 s)
+SILHOUETTE_MAX_ROWS = 5_000
 
 #: the default grouping of :func:`metrics` and :func:`class_metrics`: the table's own partition, whichever it has
 AUTO = "auto"
@@ -191,7 +216,9 @@ def metrics(
     ``top_<k>_accuracy`` from ``topk_classes``; ``log_loss`` and ``ece`` (expected calibration error over
     ``n_bins`` bins) from ``predicted_probability``. Regression (``predicted_value`` with numeric
     ``true_label``): ``mae``, ``rmse``, ``r2``. Clustering (``cluster_label`` with ``true_label``): ``ari``,
-    ``nmi``. Column ``n`` counts the rows of each group.
+    ``nmi``; with ``embedding``: ``silhouette`` (Euclidean, within each group; tables of at most
+    :data:`SILHOUETTE_MAX_ROWS` rows). ``roc_auc`` from ``predicted_probability`` (binary, or one-vs-rest macro).
+    Column ``n`` counts the rows of each group.
 
     Parameters
     ----------
@@ -247,7 +274,8 @@ def _with_intervals(part: Outputs, intervals: Intervals, zero_division: float, n
 
 
 def group_names(by: str | None, label: Any, where: str) -> dict[str, Any]:
-    """The split (or fold) and slice of one group of :func:`grouped_rows`, as :data:`EVALUATION_COLUMNS` name them.
+    """The split (or fold) and slice of one group of :func:`grouped_rows`, as
+    :data:`~hdmf_ai.analysis.EVALUATION_COLUMNS` name them.
 
     ``where`` names the rows selected before grouping (``"test"``, ``"fold 2"``, ``"all"``).
     """
@@ -316,7 +344,7 @@ def evaluate(
     Returns
     -------
     Evaluation
-        ``to_frame()`` gives one row per (group, metric): the columns of :data:`EVALUATION_COLUMNS`.
+        ``to_frame()`` gives one row per (group, metric): the columns of :data:`~hdmf_ai.analysis.EVALUATION_COLUMNS`.
 
     Examples
     --------
