@@ -217,8 +217,8 @@ def metrics(
     ``n_bins`` bins) from ``predicted_probability``. Regression (``predicted_value`` with numeric
     ``true_label``): ``mae``, ``rmse``, ``r2``. Clustering (``cluster_label`` with ``true_label``): ``ari``,
     ``nmi``; with ``embedding``: ``silhouette`` (Euclidean, within each group; tables of at most
-    :data:`SILHOUETTE_MAX_ROWS` rows). ``roc_auc`` from ``predicted_probability`` (binary, or one-vs-rest macro).
-    Column ``n`` counts the rows of each group.
+    ``SILHOUETTE_MAX_ROWS`` = 5,000 rows). ``roc_auc`` from ``predicted_probability`` (binary, or one-vs-rest
+    macro). Column ``n`` counts the rows of each group.
 
     Parameters
     ----------
