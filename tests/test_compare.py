@@ -586,6 +586,7 @@ def files(three: list[hdmf_ai.ResultsTable], tmp_path_factory: pytest.TempPathFa
         "both": hdmf_ai.write(three[:2], folder / "both.h5"),
         "c": hdmf_ai.write(three[2], folder / "c.zarr"),
         "short": hdmf_ai.write(fewer, folder / "short.h5"),
+        "regressors": hdmf_ai.write([regressor("r1", 0.3, 1), regressor("r2", 0.5, 2)], folder / "regressors.h5"),
     }
 
 
@@ -616,6 +617,9 @@ def test_cli_table_and_split_options(files: dict[str, Path], three: list[Any]) -
         ("unknown table", 1, ["no ResultsTable named ['nope']"]),
         ("unknown metric", 1, ["cannot compare the metric(s) ['nope']"]),
         ("bad option", 2, ["--n-resamples", "'many'"]),
+        ("unknown split", 1, ["table 'a'", "split must be one of", "'nope'"]),
+        ("no such split column", 1, ["table 'r1'", "no column 'tvt_split'"]),
+        ("bad confidence", 1, ["ci (the confidence) must lie between 0 and 1; got 2.0"]),
     ],
 )
 def test_cli_errors_are_one_line(
@@ -636,6 +640,9 @@ def test_cli_errors_are_one_line(
         "unknown table": [str(files["both"]), "--table", "nope"],
         "unknown metric": [str(files["both"]), "--metric", "nope"],
         "bad option": [str(files["both"]), "--n-resamples", "many"],
+        "unknown split": [str(files["both"]), "--split", "nope"],
+        "no such split column": [str(files["regressors"]), "--split", "test"],
+        "bad confidence": [str(files["both"]), "--ci", "2"],
     }[situation]
     done = hdmf_ai_cli("compare", *argv)
     assert done.returncode == code, done.stderr

@@ -309,7 +309,10 @@ def _matched_rows(
     keys: dict[str, np.ndarray] = {}
     positions: dict[str, np.ndarray] = {}
     for name, view in views.items():
-        rows = np.flatnonzero(selection(view, split, fold))
+        try:
+            rows = np.flatnonzero(selection(view, split, fold))
+        except (KeyError, ValueError) as err:  # no such column, or no such split: the user's to fix
+            raise ComparisonError(f"table '{name}': {err.args[0] if err.args else err}") from err
         key = _sample_keys(view)[rows]
         order = np.argsort(key, kind="stable")
         keys[name], positions[name] = key[order], rows[order]
@@ -550,7 +553,10 @@ def compare(
     >>> round(pair.mcnemar.p_exact, 4)
     0.0039
     """
-    intervals = Intervals(ci, proportion, bootstrap, n_resamples, seed)
+    try:
+        intervals = Intervals(ci, proportion, bootstrap, n_resamples, seed)
+    except ValueError as err:
+        raise ComparisonError(str(err)) from err
     named = _named(tables)
     views = {name: TableView(table, source=source) for name, table in named.items()}
     where = where_selected(split, fold)
