@@ -674,3 +674,23 @@ def test_silhouette_equals_sklearn_and_carries_an_interval() -> None:
         (each,), np.mean, n_resamples=300, method="percentile", rng=np.random.default_rng(2)
     ).confidence_interval
     assert (row.ci_low, row.ci_high) == (pytest.approx(interval.low, abs=1e-9), pytest.approx(interval.high, abs=1e-9))
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".zarr"])
+def test_comparison_rows_store_as_an_evaluation_table_and_read_back(
+    three: list[hdmf_ai.ResultsTable], tmp_path: Path, suffix: str
+) -> None:
+    """to_frame() maps onto the stored EvaluationTable by one rename (tables -> results_tables)."""
+    result = analysis.compare(three, metric=["accuracy", "roc_auc"], n_resamples=40)
+    frame = result.to_frame().rename(columns={"tables": "results_tables"})
+    stored = hdmf_ai.EvaluationTable.from_frame(frame, tables=three)
+    path = hdmf_ai.write([*three, stored], tmp_path / f"compared{suffix}")
+    assert hdmf_ai.validate(path) == []
+    back = hdmf_ai.read_evaluations(path).to_frame()
+    assert len(back) == len(frame)
+    for column in ("metric", "split", "method", "results_tables"):
+        assert back[column].tolist() == frame[column].tolist(), column
+    for column in ("value", "ci_low", "ci_high"):
+        np.testing.assert_array_equal(back[column], frame[column], err_msg=column)
+    assert back["n"].tolist() == frame["n"].tolist()
+    assert back["seed"].tolist() == frame["seed"].fillna(-1).astype(int).tolist()
