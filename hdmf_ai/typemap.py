@@ -68,6 +68,7 @@ REGISTRY: tuple[tuple[str, str, type, type[ObjectMapper]], ...] = (
     (EXP_NAMESPACE, "EnumData", columns.EnumColumn, mappers.EnumColumnMap),
     # hdmf's own class, with a mapper that skips re-reading a whole region column to check it on lazy opens
     (CORE_NAMESPACE, "DynamicTableRegion", DynamicTableRegion, mappers.RegionMap),
+    (EXTENSIONS, "FeatureAttribution", columns.FeatureAttribution, mappers.FeatureAttributionMap),
 )
 
 
