@@ -72,7 +72,7 @@ def _feature_names(col: FeatureAttribution, n_features: int, feature_shape: tupl
 
 
 def _reliance(view: TableView, col: FeatureAttribution) -> tuple[np.ndarray, list[str]]:
-    """|attribution| per selected row and feature (averaged over outputs), and the feature names."""
+    """Absolute attribution per selected row and feature (averaged over outputs), and the feature names."""
     values = np.abs(np.asarray(view.values(col.name), dtype=np.float64))
     if col.output in ("each_class", "each_output"):
         values = values.mean(axis=-1)
@@ -232,7 +232,7 @@ def nuisance_features(
 
     Returns
     -------
-    One row per feature, ranked by ``score``: ``feature``, ``reliance`` (mean |attribution|), ``reliance_share``,
+    One row per feature, ranked by ``score``: ``feature``, ``reliance`` (mean absolute attribution), ``reliance_share``,
     ``reliance_rank``, ``association`` (Kruskal-Wallis epsilon squared of the feature's values across the
     groups of ``by``), ``statistic`` (H), ``dof``, ``p_value``, ``p_adjusted`` (Benjamini-Hochberg),
     ``score`` = reliance_share x association, and ``flagged``: p_adjusted < alpha and a reliance share at
