@@ -1,7 +1,7 @@
 """Feature attributions from the ``shap`` package into a ResultsTable (``pip install 'hdmf-ai[shap]'``).
 
 :func:`from_explanation` stores a ``shap.Explanation`` (what ``explainer(X)`` returns) as a
-:class:`~hdmf_ai.columns.FeatureAttribution` column: its values, feature names and base value, with the method
+:class:`~hdmf_ai.FeatureAttribution` column: its values, feature names and base value, with the method
 and the output explained. shap repeats the base value on every row; the column stores it once per output, and
 refuses an explanation whose base value varies by row (the column has one per output).
 
