@@ -57,7 +57,7 @@ model = GradientBoostingClassifier(n_estimators=100, max_depth=2, random_state=0
 model.fit(X[split == "train"], malignant[split == "train"])
 rt = from_estimator(model, X, malignant, split=split, source=scans, attributions="tree", feature_names=names, k=None)
 column = rt["feature_attribution"]
-column.method, column.output, column.output_space, column.shape
+print(column.method, column.output, column.output_space, column.shape)
 
 # %%
 # Written and read back, the attributions still add up to the model's output: SHAP values plus the base
@@ -108,4 +108,4 @@ analysis.nuisance_features(rt, by="site", split="test")[
 images = hdmf_ai.ResultsTable(name="images")
 saliency = np.abs(rng.normal(size=(4, 8, 8, 3))).astype(np.float32)  # stands in for a network's output
 images.add_feature_attribution(saliency, method="saliency", output="predicted_class")
-images["feature_attribution"].shape
+print(images["feature_attribution"].shape)
