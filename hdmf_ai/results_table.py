@@ -328,7 +328,8 @@ class ResultsTable(DataFrameMethods, DynamicTable):
         base_values
             The expected output per output explained: one value for ``'positive_class'`` and
             ``'predicted_value'``, one per class for ``'predicted_class'``, one per entry of the last axis for
-            ``'each_*'``. For additive methods, a row's attributions summed plus its base give the model's output.
+            ``'each_class'`` and ``'each_output'``. For additive methods, a row's attributions summed plus its base
+            give the model's output.
         output_space
             ``'raw'`` (margin, log-odds), ``'probability'`` or ``'value'``.
         feature_table
@@ -336,8 +337,12 @@ class ResultsTable(DataFrameMethods, DynamicTable):
         name, description
             The column's name (several attribution columns need distinct names) and description.
 
-        Example: ``rt.add_feature_attribution(shap_values, method="tree_shap", output="positive_class",
-        feature_names=X.columns, base_values=explainer.expected_value)``
+        Examples
+        --------
+        SHAP values of a binary classifier's log-odds::
+
+            rt.add_feature_attribution(shap_values, method="tree_shap", output="positive_class",
+                                       feature_names=list(X.columns), base_values=explainer.expected_value)
         """
         arr = coercion.feature_attribution(name, values, output=output)
         attrs = coercion.attribution_attributes(

@@ -527,3 +527,24 @@ def test_the_reference_reads_attributions_from_the_cached_spec_and_fails_without
     assert cached["attributes"] == {"method": "tree_shap", "output": "positive_class", "feature_names": NAMES,
                                     "base_values": [0.25], "output_space": "raw"}  # fmt: skip
     assert attrs["feature_names"] == NAMES
+
+
+def test_an_attribution_column_reads_back_from_an_nwb_file(tmp_path: Path) -> None:
+    import datetime
+
+    import pynwb
+
+    from hdmf_ai import nwb
+
+    rt, attrs = tables_with_attributions()["tabular"]
+    nwbfile = pynwb.NWBFile(
+        session_description="s",
+        identifier="attribution",
+        session_start_time=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
+    )
+    nwb.add_to_nwbfile(nwbfile, rt)
+    path = nwb.write_nwb(nwbfile, tmp_path / "attribution.nwb")
+    back = nwb.read_nwb(path).analysis["binary"]["feature_attribution"]
+    assert isinstance(back, FeatureAttribution) and back.feature_names == attrs["feature_names"]
+    np.testing.assert_array_equal(back.data, rt["feature_attribution"].data)
+    assert hdmf_ai.validate(path) == []
