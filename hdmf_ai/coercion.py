@@ -353,7 +353,9 @@ class ColumnSpec:
 
     Declared as ``columns={"predicted_probability": (1000,)}`` (a row shape), ``{"loss": "float32"}`` (a
     dtype), or a mapping with any of ``shape``, ``dtype``, ``classes`` (``true_label``), ``n_splits``
-    (``cv_split``), ``check_sum`` (``predicted_probability``) and ``description``. What is not declared is
+    (``cv_split``), ``check_sum`` (``predicted_probability``), ``description`` and ``attribution`` (a
+    FeatureAttribution column: the keywords of ``ResultsTable.add_feature_attribution``, at least ``method``
+    and ``output``; a column without it is a plain user column, whatever its name). What is not declared is
     taken from the first batch.
     """
 

@@ -263,6 +263,6 @@ class FeatureAttribution(_Column):
     @property
     def n_features(self) -> int:
         """The number of features (the product of the feature axes)."""
-        shape = tuple(self.shape) if hasattr(self, "shape") else ()
+        shape = tuple(self.shape)
         axes = shape[1:-1] if self.output in ("each_class", "each_output") else shape[1:]
         return int(np.prod(axes, dtype=np.int64))
