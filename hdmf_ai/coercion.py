@@ -28,11 +28,13 @@ __all__ = [
     "PREDEFINED",
     "SCHEMA_MINIMUM",
     "ColumnSpec",
+    "attribution_attributes",
+    "attribution_method",
+    "attribution_output",
     "bound",
     "cluster_label",
     "coerce",
     "cv_split",
-    "attribution_attributes",
     "embedding",
     "feature_attribution",
     "fit",
@@ -291,6 +293,10 @@ def attribution_attributes(
 def _feature_names(name: str, feature_names: Any, feature_axes: tuple[int, ...]) -> list[str] | None:
     if feature_names is None:
         return None
+    items = [feature_names] if isinstance(feature_names, str) else np.asarray(feature_names, dtype=object).ravel()
+    bad = next((v for v in items if not isinstance(v, (str, bytes))), None)
+    if bad is not None:
+        raise ColumnError(name, "feature_names: one text name per feature", f"{type(bad).__name__} {bad!r}")
     names = checks.text_list(name, feature_names) or []
     if len(feature_axes) != 1:
         raise ColumnError(name, "feature_names only with one feature axis (tabular data)",
@@ -301,10 +307,10 @@ def _feature_names(name: str, feature_names: Any, feature_axes: tuple[int, ...])
     blank = [i for i, n in enumerate(names) if not n.strip()]
     if blank:
         raise ColumnError(name, "a non-empty name for every feature", f"an empty name at feature {blank[0]}")
-    seen: set[str] = set()
-    repeated = [n for n in names if n in seen or seen.add(n)]  # type: ignore[func-returns-value]
-    if repeated:
-        raise ColumnError(name, "unique feature_names", f"'{repeated[0]}' more than once")
+    first = {n: i for i, n in reversed(list(enumerate(names)))}
+    repeated = next((n for i, n in enumerate(names) if first[n] != i), None)
+    if repeated is not None:
+        raise ColumnError(name, "unique feature_names", f"'{repeated}' more than once")
     return names
 
 

@@ -204,7 +204,7 @@ BAD: dict[str, tuple[Any, dict[str, Any], str]] = {
     "names_count": (np.ones((5, 3)), {"feature_names": ["a", "b"]}, "3 feature_names.*2 names"),
     "names_repeated": (np.ones((5, 3)), {"feature_names": ["a", "b", "a"]}, "unique feature_names.*'a'"),
     "names_blank": (np.ones((5, 3)), {"feature_names": ["a", " ", "c"]}, "non-empty name.*feature 1"),
-    "names_not_text": (np.ones((5, 3)), {"feature_names": ["a", 2, "c"]}, "string"),
+    "names_not_text": (np.ones((5, 3)), {"feature_names": ["a", 2, "c"]}, "one text name per feature.*int 2"),
     "names_for_images": (np.ones((5, 3, 3)), {}, r"one feature axis.*\(3, 3\)"),
     "unknown_output": (np.ones((5, 3)), {"output": "class"}, "output one of.*'class'"),
     "each_class_without_axis": (np.ones((5, 3)), {"output": "each_class"}, "3-D/4-D/5-D array"),
