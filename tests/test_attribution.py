@@ -548,3 +548,22 @@ def test_an_attribution_column_reads_back_from_an_nwb_file(tmp_path: Path) -> No
     assert isinstance(back, FeatureAttribution) and back.feature_names == attrs["feature_names"]
     np.testing.assert_array_equal(back.data, rt["feature_attribution"].data)
     assert hdmf_ai.validate(path) == []
+
+
+def test_without_shap_the_adapters_name_the_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch, boosted: tuple[Any, np.ndarray, np.ndarray]
+) -> None:
+    import sys
+
+    from hdmf_ai.errors import MissingDependencyError
+    from hdmf_ai.shap import from_explanation
+    from hdmf_ai.sklearn import from_estimator
+
+    for name in [n for n in sys.modules if n == "shap" or n.startswith("shap.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "shap", None)
+    model, X, y = boosted
+    with pytest.raises(MissingDependencyError, match=r"hdmf-ai\[shap\]"):
+        from_explanation(object(), method="tree_shap", output="positive_class")
+    with pytest.raises(MissingDependencyError, match=r"hdmf-ai\[shap\]"):
+        from_estimator(model, X, y, attributions="tree")
