@@ -19,13 +19,15 @@ from .columns import (
 )
 from .errors import (
     ColumnError,
+    DiskSpaceError,
     HdmfAiError,
     IncompleteTableWarning,
     ProbabilityWarning,
     ResultsFileError,
     SchemaVersionWarning,
 )
-from .io import TableInfo, list_tables, open, read, validate, write
+from .evaluation import EvaluationTable
+from .io import TableInfo, list_tables, open, read, read_evaluations, validate, write
 from .io.append import add_column, append_rows
 from .io.writer import ResultsWriter
 from .results_table import ResultsTable
@@ -41,6 +43,7 @@ __all__ = [
     "list_tables",
     "open",
     "read",
+    "read_evaluations",
     "validate",
     "write",
     "add_column",
@@ -50,8 +53,10 @@ __all__ = [
     "ClusterLabel",
     "ColumnError",
     "CrossValidationSplit",
+    "DiskSpaceError",
     "EmbeddedValues",
     "EnumColumn",
+    "EvaluationTable",
     "FeatureAttribution",
     "HdmfAiError",
     "IncompleteTableWarning",

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "ColumnError",
     "DemoRoundTripError",
+    "DiskSpaceError",
     "HdmfAiError",
     "InSampleError",
     "InSampleWarning",
@@ -56,6 +57,19 @@ class ResultsFileError(HdmfAiError, OSError):
     def __init__(self, path: object, problem: str) -> None:
         self.path = path
         super().__init__(f"{path}: {problem}")
+
+
+class DiskSpaceError(HdmfAiError, OSError):
+    """Not enough room for a file about to be written (free space, or the process's file-size limit).
+
+    Raised before HDF5 writes anything: HDF5 cannot recover from a write that runs out of space (it crashes the
+    process as the file is closed; h5py issue 914), so the room is checked first, against the most the file can
+    take (its data uncompressed).
+    """
+
+    def __init__(self, code: int, path: object, problem: str) -> None:
+        super().__init__(code, f"{path}: {problem}")
+        self.path = path
 
 
 class StorageError(HdmfAiError, ValueError):

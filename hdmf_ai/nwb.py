@@ -164,7 +164,7 @@ def write_nwb(
                     io.write(nwbfile)
                 else:  # datasets of the source file are copied, not linked: the copy stands alone
                     io.export(src_io=source_io, nwbfile=nwbfile, write_args={"link_data": False})
-        move_into_place(tmp, target)
+        move_into_place(tmp, target, replace=overwrite)
     return target
 
 

@@ -27,7 +27,8 @@ import numpy as np
 from hdmf.common import DynamicTable, DynamicTableRegion, EnumData, VectorIndex
 
 from .errors import ColumnError, MissingDependencyError, ResultsFileError
-from .io import list_tables
+from .evaluation import EvaluationTable
+from .io import list_tables, read_evaluations
 from .io import open as open_table
 from .io.backend import Backend
 from .io.incomplete import RowLimited, incomplete_note, unfinished_tables
@@ -109,9 +110,11 @@ class TableSummary:
     metrics: Any = None  # a pandas DataFrame, when the table's columns allow metrics
     metrics_note: str = ""
     incomplete: str = ""  # how far an unfinished writer got, when one did not finish
+    rows: Any = None  # an EvaluationTable's rows (a pandas DataFrame): they are the point of it
 
     def lines(self) -> list[str]:
-        out = [f"{self.data_type} '{self.name}': {self.n_rows} rows, {len(self.columns)} columns"]
+        n_columns = len(self.columns) if self.rows is None else len(self.rows.columns)
+        out = [f"{self.data_type} '{self.name}': {self.n_rows} rows, {n_columns} columns"]
         out += [f"  {self.incomplete}"] if self.incomplete else []
         out += [f"  description: {self.description}"] if self.description else []
         for key, values in self.provenance.items():
@@ -126,6 +129,8 @@ class TableSummary:
             out += [f"    {line}" for line in self.metrics.round(3).to_string().splitlines()]
         elif self.metrics_note:
             out.append(f"  metrics: {self.metrics_note}")
+        if self.rows is not None:
+            out += [f"  {line}" for line in self.rows.to_string(index=False).splitlines()]
         return out
 
 
@@ -188,9 +193,23 @@ def _summarize_tables(
                 tables.append(_summarize(target, _data_type(target, infos), chosen, metrics=False))
                 described.add(target.name)
     for info in infos:  # tables that no ResultsTable links to: what list_tables knows
-        if info.name not in described:
+        if info.name in described:
+            continue
+        if info.data_type == EvaluationTable.__name__:
+            tables.append(_evaluation_summary(source, info, backend))
+        else:
             tables.append(TableSummary(info.name, info.data_type, info.n_rows))
     return tables
+
+
+def _evaluation_summary(source: Path, info: Any, backend: str | None) -> TableSummary:
+    """An EvaluationTable with its rows, leaving out the fields no row uses."""
+    table = read_evaluations(source, table=info.name, backend=backend)
+    frame = table.to_frame()
+    frame["results_tables"] = [" vs ".join(names) for names in frame["results_tables"]]
+    unused = [name for name in frame.columns if frame[name].isin(["", -1]).all() or frame[name].isna().all()]
+    shown = frame.drop(columns=unused).round(4)
+    return TableSummary(info.name, info.data_type, info.n_rows, description=table.description, rows=shown)
 
 
 @contextlib.contextmanager

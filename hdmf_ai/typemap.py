@@ -25,6 +25,7 @@ from hdmf.utils import is_newer_version
 
 from . import columns
 from .errors import SchemaVersionWarning
+from .evaluation import EvaluationTable
 from .io import mappers
 from .results_table import ResultsTable
 
@@ -68,6 +69,7 @@ REGISTRY: tuple[tuple[str, str, type, type[ObjectMapper]], ...] = (
     (EXP_NAMESPACE, "EnumData", columns.EnumColumn, mappers.EnumColumnMap),
     # hdmf's own class, with a mapper that skips re-reading a whole region column to check it on lazy opens
     (CORE_NAMESPACE, "DynamicTableRegion", DynamicTableRegion, mappers.RegionMap),
+    (EXTENSIONS, "EvaluationTable", EvaluationTable, mappers.EvaluationTableMap),
     (EXTENSIONS, "FeatureAttribution", columns.FeatureAttribution, mappers.FeatureAttributionMap),
 )
 

@@ -39,7 +39,7 @@ def _defined_types(spec: Any) -> list[str]:
 
 def _yaml_types() -> list[str]:
     yaml = YAML(typ="safe")
-    files = [p for p in sorted(SCHEMA.glob("*.yaml")) if p.name != "namespace.yaml"]
+    files = [p for p in sorted(SCHEMA.glob("*.yaml")) if not p.name.endswith("namespace.yaml")]
     return [name for path in files for name in _defined_types(yaml.load(path.read_text()))]
 
 

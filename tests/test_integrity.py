@@ -202,3 +202,116 @@ def test_a_chunk_that_is_a_fifo_is_refused_without_waiting(tmp_path: Path) -> No
     os.mkfifo(chunk)
     outcome, detail = run_isolated(read_columns, str(store), timeout=30)
     assert outcome == "raised" and "not a regular file" in detail, (outcome, detail)
+
+
+# -- concurrent writers: one complete file, and a typed error for the loser ---------------------------------------
+
+RACE = """
+import sys, time, numpy as np, hdmf_ai
+path, who, start = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+rt = hdmf_ai.ResultsTable(name="results")
+rt.add_predicted_class(np.full(300_000, who))
+while time.time() < start:  # both processes leave the starting line together
+    time.sleep(0.001)
+try:
+    hdmf_ai.write(rt, path)
+except FileExistsError as err:
+    print("LOST", err)
+else:
+    print("WON")
+"""
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".zarr"])
+def test_two_writers_racing_for_one_path_leave_one_complete_file_and_a_typed_error(tmp_path: Path, suffix: str) -> None:
+    import subprocess
+    import sys
+    import time
+
+    for attempt in range(2):
+        path = tmp_path / f"race{attempt}{suffix}"
+        start = time.time() + 2.0
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", RACE, str(path), str(who), str(start)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for who in (1, 2)
+        ]
+        outs = [p.communicate(timeout=120) for p in procs]
+        said = [out.strip().split()[0] if out.strip() else err for out, err in outs]
+        assert sorted(said) == ["LOST", "WON"], outs
+        winner = said.index("WON") + 1
+        # the file is the winner's, whole; the loser's message names the path and says what happened
+        np.testing.assert_array_equal(hdmf_ai.read(path)["predicted_class"].data, np.full(300_000, winner))
+        # the loser finds the file there at the start, or loses the final move: FileExistsError either way
+        loser = outs[2 - winner][0]
+        assert str(path) in loser and ("another writer" in loser or "exists; pass overwrite=True" in loser), loser
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporaries left
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".zarr"])
+def test_a_file_that_appears_while_writing_is_kept_not_replaced(
+    tmp_path: Path, suffix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deterministic form of the race: another writer's file lands between our check and our move."""
+    from hdmf_ai.io import files
+
+    path = tmp_path / f"f{suffix}"
+    theirs = hdmf_ai.ResultsTable(name="results")
+    theirs.add_predicted_class(np.zeros(5, dtype=int))
+    ours = hdmf_ai.ResultsTable(name="results")
+    ours.add_predicted_class(np.ones(5, dtype=int))
+    real_move = files.move_into_place
+
+    raced: list[bool] = []
+
+    def move_after_someone_else(tmp: Path, target: Path, *, replace: bool = True) -> None:
+        if not raced:  # the other writer finishes first (its own move is the real one)
+            raced.append(True)
+            hdmf_ai.write(theirs, target)
+        real_move(tmp, target, replace=replace)
+
+    import sys
+
+    monkeypatch.setattr(sys.modules["hdmf_ai.io.write"], "move_into_place", move_after_someone_else)
+    with pytest.raises(FileExistsError, match="another writer"):
+        hdmf_ai.write(ours, path)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(hdmf_ai.read(path)["predicted_class"].data, np.zeros(5))
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".zarr"])
+def test_adding_tables_refuses_to_lose_another_writers_change_made_meanwhile(
+    tmp_path: Path, suffix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hdmf_ai.io import append
+
+    path = tmp_path / f"f{suffix}"
+    first = hdmf_ai.ResultsTable(name="first")
+    first.add_predicted_class(np.zeros(5, dtype=int))
+    hdmf_ai.write(first, path)
+    second = hdmf_ai.ResultsTable(name="second")
+    second.add_predicted_class(np.ones(5, dtype=int))
+    third = hdmf_ai.ResultsTable(name="third")
+    third.add_predicted_class(np.full(5, 2))
+    real_refresh = append.backend_for(path).refresh
+    raced = []
+
+    def refresh_then_someone_appends(tmp: Path) -> None:
+        real_refresh(tmp)
+        if not raced:  # while our copy is being finished, another process adds its table to the file
+            raced.append(True)
+            hdmf_ai.write(third, path, mode="a")
+
+    backend = append.backend_for(path)
+    monkeypatch.setattr(type(backend), "refresh", lambda self, tmp: refresh_then_someone_appends(tmp))
+    with pytest.raises(FileExistsError, match="another writer"):
+        hdmf_ai.write(second, path, mode="a")
+    monkeypatch.undo()
+    names = sorted(t.name for t in hdmf_ai.list_tables(path))
+    assert names == ["first", "third"]  # the other writer's table is there; ours was not forced over it
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]

@@ -34,19 +34,34 @@ BASES = {
 # -- reading the schema --------------------------------------------------------------------------------------
 
 
-def load_schema(schema: Path = SCHEMA) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The namespace entry and every type defined in the namespace's source files, datasets then groups."""
+#: the namespace files, each with its own types: hdmf-ai, then the types added after 0.2.0
+NAMESPACE_FILES = ("namespace.yaml", "extensions.namespace.yaml")
+
+
+def load_namespaces(schema: Path = SCHEMA) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Each namespace entry with the types defined in its source files, datasets then groups."""
     yaml = YAML(typ="safe")
-    namespace = yaml.load((schema / "namespace.yaml").read_text())["namespaces"][0]
-    types: list[dict[str, Any]] = []
-    for entry in namespace["schema"]:
-        if "source" not in entry:
+    out = []
+    for name in NAMESPACE_FILES:
+        if not (schema / name).exists():
             continue
-        spec = yaml.load((schema / entry["source"]).read_text())
-        for kind in ("datasets", "groups"):
-            for t in spec.get(kind, []):
-                types.append({**t, "_kind": kind[:-1], "_source": entry["source"]})
-    return namespace, types
+        namespace = yaml.load((schema / name).read_text())["namespaces"][0]
+        types: list[dict[str, Any]] = []
+        for entry in namespace["schema"]:
+            if "source" not in entry:
+                continue
+            spec = yaml.load((schema / entry["source"]).read_text())
+            for kind in ("datasets", "groups"):
+                for t in spec.get(kind, []):
+                    types.append({**t, "_kind": kind[:-1], "_source": entry["source"]})
+        out.append((namespace, types))
+    return out
+
+
+def load_schema(schema: Path = SCHEMA) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The ``hdmf-ai`` namespace entry, and every type of every namespace file."""
+    namespaces = load_namespaces(schema)
+    return namespaces[0][0], [t for _, types in namespaces for t in types]
 
 
 def _dtype(dtype: Any) -> str:
@@ -101,15 +116,20 @@ def _type_ref(name: str, defined: set[str]) -> str:
 
 def render_types(schema: Path = SCHEMA) -> str:
     """The specification of every type, one section each, as reStructuredText."""
-    namespace, types = load_schema(schema)
+    namespaces = load_namespaces(schema)
+    types = [t for _, kinds in namespaces for t in kinds]
     defined = {t["data_type_def"] for t in types}
-    lines = [
-        f"Namespace ``{namespace['name']}`` version **{namespace['version']}** ({namespace['full_name']}), "
-        f"{len(types)} types. It includes "
-        + ", ".join(f"``{s['namespace']}``" for s in namespace["schema"] if "namespace" in s)
-        + ".",
-        "",
-    ]
+    lines = []
+    for namespace, kinds in namespaces:
+        lines += [
+            f"Namespace ``{namespace['name']}`` version **{namespace['version']}** ({namespace['full_name']}), "
+            f"{len(kinds)} types: "
+            + ", ".join(_type_ref(t["data_type_def"], defined) for t in kinds)
+            + ". It includes "
+            + ", ".join(f"``{s['namespace']}``" for s in namespace["schema"] if "namespace" in s)
+            + ".",
+            "",
+        ]
     for t in types:
         name = t["data_type_def"]
         base = t.get("data_type_inc", "")
@@ -166,7 +186,7 @@ def draw_overview(path: Path, schema: Path = SCHEMA) -> None:
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyBboxPatch
 
-    _, types = load_schema(schema)
+    _, types = load_namespaces(schema)[0]  # hdmf-ai's types: ResultsTable and its columns
     table = next(t for t in types if t["_kind"] == "group")
     columns = table["datasets"]
     by_name = {t["data_type_def"]: t for t in types if t["_kind"] == "dataset"}

@@ -83,6 +83,9 @@ class Backend(ABC):
     suffixes: ClassVar[tuple[str, ...]]
     #: hdmf's IO mode that changes an existing file
     append_mode: ClassVar[str]
+    #: the format's library cannot survive running out of space mid-write (HDF5 crashes the process as the file
+    #: closes): the writers check the room for the file's largest possible size first (``files.check_room``)
+    room_checked: ClassVar[bool] = False
 
     # -- hdmf IO ----------------------------------------------------------------------------------------
 

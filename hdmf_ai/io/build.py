@@ -9,13 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from hdmf.build import BuildManager
 from hdmf.common import DynamicTable, DynamicTableRegion, SimpleMultiContainer
+from hdmf.query import ContainerResolver
 
-__all__ = ["ROOT_FLAG", "ROOT_NAME", "ExportingManager", "root_container"]
+from .policy import Planned
+
+__all__ = ["ROOT_FLAG", "ROOT_NAME", "ExportingManager", "referenced_tables", "root_container", "size_bound"]
 
 ROOT_NAME = "root"
 ROOT_FLAG = "_hdmf_ai_root"  # marks a file's root wrapper (written or read), so its tables can be written again
+#: room for what is not the tables' data (cached specifications, object headers): a file of one tiny table
+#: takes ~41 KB, most of it the specifications
+_FIXED_BYTES = 2**20
 
 
 class ExportingManager(BuildManager):
@@ -47,9 +54,8 @@ def root_container(tables: list[DynamicTable]) -> SimpleMultiContainer:
     wanted: list[DynamicTable] = []
 
     def visit(table: DynamicTable) -> None:
-        for col in table.columns:
-            if isinstance(col, DynamicTableRegion) and col.table is not None:
-                visit(col.table)
+        for other in referenced_tables(table):
+            visit(other)
         if not any(t is table for t in wanted):
             wanted.append(table)
 
@@ -71,3 +77,50 @@ def root_container(tables: list[DynamicTable]) -> SimpleMultiContainer:
     root = SimpleMultiContainer(name=ROOT_NAME, containers=wanted)
     setattr(root, ROOT_FLAG, True)
     return root
+
+
+def referenced_tables(table: DynamicTable) -> list[DynamicTable]:
+    """The tables ``table`` points at: the targets of its regions (``samples``) and the tables held by its
+    columns of object references (``EvaluationTable.results_tables``), each once, in order."""
+    found: list[DynamicTable] = []
+    for col in table.columns:
+        if isinstance(col, DynamicTableRegion):
+            items: list[object] = [] if col.table is None else [col.table]
+        elif isinstance(col.data, ContainerResolver):  # read from a file: the references resolve to containers
+            items = list(col.data[:])
+        elif isinstance(col.data, list | tuple):
+            items = list(col.data)
+        else:
+            continue
+        for item in items:
+            if isinstance(item, DynamicTable) and not any(item is t for t in found):
+                found.append(item)
+    return found
+
+
+def size_bound(root: Any, planned: list[Planned]) -> int:
+    """The most bytes a file of ``root``'s tables can take: every numeric column uncompressed plus one chunk of
+    padding, every other column's items as text with their heap overhead, and the fixed part of a file."""
+    total = _FIXED_BYTES
+    numeric = {id(item.column) for item in planned}
+    for item in planned:
+        chunk = item.setting.chunk_shape(item.data.shape, item.data.dtype.itemsize)
+        total += item.data.nbytes + int(np.prod(chunk)) * item.data.dtype.itemsize
+    for table in (c for c in root.all_children() if isinstance(c, DynamicTable)):
+        for col in (*table.columns, table.id):
+            if id(col) in numeric:
+                continue
+            data = col.data
+            if isinstance(data, np.ndarray) and data.dtype.kind not in "OUS":
+                total += data.nbytes
+            elif isinstance(data, list | tuple | np.ndarray):
+                total += sum(64 + _text_bytes(v) for v in data)
+            else:  # on disk (a table read from another file): its stored size
+                total += int(getattr(data, "nbytes", 0) or 0)
+    return total
+
+
+def _text_bytes(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value.encode("utf-8"))
+    return len(value) if isinstance(value, bytes) else 16  # a number or an object reference

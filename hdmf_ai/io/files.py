@@ -8,13 +8,17 @@ never leaves a partial file at the destination, and an existing file stays as it
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import resource
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-__all__ = ["check_replaceable", "move_into_place", "remove", "temporary_sibling"]
+from ..errors import DiskSpaceError
+
+__all__ = ["check_replaceable", "check_room", "move_into_place", "remove", "temporary_sibling", "unchanged_since"]
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray")
@@ -58,6 +62,31 @@ def check_replaceable(target: Path) -> None:
     )
 
 
+def check_room(target: Path, needed: int) -> None:
+    """Refuse, with :class:`~hdmf_ai.errors.DiskSpaceError`, a file of up to ``needed`` bytes at ``target`` that
+    would not fit: in the free space of its file system, or under the process's file-size limit (``ulimit -f``).
+    """
+    where = target.parent if str(target.parent) else Path(".")
+    stats = os.statvfs(where)
+    free = stats.f_bavail * stats.f_frsize
+    limit, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    mib = 2**20
+    if needed > free:
+        raise DiskSpaceError(
+            errno.ENOSPC,
+            target,
+            f"needs up to {needed / mib:,.1f} MiB (its data uncompressed) and {where} has {free / mib:,.1f} MiB free; "
+            "nothing was written",
+        )
+    if limit != resource.RLIM_INFINITY and needed > limit:
+        raise DiskSpaceError(
+            errno.EFBIG,
+            target,
+            f"needs up to {needed / mib:,.1f} MiB (its data uncompressed), over this process's file-size limit of "
+            f"{limit / mib:,.1f} MiB (ulimit -f); nothing was written",
+        )
+
+
 def _is_hdf5(path: Path) -> bool:
     """HDF5's signature at offset 0, or after a user block (512 bytes, doubling), as HDF5 itself looks."""
     size = path.stat().st_size
@@ -85,11 +114,16 @@ def _check_writable(target: Path, tmp: Path) -> None:
     os.unlink(tmp)
 
 
-def move_into_place(tmp: Path, target: Path) -> None:
-    """Replace ``target`` by ``tmp``: a rename for files; for a Zarr store (a directory), two renames.
+def move_into_place(tmp: Path, target: Path, *, replace: bool = True) -> None:
+    """Put ``tmp`` at ``target``: a rename for files; for a Zarr store (a directory), two renames.
 
     What is at ``target`` must be replaceable (:func:`check_replaceable`); otherwise nothing is moved.
+    ``replace=False`` (a write without ``overwrite``): the move fails with :class:`FileExistsError` if something
+    appeared at ``target`` since the write began (another writer won the race), and that file is kept.
     """
+    if not replace:
+        _move_without_replacing(tmp, target)
+        return
     check_replaceable(target)
     if target.is_dir() and not target.is_symlink():  # a Zarr store cannot be replaced by rename alone
         old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
@@ -98,6 +132,54 @@ def move_into_place(tmp: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, target)
+
+
+def _move_without_replacing(tmp: Path, target: Path) -> None:
+    said = "another writer created it while this write ran; kept theirs, this write is discarded"
+    lost = FileExistsError(errno.EEXIST, said, str(target))
+    if target.exists() or target.is_symlink():
+        raise lost
+    if tmp.is_dir():
+        try:  # a directory renames onto a missing or an empty one only: a store that appeared meanwhile stays
+            os.rename(tmp, target)
+        except OSError as err:
+            if err.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
+                raise lost from None
+            raise
+        return
+    try:  # a hard link is created only if the name is free: atomic no-clobber, where the file system has links
+        os.link(tmp, target)
+    except FileExistsError:
+        raise lost from None
+    except OSError:  # no hard links here (some network or FAT file systems): the short race of a check
+        if target.exists():
+            raise lost from None
+        os.replace(tmp, target)
+        return
+    os.unlink(tmp)
+
+
+def unchanged_since(target: Path) -> Callable[[], None]:
+    """A check to call just before replacing ``target`` with an edited copy of it: raises FileExistsError if
+    ``target`` changed in between (another writer's edit would otherwise be lost)."""
+    before = _signature(target)
+
+    def check() -> None:
+        if _signature(target) != before:
+            raise FileExistsError(
+                errno.EEXIST, "changed by another writer while this one worked on a copy; kept theirs", str(target)
+            )
+
+    return check
+
+
+def _signature(path: Path) -> tuple[tuple[int, int, int], ...]:
+    """Identity and last change of a file, or of a store's directory and the files at its top (a Zarr store
+    rewrites its consolidated metadata there on every change)."""
+    items = [path]
+    if path.is_dir():
+        items += sorted(p for p in path.iterdir() if p.is_file())
+    return tuple((st.st_ino, st.st_size, st.st_mtime_ns) for st in (os.stat(p) for p in items))
 
 
 def remove(path: Path) -> None:

@@ -39,6 +39,7 @@ class HDF5Backend(Backend):
     name = "hdf5"
     suffixes = (".h5", ".hdf5", ".nwb")
     append_mode = "a"
+    room_checked = True
 
     def open_io(self, path: Path, mode: str, manager: BuildManager) -> HDF5IO:
         if mode == "r":

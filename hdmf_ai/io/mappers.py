@@ -28,6 +28,7 @@ __all__ = [
     "ColumnMap",
     "CrossValidationSplitMap",
     "EnumColumnMap",
+    "EvaluationTableMap",
     "FeatureAttributionMap",
     "RegionMap",
     "ResultsTableMap",
@@ -204,6 +205,15 @@ class ResultsTableMap(SignatureMapper, DynamicTableMap):
     @ObjectMapper.constructor_arg("pre_trained_model")
     def pre_trained_model_carg(self, builder: GroupBuilder, manager: BuildManager) -> Any:
         return self._text_attribute(builder, "pre_trained_model")
+
+    @ObjectMapper.constructor_arg("colnames")
+    def colnames_carg(self, builder: GroupBuilder, manager: BuildManager) -> Any:
+        return _text(builder.attributes.get("colnames")) or self.NO_OVERRIDE
+
+
+class EvaluationTableMap(SignatureMapper, DynamicTableMap):
+    """``EvaluationTable`` (namespace ``hdmf-ai-extensions``): a DynamicTable whose columns hdmf maps; only
+    ``colnames``, which backends return as str, bytes or an array of either, is translated."""
 
     @ObjectMapper.constructor_arg("colnames")
     def colnames_carg(self, builder: GroupBuilder, manager: BuildManager) -> Any:

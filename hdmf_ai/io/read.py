@@ -28,6 +28,7 @@ from hdmf.validate import ValidatorMap
 
 from .. import invariants, nwbtypes
 from ..errors import IncompleteTableWarning, MissingDependencyError, ResultsFileError
+from ..evaluation import EvaluationTable
 from ..results_table import ResultsTable
 from ..typemap import get_manager
 from . import remote, safety
@@ -36,7 +37,7 @@ from .build import ROOT_FLAG
 from .incomplete import RowLimited, trim_incomplete
 from .registry import backend_for
 
-__all__ = ["TableInfo", "list_tables", "open", "read", "validate"]
+__all__ = ["TableInfo", "list_tables", "open", "read", "read_evaluations", "validate"]
 
 
 @dataclass(frozen=True)
@@ -183,25 +184,34 @@ def _without_dump(err: Exception) -> str:
 
 
 def _results_tables(root: AbstractContainer) -> list[ResultsTable]:
-    if isinstance(root, ResultsTable):
+    return _tables_of(ResultsTable, root)
+
+
+def _tables_of[T](kind: type[T], root: AbstractContainer) -> list[T]:
+    if isinstance(root, kind):
         return [root]
     if isinstance(root, Container):
-        return [c for c in root.all_children() if isinstance(c, ResultsTable)]
+        return [c for c in root.all_children() if isinstance(c, kind)]
     return []
 
 
 def _pick(root: AbstractContainer, table: str | None, source: Path | str) -> ResultsTable:
-    found = _results_tables(root)
-    names = sorted(t.name for t in found)
+    return _pick_of(ResultsTable, root, table, source)
+
+
+def _pick_of[T](kind: type[T], root: AbstractContainer, table: str | None, source: Path | str) -> T:
+    found = _tables_of(kind, root)
+    names = sorted(str(getattr(t, "name", "")) for t in found)
+    what = kind.__name__
     if not found:
-        raise ResultsFileError(source, "holds no ResultsTable")
+        raise ResultsFileError(source, f"holds no {what}")
     if table is not None:
         for candidate in found:
-            if candidate.name == table:
+            if getattr(candidate, "name", None) == table:
                 return candidate
-        raise KeyError(f"{source} has no ResultsTable named {table!r}; it has {names}")
+        raise KeyError(f"{source} has no {what} named {table!r}; it has {names}")
     if len(found) > 1:
-        raise ValueError(f"{source} holds {len(found)} ResultsTables {names}; pass table=<name> to pick one")
+        raise ValueError(f"{source} holds {len(found)} {what}s {names}; pass table=<name> to pick one")
     return found[0]
 
 
@@ -310,6 +320,25 @@ def read(
     with _opened(source, backend, storage_options) as (io, builder):
         picked = _pick(_constructed_in_memory(io, builder, source), table, source)
         _refuse_broken_rules(picked, source)
+        _resolve_references(picked)
+        return picked
+
+
+def read_evaluations(
+    path: str | os.PathLike[str],
+    *,
+    table: str | None = None,
+    backend: str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+) -> EvaluationTable:
+    """Read an EvaluationTable fully into memory, with the ResultsTables its rows refer to.
+
+    Parameters are those of :func:`read`; ``table`` names the EvaluationTable when the file holds several.
+    ``to_records()`` / ``to_frame()`` on the result give the rows, each naming its ResultsTables.
+    """
+    source = _source(path)
+    with _opened(source, backend, storage_options) as (io, builder):
+        picked = _pick_of(EvaluationTable, _constructed_in_memory(io, builder, source), table, source)
         _resolve_references(picked)
         return picked
 

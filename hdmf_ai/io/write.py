@@ -15,8 +15,9 @@ from hdmf.common import DynamicTable
 
 from ..typemap import get_type_map
 from . import policy
-from .build import ExportingManager, root_container
-from .files import check_replaceable, move_into_place, temporary_sibling
+from .append import add_tables
+from .build import ExportingManager, root_container, size_bound
+from .files import check_replaceable, check_room, move_into_place, temporary_sibling
 from .registry import backend_for
 
 __all__ = ["write"]
@@ -28,6 +29,7 @@ def write(
     *,
     backend: str | None = None,
     overwrite: bool = False,
+    mode: str = "w",
     preset: str | policy.Preset = policy.DEFAULT_PRESET,
     storage: Mapping[str, policy.Setting] | None = None,
 ) -> Path:
@@ -47,6 +49,10 @@ def write(
         ``"hdf5"`` or ``"zarr"``.
     overwrite
         Replace an existing file at ``path``; without it an existing path is an error.
+    mode
+        ``"w"`` (default): a new file. ``"a"``: add the tables to the file at ``path`` (created if missing),
+        reusing the tables it holds already that the new ones point at; the file is replaced only when the
+        addition is complete, so a failure leaves it as it was (see :func:`hdmf_ai.io.append.add_tables`).
     preset
         The storage preset (see :mod:`hdmf_ai.io.policy`): ``"portable"`` (default; gzip on HDF5),
         ``"fast"`` (Blosc-LZ4; HDF5 readers need ``hdf5plugin``), ``"compact"``, ``"compact-lossy"``
@@ -62,15 +68,23 @@ def write(
     """
     target = Path(path)
     chosen = backend_for(target, backend)
+    if mode not in ("w", "a"):
+        raise ValueError(f"mode: 'w' (a new file) or 'a' (add to the file), not {mode!r}")
+    if mode == "a" and overwrite:
+        raise ValueError("mode='a' adds to the file at path: overwrite=True does not go with it")
+    if mode == "a" and target.exists():
+        return add_tables(tables, target, backend=chosen.name, preset=preset, storage=storage)
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
     check_replaceable(target)  # before any work: overwrite replaces results files only
     root = root_container([tables] if isinstance(tables, DynamicTable) else list(tables))
     planned = policy.plan(root, backend=chosen.name, preset=preset, storage=storage)
-    with temporary_sibling(target) as tmp:
+    with temporary_sibling(target) as tmp:  # first: a destination that cannot take a file is named as such
+        if chosen.room_checked:
+            check_room(target, size_bound(root, planned))
         with policy.applied(planned, chosen), chosen.open_io(tmp, "w", ExportingManager(get_type_map())) as io:
             chosen.write(io, root)
         lossy = policy.lossy_attributes(planned)
         chosen.write_attributes(tmp, {path: {policy.LOSSY_ATTRIBUTE: text} for path, text in lossy.items()})
-        move_into_place(tmp, target)
+        move_into_place(tmp, target, replace=overwrite)
     return target

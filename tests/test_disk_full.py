@@ -1,0 +1,94 @@
+"""A full disk (or a file-size limit) during a write: the destination stays as it was, the process stays alive,
+and the error is typed.
+
+HDF5 cannot recover from a write that runs out of space: the library crashes the process (SIGSEGV) as the
+file is closed (h5py issue 914; seen here with HDF5 2.0.0). The writers therefore check the room for the
+file's largest possible size before HDF5 writes anything. Each case runs in a child process under a
+file-size limit (``RLIMIT_FSIZE``), the one way to make "the disk is full" happen without root.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import hdmf_ai
+
+CHILD = """
+import resource, signal, sys, numpy as np, hdmf_ai
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead of killing
+path, how, rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rt = hdmf_ai.ResultsTable(name="results")
+rt.add_predicted_probability(np.random.default_rng(0).dirichlet(np.ones(10), rows).astype("f4"))
+resource.setrlimit(resource.RLIMIT_FSIZE, (4_000_000, 4_000_000))
+try:
+    if how == "write":
+        hdmf_ai.write(rt, path, overwrite=True, preset="uncompressed")
+    else:
+        hdmf_ai.write(rt, path, mode="a", preset="uncompressed")
+except hdmf_ai.HdmfAiError as err:
+    print("TYPED", type(err).__name__, err)
+except Exception as err:
+    print("UNTYPED", type(err).__name__, err)
+else:
+    print("WROTE")
+"""
+
+
+def run_child(path: Path, how: str, rows: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", CHILD, str(path), how, str(rows)], capture_output=True, text=True, timeout=300
+    )
+
+
+def old_file(path: Path) -> bytes:
+    rt = hdmf_ai.ResultsTable(name="old")
+    rt.add_predicted_class(np.arange(7))
+    hdmf_ai.write(rt, path)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("how", ["write", "append"])
+def test_a_file_too_large_for_the_limit_is_refused_and_the_old_file_kept(tmp_path: Path, how: str) -> None:
+    path = tmp_path / "results.h5"
+    before = old_file(path)
+    done = run_child(path, how, rows=200_000)  # 8 MB of probabilities against a 4 MB limit
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])  # alive: no SIGSEGV (-11)
+    assert done.stdout.startswith("TYPED DiskSpaceError"), done.stdout + done.stderr[-2000:]
+    assert str(path) in done.stdout and "MiB" in done.stdout and "ulimit -f" in done.stdout
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.h5"]  # no temporary left behind
+
+
+def test_a_file_within_the_limit_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "results.h5"
+    old_file(path)
+    done = run_child(path, "write", rows=20_000)  # 0.8 MB
+    assert (done.returncode, done.stdout.strip()) == (0, "WROTE"), done.stderr[-2000:]
+    got = hdmf_ai.read(path)
+    want = np.random.default_rng(0).dirichlet(np.ones(10), 20_000).astype("f4")
+    np.testing.assert_array_equal(got["predicted_probability"].data, want)
+
+
+def test_the_room_check_names_free_space_when_the_disk_is_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from hdmf_ai.io import files
+
+    class Tiny:
+        f_bavail, f_frsize = 10, 4096  # 40 KiB free
+
+    monkeypatch.setattr(files.os, "statvfs", lambda _: Tiny())
+    rt = hdmf_ai.ResultsTable(name="results")
+    rt.add_predicted_class(np.arange(100_000))
+    with pytest.raises(hdmf_ai.HdmfAiError) as err:
+        hdmf_ai.write(rt, tmp_path / "f.h5")
+    assert isinstance(err.value, OSError) and err.value.errno == __import__("errno").ENOSPC
+    assert "MiB free" in str(err.value) and "nothing was written" in str(err.value)
+    assert os.listdir(tmp_path) == []
