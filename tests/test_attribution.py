@@ -567,3 +567,21 @@ def test_without_shap_the_adapters_name_the_extra_to_install(
         from_explanation(object(), method="tree_shap", output="positive_class")
     with pytest.raises(MissingDependencyError, match=r"hdmf-ai\[shap\]"):
         from_estimator(model, X, y, attributions="tree")
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("backend", ["hdf5", "zarr"])
+def test_a_file_with_attributions_stays_valid_under_the_published_schema(tmp_path: Path, backend: str) -> None:
+    """hdmf's validator with the reference's own hdmf-ai 0.2.0 (not the file's cached spec) finds no problem."""
+    from refenv import ReferenceEnvUnavailable, ensure_reference_venv, run_reference
+
+    try:
+        python = ensure_reference_venv(Path(__file__).resolve().parents[1] / ".cache" / "refenv")
+    except ReferenceEnvUnavailable as err:
+        pytest.skip(f"the reference hdmf-ai 0.2.0 environment cannot be built here: {err}")
+    rt, _ = tables_with_attributions()["tabular"]
+    path = hdmf_ai.write(rt, tmp_path / f"ours{SUFFIX[backend]}")
+    doc = json.loads(run_reference(python, "check_files.py", str(path)).stdout)
+    validation = doc["files"][str(path)]["validation"]
+    assert validation["namespace_version"] == "0.2.0", validation
+    assert validation["error"] is None and validation["problems"] == [], validation
