@@ -70,6 +70,7 @@ REGISTRY: tuple[tuple[str, str, type, type[ObjectMapper]], ...] = (
     # hdmf's own class, with a mapper that skips re-reading a whole region column to check it on lazy opens
     (CORE_NAMESPACE, "DynamicTableRegion", DynamicTableRegion, mappers.RegionMap),
     (EXTENSIONS, "EvaluationTable", EvaluationTable, mappers.EvaluationTableMap),
+    (EXTENSIONS, "FeatureAttribution", columns.FeatureAttribution, mappers.FeatureAttributionMap),
 )
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "CrossValidationSplitMap",
     "EnumColumnMap",
     "EvaluationTableMap",
+    "FeatureAttributionMap",
     "RegionMap",
     "ResultsTableMap",
     "SignatureMapper",
@@ -149,6 +150,36 @@ def _text(stored: Any) -> list[str] | None:
         return None
     items = [stored] if isinstance(stored, (str, bytes)) else np.asarray(stored, dtype=object).reshape(-1).tolist()
     return [s.decode("utf-8") if isinstance(s, bytes) else str(s) for s in items]
+
+
+class FeatureAttributionMap(ColumnMap):
+    """``FeatureAttribution``: text attributes come back as str, bytes or arrays of them, ``base_values`` as
+    a list or an array, depending on the backend; the container gets str, a list of str and a float64 array."""
+
+    def _one_text(self, builder: DatasetBuilder, name: str) -> Any:
+        texts = _text(builder.attributes.get(name))
+        return self.NO_OVERRIDE if not texts else texts[0]
+
+    @ObjectMapper.constructor_arg("method")
+    def method_carg(self, builder: DatasetBuilder, manager: BuildManager) -> Any:
+        return self._one_text(builder, "method")
+
+    @ObjectMapper.constructor_arg("output")
+    def output_carg(self, builder: DatasetBuilder, manager: BuildManager) -> Any:
+        return self._one_text(builder, "output")
+
+    @ObjectMapper.constructor_arg("output_space")
+    def output_space_carg(self, builder: DatasetBuilder, manager: BuildManager) -> Any:
+        return self._one_text(builder, "output_space")
+
+    @ObjectMapper.constructor_arg("feature_names")
+    def feature_names_carg(self, builder: DatasetBuilder, manager: BuildManager) -> Any:
+        return _text(builder.attributes.get("feature_names")) or self.NO_OVERRIDE
+
+    @ObjectMapper.constructor_arg("base_values")
+    def base_values_carg(self, builder: DatasetBuilder, manager: BuildManager) -> Any:
+        stored = builder.attributes.get("base_values")
+        return self.NO_OVERRIDE if stored is None else np.asarray(stored, dtype=np.float64).reshape(-1)
 
 
 class ResultsTableMap(SignatureMapper, DynamicTableMap):
