@@ -102,12 +102,13 @@ def _template() -> TypeMap:
 
 def join_namespace(type_map: TypeMap) -> SpecNamespace:
     """The ``hdmf-ai-nwb`` namespace of ``type_map``, loaded first if missing (``core`` and ``hdmf-ai`` must
-    be there; ``hdmf-ai-extensions`` is included when present): validators built on it know both NWB's types and ours, e.g. that Units is a DynamicTable."""
+    be there; ``hdmf-ai-extensions`` is included when present): validators built on it know both NWB's types
+    and ours, e.g. that Units is a DynamicTable."""
     if NWB_NAMESPACE not in type_map.namespace_catalog.namespaces:
-        spec = copy.deepcopy(_NWB_NAMESPACE_SPEC)
         # a file written before hdmf-ai-extensions existed caches no such namespace: join what there is
         present = type_map.namespace_catalog.namespaces
-        spec["schema"] = [entry for entry in spec["schema"] if entry["namespace"] in present]
+        joined = [{"namespace": name} for name in (CORE, NAMESPACE, EXTENSIONS) if name != EXTENSIONS or name in present]
+        spec = {**_NWB_NAMESPACE_SPEC, "schema": joined}
         type_map.load_namespaces(f"{NWB_NAMESPACE}.namespace.yaml", reader=_InMemoryNamespace(spec))
     return type_map.namespace_catalog.get_namespace(NWB_NAMESPACE)
 
