@@ -106,8 +106,8 @@ def join_namespace(type_map: TypeMap) -> SpecNamespace:
     and ours, e.g. that Units is a DynamicTable."""
     if NWB_NAMESPACE not in type_map.namespace_catalog.namespaces:
         # a file written before hdmf-ai-extensions existed caches no such namespace: join what there is
-        present = type_map.namespace_catalog.namespaces
-        joined = [{"namespace": name} for name in (CORE, NAMESPACE, EXTENSIONS) if name != EXTENSIONS or name in present]
+        wanted = [CORE, NAMESPACE] + [EXTENSIONS] * (EXTENSIONS in type_map.namespace_catalog.namespaces)
+        joined = [{"namespace": name} for name in wanted]
         spec = {**_NWB_NAMESPACE_SPEC, "schema": joined}
         type_map.load_namespaces(f"{NWB_NAMESPACE}.namespace.yaml", reader=_InMemoryNamespace(spec))
     return type_map.namespace_catalog.get_namespace(NWB_NAMESPACE)
