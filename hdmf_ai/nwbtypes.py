@@ -25,8 +25,8 @@ from hdmf.spec import NamespaceCatalog, SpecNamespace
 from hdmf.spec.namespace import SpecReader
 
 from .errors import MissingDependencyError
+from .io.backend import V2_FALLBACK
 from .io.registry import backend_for
-from .io.zarr import V2_FALLBACK
 from .typemap import NAMESPACE, adopt
 from .typemap import get_type_map as hdmf_ai_type_map
 

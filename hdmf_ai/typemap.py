@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
+import threading
 import warnings
 from collections.abc import Callable
 from functools import cache
@@ -28,7 +29,17 @@ from .errors import SchemaVersionWarning
 from .io import mappers
 from .results_table import ResultsTable
 
-__all__ = ["NAMESPACE", "NAMESPACE_PATH", "REGISTRY", "adopt", "get_manager", "get_type_map", "load_cached"]
+__all__ = [
+    "NAMESPACE",
+    "NAMESPACE_PATH",
+    "REGISTRY",
+    "adopt",
+    "clear_schema_cache",
+    "get_manager",
+    "get_type_map",
+    "load_cached",
+    "schema_type_map",
+]
 
 NAMESPACE = "hdmf-ai"
 NAMESPACE_PATH = str(files("hdmf_ai") / "schema" / "namespace.yaml")
@@ -114,9 +125,17 @@ def load_cached(load: Callable[[], object], *, source: object) -> None:
     names across versions), with a :class:`~hdmf_ai.errors.SchemaVersionWarning` naming both versions: fields
     added after ours are not shown. Any other warning passes through.
     """
+    _report(_recorded(load), source)
+
+
+def _recorded(load: Callable[[], object]) -> list[warnings.WarningMessage]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         load()
+    return list(caught)
+
+
+def _report(caught: list[warnings.WarningMessage], source: object) -> None:
     for message in caught:
         text = str(message.message)
         if not text.startswith("Ignoring the following cached namespace"):
@@ -129,5 +148,37 @@ def load_cached(load: Callable[[], object], *, source: object) -> None:
                     f"{found['loaded']}; read with {found['loaded']}: fields added since are not shown "
                     "(upgrade hdmf-ai to see them)",
                     SchemaVersionWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
+
+
+# cached schema (digest of every cached spec text) -> our TypeMap with that schema's namespaces loaded, and the
+# warnings loading them gave; see schema_type_map
+_SCHEMAS: dict[str, tuple[TypeMap, list[warnings.WarningMessage]]] = {}
+_SCHEMAS_LOCK = threading.Lock()
+
+
+def schema_type_map(digest: str, load: Callable[[TypeMap], object], *, source: object) -> TypeMap:
+    """Our TypeMap with a file's cached namespaces loaded (by ``load``), built once per process and schema.
+
+    ``digest`` identifies the cached schema: a hash of the namespaces, versions and the text of every cached
+    spec (see ``spec_digest`` of the HDF5 backend), never a name alone, so a file whose cached spec differs in
+    a single byte gets a map of its own. Files of one schema share one map (hdmf's mappers and generated
+    classes are then made once): it is only read while containers are constructed, never handed to users.
+    The warnings the first load gave (e.g. a :class:`~hdmf_ai.errors.SchemaVersionWarning`) are given again
+    for every file, naming it, as :func:`load_cached` does.
+    """
+    with _SCHEMAS_LOCK:
+        entry = _SCHEMAS.get(digest)
+        if entry is None:
+            type_map = get_type_map()
+            caught = _recorded(lambda: load(type_map))  # an error leaves nothing cached
+            entry = _SCHEMAS[digest] = (type_map, caught)
+    _report(entry[1], source)
+    return entry[0]
+
+
+def clear_schema_cache() -> None:
+    """Forget the TypeMaps :func:`schema_type_map` built (the next open of each schema loads it again)."""
+    with _SCHEMAS_LOCK:
+        _SCHEMAS.clear()

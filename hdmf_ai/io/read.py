@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -17,7 +18,6 @@ from typing import Any
 
 import h5py
 import numpy as np
-import zarr
 from hdmf.backends.io import HDMFIO
 from hdmf.build import BuildManager, DatasetBuilder, GroupBuilder, TypeMap
 from hdmf.common import DynamicTable, DynamicTableRegion, SimpleMultiContainer
@@ -123,11 +123,12 @@ def _check_hdmf_file(source: Path, chosen: Backend) -> None:
         raise ResultsFileError(source, problem)
 
 
-def _read_manager(source: Path, chosen: Backend) -> BuildManager:
-    """Our TypeMap; for an NWB file (its root an NWBFile), ours merged with pynwb's (imported only then)."""
+def _read_manager(source: Path, chosen: Backend) -> BuildManager | None:
+    """For an NWB file (its root an NWBFile), our TypeMap merged with pynwb's (imported only then); else None:
+    the backend's reader takes ours, made once per cached schema (``typemap.schema_type_map``)."""
     if nwbtypes.is_nwb_file(source, backend=chosen.name):
         return nwbtypes.get_manager()  # MissingDependencyError without pynwb, naming the extra
-    return get_manager()
+    return None
 
 
 def _source(path: str | os.PathLike[str]) -> Path | str:
@@ -213,7 +214,7 @@ def _load_into_memory(builder: GroupBuilder | DatasetBuilder, budget: safety.Rea
     """
     if isinstance(builder, DatasetBuilder):
         data = builder.data
-        if isinstance(data, (h5py.Dataset, zarr.Array, RowLimited)):  # StrDataset is an h5py.Dataset
+        if isinstance(data, (h5py.Dataset, RowLimited)) or _is_zarr_array(data):  # StrDataset: an h5py.Dataset
             name = str(getattr(data, "name", None) or builder.name)
             budget.charge(data, name)
             if isinstance(data, h5py.Dataset):  # a damaged chunk index can make HDF5 allocate gigabytes
@@ -227,6 +228,12 @@ def _load_into_memory(builder: GroupBuilder | DatasetBuilder, budget: safety.Rea
         return
     for child in (*builder.groups.values(), *builder.datasets.values()):
         _load_into_memory(child, budget)
+
+
+def _is_zarr_array(data: Any) -> bool:
+    """Whether ``data`` is a zarr array; without importing zarr (a process that never imported it holds none)."""
+    zarr = sys.modules.get("zarr")
+    return zarr is not None and isinstance(data, zarr.Array)
 
 
 def _parts_to_load(builder: GroupBuilder, manager: BuildManager) -> list[GroupBuilder]:

@@ -26,17 +26,13 @@ from zarr.storage import LocalStore
 
 from ..errors import MissingDependencyError, ResultsFileError, StorageError
 from ..typemap import load_cached
-from .backend import Backend, RawTree, Sink
+from .backend import V2_FALLBACK, Backend, RawTree, Sink
 from .incomplete import COMPLETE_ROWS, TARGET_ROWS
 from .policy import LZ4, Blosc, Delta, Gzip, Setting, Shuffle, Zstd
-from .safety import ALL_CHUNKS_ATTRIBUTE, ContainedReferences, GuardedStore
+from .safety import ALL_CHUNKS_ATTRIBUTE, ContainedReferences
+from .zarrguard import GuardedStore
 
 __all__ = ["V2_FALLBACK", "ZarrBackend", "ZarrSink", "consolidate", "load_namespaces", "reading_io"]
-
-#: zarr 3 cannot open the vlen-bytes arrays (fill_value 0) that hdmf-zarr <= 0.13 wrote, e.g. an NWBFile's
-#: session_start_time; hdmf-zarr's v2 reader decodes them from the raw chunks and warns that it did, for every
-#: such array of every store, which is not news here. Entries it cannot read at all still warn ("Skipping").
-V2_FALLBACK = "Read .* via zarr v2 store fallback"
 
 
 class ZarrBackend(Backend):
