@@ -37,6 +37,7 @@ __all__ = [
     "get_manager",
     "get_type_map",
     "is_nwb_file",
+    "is_nwb_root",
     "join_namespace",
     "pynwb_module",
     "spec_catalog",
@@ -144,6 +145,11 @@ def is_nwb_file(path: str | os.PathLike[str], *, backend: str | None = None) -> 
     """
     source = Path(path)
     try:
-        return bool(backend_for(source, backend).root_attribute(source, "namespace") == CORE)
+        return is_nwb_root(backend_for(source, backend).root_attribute(source, "namespace"))
     except Exception:  # unreadable: not ours to diagnose here
         return False
+
+
+def is_nwb_root(namespace: object) -> bool:
+    """Whether a root group whose ``namespace`` attribute is ``namespace`` is an NWB ``core`` type."""
+    return namespace == CORE

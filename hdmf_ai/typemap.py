@@ -6,6 +6,11 @@ fresh namespace catalog with our schema, copies the global map's registrations (
 whatever other packages added), then registers ours from :data:`REGISTRY` over them, so neither the
 import order of pynwb or the reference package nor anything they register changes what we read and
 write.
+
+Reading shares maps instead: :func:`schema_type_map` keeps, per process, one map for each distinct schema a
+file caches (keyed by a digest of the cached spec text), so that opening many files of one schema loads their
+namespaces once. Only hdmf's reading machinery uses those maps (the classes it generates for a schema's types are
+then made once, the same for every file of that schema); no public function hands them out.
 """
 
 from __future__ import annotations

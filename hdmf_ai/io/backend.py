@@ -166,6 +166,10 @@ class Backend(ABC):
     def root_attribute(self, path: Path, key: str) -> Any:
         """An attribute of the file's root group, read with h5py or zarr (bytes decoded); None if absent."""
 
+    def root_attributes(self, path: Path, keys: tuple[str, ...]) -> dict[str, Any]:
+        """Several attributes of the root, as :meth:`root_attribute` reads each (a backend may open the file once)."""
+        return {key: self.root_attribute(path, key) for key in keys}
+
     def current_attributes(self, source: Path | str, group: GroupBuilder) -> Mapping[str, Any]:
         """A group's attributes as they are on disk now (a reader's view may be older)."""
         attributes: Mapping[str, Any] = group.attributes

@@ -150,9 +150,12 @@ class HDF5Backend(Backend):
             yield RawTree(groups=f.items, group=lambda name: f[name], deref=lambda ref: f[ref])
 
     def root_attribute(self, path: Path, key: str) -> Any:
+        return self.root_attributes(path, (key,))[key]
+
+    def root_attributes(self, path: Path, keys: tuple[str, ...]) -> dict[str, Any]:
         with h5py.File(path, "r", swmr=swmr_flags_set(path)) as file:
-            value = file.attrs.get(key)
-        return value.decode() if isinstance(value, bytes) else value
+            values = {key: file.attrs.get(key) for key in keys}
+        return {key: value.decode() if isinstance(value, bytes) else value for key, value in values.items()}
 
     def nwb_io_class(self, path: Path, mode: str) -> type[HDMFIO]:
         from pynwb import NWBHDF5IO

@@ -66,18 +66,21 @@ def check_hdf5(file: h5py.File, source: object) -> set[int]:
     problems: list[str] = []
     filters: set[int] = set()
 
-    def visit(name: str, link: h5py.HardLink | h5py.SoftLink | h5py.ExternalLink) -> str | None:
-        # h5py cannot carry an exception out of its visitor: the first problem is returned, which stops it
-        if isinstance(link, h5py.ExternalLink):
-            problems.append(f"object '/{name}' is an external link to {link.filename}:{link.path}; refused")
-        elif isinstance(link, h5py.HardLink):
-            obj = file.get(name)
-            if isinstance(obj, h5py.Dataset):
-                problems.extend(_hdf5_dataset_problems(obj, filters))
+    def visit(name: bytes, info: Any) -> str | None:
+        # h5py cannot carry an exception out of its visitor: the first problem is returned, which stops it.
+        # Low-level calls (no h5py Group/Dataset objects): this walk runs on every open of a file.
+        if info.type == h5py.h5l.TYPE_EXTERNAL:
+            link = file.get(name.decode(errors="replace"), getlink=True)
+            where = f"{getattr(link, 'filename', '?')}:{getattr(link, 'path', '?')}"
+            problems.append(f"object '/{name.decode(errors='replace')}' is an external link to {where}; refused")
+        elif info.type == h5py.h5l.TYPE_HARD:
+            obj = h5py.h5o.open(file.id, name)
+            if isinstance(obj, h5py.h5d.DatasetID):
+                problems.extend(_hdf5_dataset_problems(obj, "/" + name.decode(errors="replace"), filters))
         return problems[0] if problems else None
 
     try:
-        file.visititems_links(visit)
+        file.id.links.visit(visit, info=True)
     except Exception as err:  # a damaged link table or object header
         raise ResultsFileError(source, f"its object tree cannot be walked: {err}") from err
     if problems:
@@ -85,19 +88,19 @@ def check_hdf5(file: h5py.File, source: object) -> set[int]:
     return filters
 
 
-def _hdf5_dataset_problems(dataset: h5py.Dataset, filters: set[int]) -> list[str]:
-    plist = dataset.id.get_create_plist()
+def _hdf5_dataset_problems(dataset: h5py.h5d.DatasetID, name: str, filters: set[int]) -> list[str]:
+    plist = dataset.get_create_plist()
     for i in range(plist.get_nfilters()):
         fid = plist.get_filter(i)[0]
         if fid >= 256:  # ids below 256 are HDF5's own filters
             filters.add(fid)
     if plist.get_external_count() > 0:
         target = plist.get_external(0)[0].decode(errors="replace")
-        return [f"dataset '{dataset.name}' keeps its data in the external file {target!r}; refused"]
-    if dataset.is_virtual:
+        return [f"dataset '{name}' keeps its data in the external file {target!r}; refused"]
+    if plist.get_layout() == h5py.h5d.VIRTUAL:
         return [
-            f"virtual dataset '{dataset.name}' maps the file {mapping.file_name!r}; refused"
-            for mapping in dataset.virtual_sources()
+            f"virtual dataset '{name}' maps the file {mapping.file_name!r}; refused"
+            for mapping in h5py.Dataset(dataset).virtual_sources()
             if mapping.file_name != "."
         ]
     return []
