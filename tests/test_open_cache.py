@@ -12,33 +12,40 @@ import shutil
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
 import pytest
+import zarr
 from hdmf.backends.hdf5 import HDF5IO
 from hdmf.build import BuildManager
 from hdmf.common import SimpleMultiContainer
 from hdmf.spec import AttributeSpec, GroupSpec, NamespaceBuilder
+from hdmf_zarr import ZarrIO
 
 import hdmf_ai
+from conftest import BACKENDS
 from hdmf_ai import typemap
-from hdmf_ai.io.hdf5 import HDF5Backend, spec_digest
+from hdmf_ai.io.hdf5 import spec_digest
+from hdmf_ai.io.registry import backend_for
+from hdmf_ai.io.zarr import spec_digest as zarr_spec_digest
 
 
 @pytest.fixture
 def loads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The files whose cached namespaces hdmf parsed, in order (a spy on HDF5IO.load_namespaces)."""
+    """The files whose cached namespaces hdmf or hdmf-zarr parsed, in order (spies on their load_namespaces)."""
     typemap.clear_schema_cache()
     seen: list[str] = []
-    original = HDF5IO.load_namespaces.__func__  # type: ignore[attr-defined]
+    for io_class in (HDF5IO, ZarrIO):
+        original = io_class.load_namespaces.__func__  # type: ignore[attr-defined]
 
-    def spy(cls: type[HDF5IO], *args: object, **kwargs: object) -> object:
-        file = kwargs.get("file")
-        seen.append(str(getattr(file, "filename", kwargs.get("path"))))
-        return original(cls, *args, **kwargs)
+        def spy(cls: type, *args: object, original: Any = original, **kwargs: object) -> object:
+            where = kwargs.get("file") or kwargs.get("path")
+            seen.append(str(getattr(where, "filename", None) or getattr(where, "source", where)))
+            return original(cls, *args, **kwargs)
 
-    monkeypatch.setattr(HDF5IO, "load_namespaces", classmethod(spy))
+        monkeypatch.setattr(io_class, "load_namespaces", classmethod(spy))
     yield seen
     typemap.clear_schema_cache()
 
@@ -53,12 +60,17 @@ def _table(n: int, seed: int) -> hdmf_ai.ResultsTable:
 
 
 def _raw(path: Path, column: str) -> np.ndarray:
+    if path.suffix == ".zarr":
+        return np.asarray(zarr.open_group(str(path), mode="r")[f"results/{column}"][:])
     with h5py.File(path, "r") as f:
         return np.asarray(f[f"results/{column}"][:])
 
 
-def test_files_of_one_schema_load_it_once_and_read_their_own_values(tmp_path: Path, loads: list[str]) -> None:
-    paths = [tmp_path / f"run{i}.h5" for i in range(4)]
+def test_files_of_one_schema_load_it_once_and_read_their_own_values(
+    tmp_path: Path, backend: str, loads: list[str]
+) -> None:
+    suffix = BACKENDS[backend]
+    paths = [tmp_path / f"run{i}{suffix}" for i in range(4)]
     for i, path in enumerate(paths):
         hdmf_ai.write(_table(50 + i, seed=i), path)
     assert len({_digest(p) for p in paths}) == 1
@@ -72,7 +84,9 @@ def test_files_of_one_schema_load_it_once_and_read_their_own_values(tmp_path: Pa
     assert loads == [str(paths[0])]  # parsed once, for the first file; the others share its map
 
 
-def _digest(path: Path) -> str:
+def _digest(path: Path) -> str | None:
+    if path.suffix == ".zarr":
+        return zarr_spec_digest(path)
     with h5py.File(path, "r") as f:
         return spec_digest(f)
 
@@ -140,36 +154,43 @@ def _lab_extension(directory: Path, attribute: str) -> Path:
     return directory / "ml_lab.namespace.yaml"
 
 
-def _write_lab_file(tmp_path: Path, name: str, attribute: str) -> Path:
+def _write_lab_file(tmp_path: Path, name: str, attribute: str, suffix: str) -> Path:
     type_map = typemap.get_type_map()
     type_map.load_namespaces(str(_lab_extension(tmp_path / f"{name}-spec", attribute)))
     lab = type_map.get_dt_container_cls("LabResults", "ml-lab")
     table = lab(name="results", description="lab", **{attribute: f"{name}-42"})
     table.add_predicted_class([0, 1, 1])
-    path = tmp_path / f"{name}.h5"
-    backend = HDF5Backend()
+    path = tmp_path / f"{name}{suffix}"
+    backend = backend_for(path)
     with backend.open_io(path, "w", BuildManager(type_map)) as io:
         backend.write(io, SimpleMultiContainer(name="root", containers=[table]))
     return path
 
 
+def _root_attribute(path: Path, name: str) -> Any:
+    if path.suffix == ".zarr":
+        return zarr.open_group(str(path), mode="r")["results"].attrs[name]
+    with h5py.File(path, "r") as f:
+        return f["results"].attrs[name]
+
+
 def test_an_extension_of_one_name_and_version_but_another_text_reads_with_its_own_spec(
-    tmp_path: Path, loads: list[str]
+    tmp_path: Path, backend: str, loads: list[str]
 ) -> None:
     """Two labs publish 'ml-lab' 0.1.0 with different LabResults: each file constructs with the spec it caches."""
-    run_id = _write_lab_file(tmp_path, "a", "run_id")
-    run_name = _write_lab_file(tmp_path, "b", "run_name")
+    run_id = _write_lab_file(tmp_path, "a", "run_id", BACKENDS[backend])
+    run_name = _write_lab_file(tmp_path, "b", "run_name", BACKENDS[backend])
+    assert _digest(run_id) != _digest(run_name)
     first = hdmf_ai.read(run_id)
     second = hdmf_ai.read(run_name)
     assert type(first).__name__ == type(second).__name__ == "LabResults"
     assert first.run_id == "a-42" and not hasattr(first, "run_name")
     assert second.run_name == "b-42" and not hasattr(second, "run_id")
-    with h5py.File(run_name, "r") as f:
-        assert f["results"].attrs["run_name"] == second.run_name
-    assert loads == [str(run_id), str(run_name)]
+    assert _root_attribute(run_name, "run_name") == second.run_name
+    assert len(loads) == 2
     again = hdmf_ai.read(run_id)  # from the cache: still its own class
     assert again.run_id == "a-42"
-    assert loads == [str(run_id), str(run_name)]
+    assert len(loads) == 2
 
 
 def test_a_file_without_cached_specs_has_no_digest_of_them(tmp_path: Path) -> None:
@@ -177,3 +198,16 @@ def test_a_file_without_cached_specs_has_no_digest_of_them(tmp_path: Path) -> No
     with h5py.File(path, "w") as f:
         f.create_dataset("x", data=[1, 2])
     assert _digest(path) == "none"
+
+
+def test_a_store_whose_specs_hold_a_link_is_not_cached_and_still_refused(tmp_path: Path, loads: list[str]) -> None:
+    path = tmp_path / "linked.zarr"
+    hdmf_ai.write(_table(10, seed=3), path)
+    chunk = next(p for p in (path / "specifications" / "hdmf-ai").rglob("c*") if p.is_file())
+    outside = tmp_path / "outside"
+    outside.write_bytes(chunk.read_bytes())
+    chunk.unlink()
+    chunk.symlink_to(outside)
+    assert zarr_spec_digest(path) is None  # no digest of what the guarded store would refuse
+    with pytest.raises(hdmf_ai.ResultsFileError, match="symbolic link"):
+        hdmf_ai.read(path)
