@@ -209,15 +209,22 @@ def spec_digest(file: h5py.File) -> str:
             digest.update(part)
 
     specs = file[location]
+    if not isinstance(specs, h5py.Group):
+        return "?"
+    documents = _spec_documents(specs)
+    if documents is not None:  # the usual layout, read with low-level calls (this runs on every open)
+        for name, text in documents:
+            add(*name.split(b"/"), text)
+        return digest.hexdigest()
     for namespace, versions in specs.items():
         if not isinstance(versions, h5py.Group):
             add(b"?", namespace.encode())
             continue
-        for version, documents in versions.items():
-            if not isinstance(documents, h5py.Group):
+        for version, group in versions.items():
+            if not isinstance(group, h5py.Group):
                 add(b"?", namespace.encode(), version.encode())
                 continue
-            for name, document in documents.items():
+            for name, document in group.items():
                 value = document[()] if isinstance(document, h5py.Dataset) else b"?"
                 text = value if isinstance(value, bytes) else str(value).encode()
                 add(namespace.encode(), version.encode(), name.encode(), text)
@@ -270,6 +277,40 @@ def _plugin(path: str) -> Any:
             f"column '{path}': this storage setting uses an HDF5 filter plugin; {PLUGIN_HINT}"
         ) from None
     return hdf5plugin
+
+
+def _spec_documents(specs: h5py.Group) -> list[tuple[bytes, bytes]] | None:
+    """(``namespace/version/name``, text) of every spec document under ``specs``, in name order; None unless
+    the layout is plain: hard links only, groups two deep, scalar string datasets at the third level."""
+    names: list[bytes] = []
+    plain = True
+
+    def visit(name: bytes, info: Any) -> bool | None:
+        nonlocal plain
+        if info.type != h5py.h5l.TYPE_HARD:
+            plain = False
+            return True  # stops the walk
+        names.append(name)
+        return None
+
+    specs.id.links.visit(visit, info=True)
+    if not plain:
+        return None
+    found = []
+    for name in names:
+        obj = h5py.h5o.open(specs.id, name)
+        depth = name.count(b"/")
+        if depth < 2:
+            if not isinstance(obj, h5py.h5g.GroupID):
+                return None
+            continue
+        if depth > 2 or not isinstance(obj, h5py.h5d.DatasetID) or obj.shape != ():
+            return None
+        value = np.empty((), dtype=obj.dtype)
+        obj.read(h5py.h5s.ALL, h5py.h5s.ALL, value)
+        text = value[()]
+        found.append((name, text if isinstance(text, bytes) else str(text).encode()))
+    return found
 
 
 def require_filters(path: Path, needed: set[int] | None = None) -> None:

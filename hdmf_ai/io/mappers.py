@@ -10,6 +10,7 @@ translate one field where the stored form differs from what the constructor want
 
 from __future__ import annotations
 
+import functools
 import inspect
 import weakref
 from collections.abc import Iterable
@@ -33,16 +34,17 @@ type Builder = GroupBuilder | DatasetBuilder
 _HIERARCHIES: weakref.WeakKeyDictionary[Any, dict[tuple[Any, Any], tuple[str, ...]]] = weakref.WeakKeyDictionary()
 
 
-def _accepted(cls: type) -> set[str] | None:
-    """The keyword arguments ``cls`` accepts; None when it takes any."""
+@functools.cache
+def _accepted(cls: type) -> frozenset[str] | None:
+    """The keyword arguments ``cls`` accepts; None when it takes any (a class's signature does not change)."""
     init = cast(Any, cls).__init__
     published = get_docval(init)
     if published:  # hdmf-generated subclasses (get_class) declare theirs through docval
-        return {arg["name"] for arg in published}
+        return frozenset(arg["name"] for arg in published)
     params = inspect.signature(init).parameters.values()
     if any(p.kind is p.VAR_KEYWORD for p in params):
         return None
-    return {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)} - {"self"}
+    return frozenset(p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)) - {"self"}
 
 
 class SignatureMapper(ObjectMapper):
