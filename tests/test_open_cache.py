@@ -211,3 +211,20 @@ def test_a_store_whose_specs_hold_a_link_is_not_cached_and_still_refused(tmp_pat
     assert zarr_spec_digest(path) is None  # no digest of what the guarded store would refuse
     with pytest.raises(hdmf_ai.ResultsFileError, match="symbolic link"):
         hdmf_ai.read(path)
+
+
+def test_a_spec_document_behind_a_soft_link_is_hashed_by_the_text_hdmf_reads(tmp_path: Path) -> None:
+    plain, linked = tmp_path / "plain.h5", tmp_path / "linked.h5"
+    hdmf_ai.write(_table(10, seed=4), plain)
+    shutil.copy(plain, linked)
+    version = typemap.get_type_map().namespace_catalog.get_namespace("hdmf-ai").version
+    where = f"specifications/hdmf-ai/{version}/namespace"
+    with h5py.File(linked, "r+") as f:
+        f.move(where, "moved_namespace")
+        f[where] = h5py.SoftLink("/moved_namespace")
+    assert _digest(linked) == _digest(plain)  # the same texts: the same schema
+    with h5py.File(linked, "r+") as f:
+        text = f["moved_namespace"][()]
+        del f["moved_namespace"]
+        f.create_dataset("moved_namespace", data=text.replace(b"Types for", b"Kinds of"))
+    assert _digest(linked) != _digest(plain)
