@@ -65,24 +65,31 @@ def check_hdf5(file: h5py.File, source: object) -> set[int]:
 
     problems: list[str] = []
     filters: set[int] = set()
+    failed: list[Exception] = []
 
     def visit(name: bytes, info: Any) -> str | None:
-        # h5py cannot carry an exception out of its visitor: the first problem is returned, which stops it.
-        # Low-level calls (no h5py Group/Dataset objects): this walk runs on every open of a file.
-        if info.type == h5py.h5l.TYPE_EXTERNAL:
-            link = file.get(name.decode(errors="replace"), getlink=True)
-            where = f"{getattr(link, 'filename', '?')}:{getattr(link, 'path', '?')}"
-            problems.append(f"object '/{name.decode(errors='replace')}' is an external link to {where}; refused")
-        elif info.type == h5py.h5l.TYPE_HARD:
-            obj = h5py.h5o.open(file.id, name)
-            if isinstance(obj, h5py.h5d.DatasetID):
-                problems.extend(_hdf5_dataset_problems(obj, "/" + name.decode(errors="replace"), filters))
+        # h5py cannot carry an exception out of its visitor: the first problem (or error) is kept and a value
+        # returned, which stops it. Low-level calls (no h5py Group/Dataset objects): this runs on every open.
+        try:
+            if info.type == h5py.h5l.TYPE_EXTERNAL:
+                link = file.get(name.decode(errors="replace"), getlink=True)
+                where = f"{getattr(link, 'filename', '?')}:{getattr(link, 'path', '?')}"
+                problems.append(f"object '/{name.decode(errors='replace')}' is an external link to {where}; refused")
+            elif info.type == h5py.h5l.TYPE_HARD:
+                obj = h5py.h5o.open(file.id, name)
+                if isinstance(obj, h5py.h5d.DatasetID):
+                    problems.extend(_hdf5_dataset_problems(obj, "/" + name.decode(errors="replace"), filters))
+        except Exception as err:  # a damaged object header
+            failed.append(err)
+            return "failed"
         return problems[0] if problems else None
 
     try:
         file.id.links.visit(visit, info=True)
-    except Exception as err:  # a damaged link table or object header
-        raise ResultsFileError(source, f"its object tree cannot be walked: {err}") from err
+    except Exception as err:  # a damaged link table
+        failed.append(err)
+    if failed:
+        raise ResultsFileError(source, f"its object tree cannot be walked: {failed[0]}") from failed[0]
     if problems:
         raise ResultsFileError(source, problems[0])
     return filters
