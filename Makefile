@@ -7,7 +7,7 @@ PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
 CANDIDATES := python3.13 python3.12 $(sort $(wildcard $(PYENV_ROOT)/versions/3.1[2-9]*/bin/python3)) python3
 BASE_PYTHON ?= $(firstword $(foreach p,$(CANDIDATES),$(shell command -v $(p) >/dev/null 2>&1 && $(p) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && echo $(p))))
 
-.PHONY: demo test lint typecheck check clean bench bench-quick bench-writer bench-remote fuzz mutate docs
+.PHONY: demo test lint typecheck check clean bench bench-quick bench-open bench-writer bench-remote fuzz mutate docs
 
 $(PY):
 	@test -n "$(BASE_PYTHON)" || { echo "no Python >= 3.12 found (looked for: $(CANDIDATES))" >&2; exit 1; }
@@ -47,6 +47,12 @@ bench: $(VENV)/.bench-installed
 
 bench-quick: $(VENV)/.bench-installed
 	$(PY) benchmarks/run.py --quick
+
+# opening: import time against h5py + hdmf.common, the 500-file sweep and open + one column of 1M rows, against
+# raw h5py in the same run (about 1.5 GB of scratch, deleted after): benchmarks/OPENING.md
+bench-open: $(VENV)/.bench-installed
+	$(PY) benchmarks/imports.py
+	$(PY) benchmarks/sweep.py
 
 # the batched writer at 1M and 10M rows (~20 GB written, then deleted; check free space): benchmarks/WRITER.md
 bench-writer: $(VENV)/.test-installed

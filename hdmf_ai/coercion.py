@@ -21,15 +21,22 @@ from . import checks
 from .errors import ColumnError
 
 __all__ = [
+    "ATTRIBUTION_METHODS",
+    "ATTRIBUTION_OUTPUTS",
     "CLASS_COLUMNS",
+    "OUTPUT_SPACES",
     "PREDEFINED",
     "SCHEMA_MINIMUM",
     "ColumnSpec",
+    "attribution_attributes",
+    "attribution_method",
+    "attribution_output",
     "bound",
     "cluster_label",
     "coerce",
     "cv_split",
     "embedding",
+    "feature_attribution",
     "fit",
     "predicted_class",
     "predicted_probability",
@@ -189,6 +196,152 @@ def embedding(name: str, values: ArrayLike) -> np.ndarray:
     return checks.as_float(name, values, (1, 2))
 
 
+#: How attributions were computed: the controlled vocabulary. Other methods are stored as the free text given;
+#: a spelling of one of these (``'TreeSHAP'``, ``'tree shap'``, ``'Integrated-Gradients'``) is stored as it.
+ATTRIBUTION_METHODS = (
+    "tree_shap",
+    "kernel_shap",
+    "linear_shap",
+    "deep_shap",
+    "permutation",
+    "integrated_gradients",
+    "saliency",
+)
+#: What an attribution explains. The two ``each_*`` outputs have a last axis over the outputs.
+ATTRIBUTION_OUTPUTS = ("predicted_class", "positive_class", "each_class", "predicted_value", "each_output")
+#: The scale of the explained output.
+OUTPUT_SPACES = ("raw", "probability", "value")
+_PER_OUTPUT = ("each_class", "each_output")
+
+
+def feature_attribution(name: str, values: ArrayLike, *, output: str) -> np.ndarray:
+    """Attributions of shape (rows, features), (rows, height, width[, channels]), plus a last axis over the
+    outputs for ``output`` 'each_class' / 'each_output'; finite real numbers (float32 kept, else float64)."""
+    output = attribution_output(name, output)
+    per_output = output in _PER_OUTPUT
+    ndims = (3, 4, 5) if per_output else (2, 3, 4)
+    arr = checks.as_array(name, values)
+    if arr.ndim not in ndims:
+        axes = (
+            "(rows, features[, ...], outputs)"
+            if per_output
+            else "(rows, features) or (rows, height, width[, channels])"
+        )
+        raise ColumnError(name, f"a {'/'.join(f'{n}-D' for n in ndims)} array {axes} for output '{output}'",
+                          f"an array of shape {arr.shape}")  # fmt: skip
+    return checks.as_float(name, arr, ndims)
+
+
+def attribution_output(name: str, output: Any) -> str:
+    """``output`` must be one of :data:`ATTRIBUTION_OUTPUTS` (the shape of the column depends on it)."""
+    if output not in ATTRIBUTION_OUTPUTS:
+        raise ColumnError(name, f"output one of {list(ATTRIBUTION_OUTPUTS)}", repr(output))
+    return str(output)
+
+
+def attribution_method(name: str, method: Any) -> str:
+    """The method's text; spellings of a vocabulary entry become that entry."""
+    if not isinstance(method, str) or not method.strip():
+        expected = f"a method: one of {list(ATTRIBUTION_METHODS)} or a description of another"
+        raise ColumnError(name, expected, repr(method))
+    key = "".join(ch for ch in method.lower() if ch.isalnum())
+    return next((m for m in ATTRIBUTION_METHODS if m.replace("_", "") == key), method.strip())
+
+
+def attribution_attributes(
+    name: str,
+    row_shape: tuple[int, ...],
+    *,
+    method: Any,
+    output: Any,
+    feature_names: Any = None,
+    base_values: Any = None,
+    output_space: Any = None,
+    feature_table: Any = None,
+    n_classes: int | None = None,
+) -> dict[str, Any]:
+    """The attributes of an attribution column of rows shaped ``row_shape``, checked against that shape and
+    the number of classes (the width of ``predicted_probability``, when known); keyword -> value."""
+    output = attribution_output(name, output)
+    per_output = output in _PER_OUTPUT
+    n_outputs = row_shape[-1] if per_output else 1
+    if n_classes is not None and output == "each_class" and n_outputs != n_classes:
+        raise ColumnError(name, f"a last axis of {n_classes} classes (the width of predicted_probability)",
+                          f"{n_outputs} outputs in rows of shape {row_shape}")  # fmt: skip
+    if n_classes is not None and output == "positive_class" and n_classes != 2:
+        expected = "output 'positive_class' for a binary classifier (2 classes)"
+        given = f"{n_classes} classes in predicted_probability; use 'each_class' or 'predicted_class'"
+        raise ColumnError(name, expected, given)
+    if output_space is not None and output_space not in OUTPUT_SPACES:
+        raise ColumnError(name, f"output_space one of {list(OUTPUT_SPACES)} or None", repr(output_space))
+    attrs: dict[str, Any] = {"method": attribution_method(name, method), "output": output}
+    feature_axes = row_shape[:-1] if per_output else row_shape
+    names = _feature_names(name, feature_names, feature_axes)
+    if feature_table is not None:
+        _feature_table(name, feature_table, names)
+        attrs["feature_table"] = feature_table
+    if names is not None:
+        attrs["feature_names"] = names
+    if base_values is not None:
+        n_base = n_outputs if per_output else n_classes if output == "predicted_class" else 1
+        attrs["base_values"] = _base_values(name, base_values, n_base, output)
+    if output_space is not None:
+        attrs["output_space"] = str(output_space)
+    return attrs
+
+
+def _feature_names(name: str, feature_names: Any, feature_axes: tuple[int, ...]) -> list[str] | None:
+    if feature_names is None:
+        return None
+    items = [feature_names] if isinstance(feature_names, str) else np.asarray(feature_names, dtype=object).ravel()
+    bad = next((v for v in items if not isinstance(v, (str, bytes))), None)
+    if bad is not None:
+        raise ColumnError(name, "feature_names: one text name per feature", f"{type(bad).__name__} {bad!r}")
+    names = checks.text_list(name, feature_names) or []
+    if len(feature_axes) != 1:
+        raise ColumnError(name, "feature_names only with one feature axis (tabular data)",
+                          f"feature names for features of shape {feature_axes}")  # fmt: skip
+    if len(names) != feature_axes[0]:
+        raise ColumnError(name, f"{feature_axes[0]} feature_names, one per feature (the feature axis)",
+                          f"{len(names)} names")  # fmt: skip
+    blank = [i for i, n in enumerate(names) if not n.strip()]
+    if blank:
+        raise ColumnError(name, "a non-empty name for every feature", f"an empty name at feature {blank[0]}")
+    first = {n: i for i, n in reversed(list(enumerate(names)))}
+    repeated = next((n for i, n in enumerate(names) if first[n] != i), None)
+    if repeated is not None:
+        raise ColumnError(name, "unique feature_names", f"'{repeated}' more than once")
+    return names
+
+
+def _feature_table(name: str, table: Any, names: list[str] | None) -> None:
+    colnames = getattr(table, "colnames", None)
+    if colnames is None:
+        raise ColumnError(name, "feature_table: a DynamicTable", type(table).__name__)
+    if names is None:
+        raise ColumnError(name, "feature_names naming the columns of feature_table", "feature_table without them")
+    missing = [n for n in names if n not in colnames]
+    if missing:
+        raise ColumnError(name, f"feature_names among the columns of table '{table.name}' ({list(colnames)[:10]})",
+                          f"{missing[:5]}")  # fmt: skip
+
+
+def _base_values(name: str, base_values: Any, n_base: int | None, output: str) -> np.ndarray:
+    arr = checks.as_array(name, base_values)
+    checks.check_numeric(name, arr)
+    arr = np.asarray(arr, dtype=np.float64).reshape(-1) if arr.ndim <= 1 else arr
+    if arr.ndim != 1 or arr.size == 0:
+        raise ColumnError(
+            name, "base_values: a number or a 1-D array, one per output", f"shape {np.shape(base_values)}"
+        )
+    if n_base is not None and arr.size != n_base:
+        per = "per class" if output == "predicted_class" else "per output"
+        raise ColumnError(name, f"{n_base} base_values ({per}, for output '{output}')", f"{arr.size} values")
+    if not np.all(np.isfinite(arr)):
+        raise ColumnError(name, "finite base_values", f"{arr.tolist()[:5]}")
+    return arr
+
+
 def user_numbers(name: str, values: ArrayLike) -> np.ndarray:
     """A user column of the batched writers: numbers or booleans (they store no text)."""
     arr = checks.as_array(name, values)
@@ -206,7 +359,9 @@ class ColumnSpec:
 
     Declared as ``columns={"predicted_probability": (1000,)}`` (a row shape), ``{"loss": "float32"}`` (a
     dtype), or a mapping with any of ``shape``, ``dtype``, ``classes`` (``true_label``), ``n_splits``
-    (``cv_split``), ``check_sum`` (``predicted_probability``) and ``description``. What is not declared is
+    (``cv_split``), ``check_sum`` (``predicted_probability``), ``description`` and ``attribution`` (a
+    FeatureAttribution column: the keywords of ``ResultsTable.add_feature_attribution``, at least ``method``
+    and ``output``; a column without it is a plain user column, whatever its name). What is not declared is
     taken from the first batch.
     """
 
@@ -217,6 +372,8 @@ class ColumnSpec:
     n_splits: int | None = None
     check_sum: bool = True
     description: str | None = None
+    #: a FeatureAttribution column: the keywords of ``ResultsTable.add_feature_attribution`` (method, output, ...)
+    attribution: Mapping[str, Any] | None = None
 
     @classmethod
     def parse(cls, name: str, declared: Any) -> ColumnSpec:
@@ -227,9 +384,10 @@ class ColumnSpec:
         if isinstance(declared, tuple) and all(isinstance(n, (int, np.integer)) for n in declared):
             return cls(name, row_shape=tuple(int(n) for n in declared))
         if isinstance(declared, Mapping):
-            unknown = sorted(set(declared) - {"shape", "dtype", "classes", "n_splits", "check_sum", "description"})
+            keys = {"shape", "dtype", "classes", "n_splits", "check_sum", "description", "attribution"}
+            unknown = sorted(set(declared) - keys)
             if unknown:
-                raise ColumnError(name, "a declaration with shape, dtype, classes, n_splits, check_sum, description",
+                raise ColumnError(name, f"a declaration with {', '.join(sorted(keys))}",
                                   f"unknown keys {unknown}")  # fmt: skip
             shape = declared.get("shape")
             classes = declared.get("classes")
@@ -241,6 +399,7 @@ class ColumnSpec:
                 n_splits=declared.get("n_splits"),
                 check_sum=bool(declared.get("check_sum", True)),
                 description=declared.get("description"),
+                attribution=_attribution_declared(name, declared.get("attribution")),
             )
         try:
             return cls(name, dtype=schema_width(name, np.dtype(declared)))
@@ -248,9 +407,22 @@ class ColumnSpec:
             raise ColumnError(name, "a row shape such as (1000,), a dtype, or a mapping", repr(declared)) from None
 
 
+def _attribution_declared(name: str, declared: Any) -> Mapping[str, Any] | None:
+    if declared is None:
+        return None
+    keys = {"method", "output", "feature_names", "base_values", "output_space", "feature_table"}
+    if not isinstance(declared, Mapping) or not {"method", "output"} <= set(declared) or set(declared) - keys:
+        expected = f"attribution: a mapping with method, output and any of {sorted(keys - {'method', 'output'})}"
+        raise ColumnError(name, expected, repr(declared))
+    attribution_output(name, declared["output"])
+    return dict(declared)
+
+
 def coerce(spec: ColumnSpec, values: Any, *, n_source: int | None, n_classes: int | None = None) -> np.ndarray:
     """One batch of one column, checked and coerced by the same rule a whole column goes through."""
     name = spec.name
+    if spec.attribution is not None:
+        return feature_attribution(name, values, output=spec.attribution["output"])
     if name == "samples":  # the source table's length is all the check needs
         return samples(values, n_source=n_source)
     if name == "tvt_split":

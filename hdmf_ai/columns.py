@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
+from hdmf.common import DynamicTable, VectorData
 from hdmf.common import EnumData as _HdmfEnumData
-from hdmf.common import VectorData
 
 from ._signature import publish_signature
 from .checks import TVT_ELEMENTS
@@ -25,6 +26,7 @@ __all__ = [
     "CrossValidationSplit",
     "EmbeddedValues",
     "EnumColumn",
+    "FeatureAttribution",
     "RegressionOutput",
     "SupervisedOutput",
     "TopKClasses",
@@ -205,3 +207,62 @@ class TrainValidateTestSplit(EnumColumn):
             data=data,
             elements=list(TVT_ELEMENTS) if elements is None else elements,
         )
+
+
+@publish_signature
+class FeatureAttribution(_Column):
+    """How much each input feature contributed to each sample's output (``hdmf-ai-extensions``).
+
+    Shape ``(n_samples, n_features)``, image-like ``(n_samples, height, width[, channels])``, plus a last axis
+    over the outputs when ``output`` is ``'each_class'`` or ``'each_output'``. Add one with
+    :meth:`~hdmf_ai.ResultsTable.add_feature_attribution`, which checks the values and attributes.
+
+    Parameters
+    ----------
+    method
+        How the attributions were computed: ``'tree_shap'``, ``'kernel_shap'``, ``'linear_shap'``,
+        ``'deep_shap'``, ``'permutation'``, ``'integrated_gradients'``, ``'saliency'`` or free text.
+    output
+        What is explained: ``'predicted_class'``, ``'positive_class'``, ``'each_class'``, ``'predicted_value'``
+        or ``'each_output'``.
+    feature_names
+        The name of each feature (tabular data), in the order of the feature axis.
+    feature_table
+        The table whose columns named in ``feature_names`` hold the feature values.
+    base_values
+        The expected model output per output explained (additive methods: attributions + base = output).
+    output_space
+        The scale of the explained output: ``'raw'``, ``'probability'`` or ``'value'``.
+    """
+
+    __fields__ = ("method", "output", "feature_names", "feature_table", "base_values", "output_space")
+    default_name = "feature_attribution"
+    default_description = "How much each input feature contributed to the model's output for each sample."
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        data: Any = None,
+        method: str,
+        output: str,
+        feature_names: Any = None,
+        feature_table: DynamicTable | None = None,
+        base_values: Any = None,
+        output_space: str | None = None,
+    ) -> None:
+        super().__init__(name=name, description=description, data=data)
+        self.method = method
+        self.output = output
+        self.feature_names = feature_names
+        self.feature_table = feature_table
+        self.base_values = base_values
+        self.output_space = output_space
+
+    @property
+    def n_features(self) -> int:
+        """The number of features (the product of the feature axes)."""
+        shape = tuple(self.shape)
+        axes = shape[1:-1] if self.output in ("each_class", "each_output") else shape[1:]
+        return int(np.prod(axes, dtype=np.int64))

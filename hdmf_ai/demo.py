@@ -7,6 +7,13 @@ said, which split the sample was in and what the truth was, linked to its source
 It writes the result to HDF5 and to Zarr, reads both back and checks every value, and ends with the report
 of ``hdmf-ai report`` (metrics, figures and ``report/index.html``) in the output directory.
 
+A second, smaller example asks what a model relies on: scans from three sites, where one feature
+(``intensity_offset``, a scanner calibration) secretly encodes the site and the share of positive cases differs
+by site. A logistic regression learns the site through that feature; its per-sample attributions (exact linear
+SHAP values) are stored as a ``FeatureAttribution`` column in ``attribution.h5`` / ``attribution.zarr``, and
+:func:`hdmf_ai.analysis.nuisance_features` ranks ``intensity_offset`` first among the features the model relies
+on that encode the site (report in ``report_attribution/``).
+
 scikit-learn, pandas and matplotlib are optional extras (``pip install 'hdmf-ai[demo]'``), imported where
 used: importing this module never needs them. The digits data ship inside scikit-learn: nothing is downloaded.
 
@@ -41,6 +48,12 @@ __all__ = ["DemoSummary", "DemoRoundTripError", "MissingDependencyError", "run_d
 SOURCE_CODE = f"pkg:pypi/hdmf-ai@{__version__}#hdmf_ai/demo.py"
 FILES = {"hdf5": "demo.h5", "zarr": "demo.zarr"}
 REPORT_DIR = "report"
+ATTRIBUTION_FILES = {"hdf5": "attribution.h5", "zarr": "attribution.zarr"}
+ATTRIBUTION_REPORT_DIR = "report_attribution"
+#: the features of the attribution example; the one named LEAK encodes the acquisition site
+SCAN_FEATURES = ("lesion_size", "texture", "edge_sharpness", "intensity_offset", "noise_level", "age")
+LEAK = "intensity_offset"
+N_SCANS = 900
 SPLITS = ("train", "validate", "test")
 TOP_K = 3
 N_FOLDS = 5
@@ -69,6 +82,11 @@ class DemoSummary:
         The ``index.html`` of the report on the HDF5 file.
     seconds
         Wall-clock time of the whole run.
+    nuisance_ranking
+        The attribution example's features, most suspicious first (:func:`hdmf_ai.analysis.nuisance_features`
+        by site): ``intensity_offset`` comes first.
+    attribution_paths, attribution_report
+        The attribution example's files per backend and the ``index.html`` of its report.
     """
 
     rows: int
@@ -78,6 +96,9 @@ class DemoSummary:
     paths: Mapping[str, Path]
     report: Path
     seconds: float
+    nuisance_ranking: tuple[str, ...] = ()
+    attribution_paths: Mapping[str, Path] | None = None
+    attribution_report: Path | None = None
 
     def lines(self) -> list[str]:
         """The human summary that :func:`run_demo` logs, one string per line."""
@@ -89,6 +110,15 @@ class DemoSummary:
             *(f"{backend}: {self.paths[backend]} ({size:,} bytes)" for backend, size in self.file_sizes.items()),
             "both files read back equal to the table written",
             f"report (metrics, figures, error rate by site and session): {self.report}",
+            *(
+                [
+                    f"attribution example: {self.attribution_paths['hdf5']}; features the model relies on that "
+                    f"encode the site, most suspicious first: {', '.join(self.nuisance_ranking[:3])}",
+                    f"attribution report: {self.attribution_report}",
+                ]
+                if self.attribution_paths and self.attribution_report
+                else []
+            ),
             f"done in {self.seconds:.1f} s",
         ]
 
@@ -134,6 +164,14 @@ def run_demo(out_dir: Path, *, seed: int = 0, log: Callable[[str], None] = print
     for path in paths.values():
         _check_tables_equal(read(path), results, where=str(path))
     report = write_report(paths["hdf5"], out_dir / REPORT_DIR, by=["site", "session"])
+    scans = _attribution_table(np.random.default_rng(seed))
+    attribution_paths = {b: write(scans, out_dir / name, overwrite=True) for b, name in ATTRIBUTION_FILES.items()}
+    for path in attribution_paths.values():
+        _check_tables_equal(read(path), scans, where=str(path))
+    from .analysis import nuisance_features
+
+    ranking = tuple(nuisance_features(read(attribution_paths["hdf5"]), by="site", split="test")["feature"])
+    attribution_report = write_report(attribution_paths["hdf5"], out_dir / ATTRIBUTION_REPORT_DIR, by=["site"])
     summary = DemoSummary(
         rows=len(results),
         columns=tuple(results.colnames),
@@ -142,6 +180,9 @@ def run_demo(out_dir: Path, *, seed: int = 0, log: Callable[[str], None] = print
         paths=paths,
         report=report,
         seconds=time.perf_counter() - start,
+        nuisance_ranking=ranking,
+        attribution_paths=attribution_paths,
+        attribution_report=attribution_report,
     )
     for line in summary.lines():
         log(line)
@@ -257,6 +298,70 @@ def _add_classifier_output(rt: ResultsTable, classifier: Any, x: np.ndarray, y: 
     true_prob = probs[np.arange(len(truth)), truth]
     loss = -np.log(np.maximum(true_prob, np.finfo(probs.dtype).tiny))
     rt.add_column("loss", "Cross-entropy of each sample's predicted probabilities (natural log).", data=loss)
+
+
+# -- the attribution example ---------------------------------------------------------------------------------
+
+
+def _scans(rng: np.random.Generator) -> tuple[DynamicTable, np.ndarray]:
+    """Scans from three sites; the share of positives differs by site, and ``intensity_offset`` (a scanner
+    calibration, not biology) is all but the site itself: the shortcut a model can learn."""
+    site = rng.integers(0, len(SITES), N_SCANS)
+    y = (rng.random(N_SCANS) < np.array([0.15, 0.5, 0.85])[site]).astype(np.int64)
+    features = {
+        "lesion_size": rng.normal(size=N_SCANS) + 0.8 * y,
+        "texture": rng.normal(size=N_SCANS) + 0.5 * y,
+        "edge_sharpness": rng.normal(size=N_SCANS),
+        LEAK: 2.0 * site + rng.normal(scale=0.4, size=N_SCANS),
+        "noise_level": rng.normal(size=N_SCANS),
+        "age": rng.normal(60, 10, size=N_SCANS),
+    }
+    columns = [VectorData(name=n, description=f"{n} (synthetic).", data=features[n]) for n in SCAN_FEATURES]
+    columns += [
+        VectorData(name="site", description="Acquisition site (synthetic).", data=[SITES[s] for s in site]),
+        VectorData(name="diagnosis", description="1: lesion is malignant (synthetic).", data=y.astype(np.int64)),
+    ]
+    return DynamicTable(name="scans", description="Synthetic scans from three sites.", columns=columns), y
+
+
+def _attribution_table(rng: np.random.Generator) -> ResultsTable:
+    """A logistic regression on the scans, with exact linear SHAP values of its log-odds."""
+    from sklearn.linear_model import LogisticRegression
+
+    source, y = _scans(rng)
+    x = np.column_stack([np.asarray(source[n].data) for n in SCAN_FEATURES])
+    tvt = np.where(rng.random(len(y)) < 0.7, 0, 2)
+    train = tvt == 0
+    mean, scale = x[train].mean(axis=0), x[train].std(axis=0)
+    model = LogisticRegression(max_iter=1000).fit((x[train] - mean) / scale, y[train])
+    weights = model.coef_[0] / scale  # per unit of each raw feature
+    # linear SHAP (features independent): feature j contributes w_j (x_j - E[x_j]); the base is the margin at
+    # the mean, so base + the row's contributions = decision_function, exactly
+    shap_values = weights * (x - mean)
+    base = float(model.intercept_[0])
+    rt = ResultsTable(
+        name="scans_logreg",
+        description="Logistic regression on synthetic scans from three sites, with per-sample linear SHAP values.",
+        source_code=SOURCE_CODE,
+        parameters=model.get_params(),
+        model_description=f"{model!r} on features standardised with the training rows' mean and std",
+        pre_trained_model="none: trained from scratch by the demo",
+    )
+    rt.add_samples(np.arange(len(y)), table=source)
+    rt.add_tvt_split(tvt)
+    rt.add_true_label(y, classes=["benign", "malignant"])
+    rt.add_predicted_probability(model.predict_proba((x - mean) / scale))
+    rt.add_predicted_class(model.predict((x - mean) / scale))
+    rt.add_feature_attribution(
+        shap_values,
+        method="linear_shap",
+        output="positive_class",
+        feature_names=list(SCAN_FEATURES),
+        base_values=[base],
+        output_space="raw",
+        feature_table=source,
+    )
+    return rt
 
 
 # -- the summary -----------------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 from hdmf.common import DynamicTable, DynamicTableRegion, EnumData, VectorIndex
 
-from . import checks
+from . import checks, coercion
+from .columns import FeatureAttribution
 from .errors import ColumnError
 
 __all__ = ["problems"]
@@ -74,7 +75,9 @@ def _rules(table: DynamicTable) -> Iterator[tuple[str, Callable[[], None]]]:
 def _column_rules(
     name: str, column: Any, data: np.ndarray, n_classes: int | None
 ) -> Iterator[tuple[str, Callable[[], None]]]:
-    if name == "tvt_split" and not isinstance(column, EnumData):  # an enum is checked against its elements
+    if isinstance(column, FeatureAttribution):
+        yield name, partial(_attribution, column, data, n_classes)
+    elif name == "tvt_split" and not isinstance(column, EnumData):  # an enum is checked against its elements
         yield name, lambda: checks.check_below(name, data, len(checks.TVT_ELEMENTS), "0=train, 1=validate, 2=test")
     elif name == "cv_split":
         n_splits = getattr(column, "n_splits", None)
@@ -87,6 +90,24 @@ def _column_rules(
         yield name, lambda: checks.check_below(name, data, n_classes, "the number of classes (probability width)")
     elif name in ("predicted_value", "embedding", "viz_embedding"):
         yield name, lambda: checks.check_finite(name, data)
+
+
+def _attribution(column: FeatureAttribution, values: np.ndarray, n_classes: int | None) -> None:
+    """The shape, values and attributes ``add_feature_attribution`` accepts: rank for the output, finite values,
+    one unique name per feature, base values per output, the class axis as wide as the probabilities."""
+    name = column.name
+    coercion.feature_attribution(name, values, output=column.output)
+    coercion.attribution_attributes(
+        name,
+        tuple(values.shape[1:]),
+        method=column.method,
+        output=column.output,
+        feature_names=column.feature_names,
+        base_values=column.base_values,
+        output_space=column.output_space,
+        feature_table=column.feature_table,
+        n_classes=n_classes,
+    )
 
 
 def _unique(name: str, values: np.ndarray) -> None:

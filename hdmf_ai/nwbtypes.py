@@ -25,8 +25,8 @@ from hdmf.spec import NamespaceCatalog, SpecNamespace
 from hdmf.spec.namespace import SpecReader
 
 from .errors import MissingDependencyError
+from .io.backend import V2_FALLBACK
 from .io.registry import backend_for
-from .io.zarr import V2_FALLBACK
 from .typemap import EXTENSIONS, NAMESPACE, adopt
 from .typemap import get_type_map as hdmf_ai_type_map
 
@@ -37,6 +37,7 @@ __all__ = [
     "get_manager",
     "get_type_map",
     "is_nwb_file",
+    "is_nwb_root",
     "join_namespace",
     "pynwb_module",
     "spec_catalog",
@@ -102,9 +103,14 @@ def _template() -> TypeMap:
 
 def join_namespace(type_map: TypeMap) -> SpecNamespace:
     """The ``hdmf-ai-nwb`` namespace of ``type_map``, loaded first if missing (``core`` and ``hdmf-ai`` must
-    be there): validators built on it know both NWB's types and ours, e.g. that Units is a DynamicTable."""
+    be there; ``hdmf-ai-extensions`` is included when present): validators built on it know both NWB's types
+    and ours, e.g. that Units is a DynamicTable."""
     if NWB_NAMESPACE not in type_map.namespace_catalog.namespaces:
-        type_map.load_namespaces(f"{NWB_NAMESPACE}.namespace.yaml", reader=_InMemoryNamespace(_NWB_NAMESPACE_SPEC))
+        # a file written before hdmf-ai-extensions existed caches no such namespace: join what there is
+        wanted = [CORE, NAMESPACE] + [EXTENSIONS] * (EXTENSIONS in type_map.namespace_catalog.namespaces)
+        joined = [{"namespace": name} for name in wanted]
+        spec = {**_NWB_NAMESPACE_SPEC, "schema": joined}
+        type_map.load_namespaces(f"{NWB_NAMESPACE}.namespace.yaml", reader=_InMemoryNamespace(spec))
     return type_map.namespace_catalog.get_namespace(NWB_NAMESPACE)
 
 
@@ -144,6 +150,11 @@ def is_nwb_file(path: str | os.PathLike[str], *, backend: str | None = None) -> 
     """
     source = Path(path)
     try:
-        return bool(backend_for(source, backend).root_attribute(source, "namespace") == CORE)
+        return is_nwb_root(backend_for(source, backend).root_attribute(source, "namespace"))
     except Exception:  # unreadable: not ours to diagnose here
         return False
+
+
+def is_nwb_root(namespace: object) -> bool:
+    """Whether a root group whose ``namespace`` attribute is ``namespace`` is an NWB ``core`` type."""
+    return namespace == CORE

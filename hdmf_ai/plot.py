@@ -2,7 +2,9 @@
 
 :func:`confusion_matrix`, :func:`reliability_diagram`, :func:`embedding` (a 2-D scatter coloured by label,
 split, correctness or any column) and :func:`error_rate` (per group, with confidence intervals, from
-:func:`hdmf_ai.analysis.error_breakdown`). Each returns a :class:`matplotlib.figure.Figure`, made without
+:func:`hdmf_ai.analysis.error_breakdown`), :func:`attribution_summary` (each feature's mean absolute attribution
+with its interval) and :func:`attribution_by_group` (the same per group, e.g.
+per site). Each returns a :class:`matplotlib.figure.Figure`, made without
 pyplot: no window opens and no global state changes, whatever the backend. Save one with
 ``fig.savefig("cm.png")``; Jupyter displays a returned Figure by itself.
 
@@ -29,7 +31,15 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["confusion_matrix", "embedding", "error_rate", "reliability_diagram", "slices"]
+__all__ = [
+    "attribution_by_group",
+    "attribution_summary",
+    "confusion_matrix",
+    "embedding",
+    "error_rate",
+    "reliability_diagram",
+    "slices",
+]
 
 # more categories than this are unreadable as a legend or as annotated cells
 MAX_LEGEND = 20
@@ -294,4 +304,68 @@ def slices(
     ax.set_xlabel(f"{measure} with interval; red: q <= alpha")
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title(title or f"Slices, most significant first ({len(frame)} tested)", fontsize=10)
+    return fig
+
+
+def attribution_summary(
+    table_or_summary: DynamicTable | pd.DataFrame, *, top: int = 20, title: str | None = None, **summary: Any
+) -> Figure:
+    """The ``top`` features by mean absolute attribution, with bootstrap intervals, most relied on at the top.
+
+    Pass the frame :func:`~hdmf_ai.analysis.attribution_summary` returned (without ``by``), or a table and its
+    arguments (``column``, ``split``, ``n_boot``, ``seed``...).
+    """
+    is_table = isinstance(table_or_summary, DynamicTable)
+    frame = analysis.attribution_summary(table_or_summary, **summary) if is_table else table_or_summary
+    if "group" in frame:
+        frame = frame[frame["group"] == "all"]
+    shown = frame.head(top)
+    fig = _figure((7.0, max(2.5, 1.0 + 0.35 * len(shown))))
+    ax = fig.add_subplot()
+    y = np.arange(len(shown))[::-1]
+    mean = shown["mean_abs"].to_numpy()
+    ax.barh(y, mean, color="#4c72b0")
+    if shown["ci_low"].notna().all():
+        spread = np.vstack([mean - shown["ci_low"].to_numpy(), shown["ci_high"].to_numpy() - mean])
+        ax.errorbar(mean, y, xerr=spread, fmt="none", ecolor="#333333", capsize=3)
+    ax.set_yticks(y, [str(f) for f in shown["feature"]], fontsize=8)
+    ax.set_xlabel("mean |attribution| (bootstrap interval)")
+    ax.set_title(title or f"What the model relies on (n = {int(shown['n'].iloc[0]) if len(shown) else 0})", fontsize=10)
+    return fig
+
+
+def attribution_by_group(
+    table_or_summary: DynamicTable | pd.DataFrame,
+    by: str = "site",
+    *,
+    top: int = 8,
+    title: str | None = None,
+    **summary: Any,
+) -> Figure:
+    """Mean absolute attribution of the ``top`` features (by overall reliance) in each group of ``by``, side by
+    side with intervals: a feature relied on in one site and not another stands out.
+
+    Pass the frame :func:`~hdmf_ai.analysis.attribution_summary` returned with ``by``, or a table and its
+    arguments.
+    """
+    is_table = isinstance(table_or_summary, DynamicTable)
+    frame = analysis.attribution_summary(table_or_summary, by, **summary) if is_table else table_or_summary
+    features = list(dict.fromkeys(frame["feature"]))[:top]
+    group_labels = [g for g in dict.fromkeys(frame["group"]) if g != "all"]
+    fig = _figure((max(6.0, 1.5 + 0.9 * len(features)), 4.5))
+    ax = fig.add_subplot()
+    width = 0.8 / max(1, len(group_labels))
+    x = np.arange(len(features))
+    for i, label in enumerate(group_labels):
+        part = frame[frame["group"] == label].set_index("feature").reindex(features)
+        mean = part["mean_abs"].to_numpy()
+        offset = x - 0.4 + width * (i + 0.5)
+        ax.bar(offset, mean, width=width, label=str(label))
+        if part["ci_low"].notna().all():
+            spread = np.vstack([mean - part["ci_low"].to_numpy(), part["ci_high"].to_numpy() - mean])
+            ax.errorbar(offset, mean, yerr=spread, fmt="none", ecolor="#333333", capsize=2)
+    ax.set_xticks(x, [str(f) for f in features], rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("mean |attribution|")
+    ax.legend(title=by, fontsize=8, title_fontsize=8, ncols=min(4, max(1, len(group_labels))))
+    ax.set_title(title or f"Reliance on each feature by {by}", fontsize=10)
     return fig

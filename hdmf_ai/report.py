@@ -190,7 +190,28 @@ def _report_table(
     if {"true_label", "predicted_class"} <= columns:
         table_item(f"Misclassified rows ({label})", "misclassified", lambda: misclassified(rt, where), index=True)
     _audit_items(section, rt, where, table_item, figure_item)
+    _attribution_items(rt, by if by is not None else _breakdown_columns(rt), table_item, figure_item)
     return section
+
+
+def _attribution_items(rt: ResultsTable, by: Sequence[str], table_item: Any, figure_item: Any) -> None:
+    """What the model relies on (each FeatureAttribution column), and whether those features encode a
+    nuisance column: reliance by group and :func:`~hdmf_ai.analysis.nuisance_features` for each of ``by``."""
+    from . import analysis, plot
+    from .columns import FeatureAttribution
+
+    for column in [c.name for c in rt.columns if isinstance(c, FeatureAttribution)]:
+        stem = _slug(column)
+        summary = functools.partial(analysis.attribution_summary, rt, column=column)
+        title = f"Feature reliance: mean |{column}|"
+        table_item(title, f"{stem}_summary", summary, index=False)
+        figure_item(title, f"{stem}_summary", functools.partial(plot.attribution_summary, rt, column=column))
+        for nuisance in by:
+            found = functools.partial(analysis.nuisance_features, rt, nuisance, column=column)
+            title = f"Features relied on that encode {nuisance} ({column})"
+            table_item(title, f"{stem}_nuisance_{_slug(nuisance)}", found, index=False)
+            grouped = functools.partial(plot.attribution_by_group, rt, nuisance, column=column)
+            figure_item(f"Feature reliance by {nuisance} ({column})", f"{stem}_by_{_slug(nuisance)}", grouped)
 
 
 def _breakdown(

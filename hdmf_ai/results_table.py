@@ -30,6 +30,7 @@ from .columns import (
     CrossValidationSplit,
     EmbeddedValues,
     EnumColumn,
+    FeatureAttribution,
     RegressionOutput,
     SupervisedOutput,
     TopKClasses,
@@ -253,6 +254,12 @@ class ResultsTable(DataFrameMethods, DynamicTable):
         predicted = self._column("predicted_class")
         if predicted is not None:
             checks.check_below("predicted_class", np.asarray(predicted.data), probs.shape[1], "the number of classes")
+        for column in self.columns:
+            if isinstance(column, FeatureAttribution):  # its class axis, added first, must match the width
+                shape = tuple(column.shape)[1:]
+                coercion.attribution_attributes(
+                    column.name, shape, method=column.method, output=column.output, n_classes=probs.shape[1]
+                )
         return self._add_predefined("predicted_probability", probs, description)
 
     def add_predicted_class(self, data: ArrayLike, *, description: str | None = None) -> ClassLabel:
@@ -288,6 +295,69 @@ class ResultsTable(DataFrameMethods, DynamicTable):
     def add_viz_embedding(self, data: ArrayLike, *, description: str | None = None) -> EmbeddedValues:
         """A low-dimensional embedding for plots (e.g. UMAP or t-SNE), usually ``(n_samples, 2)``."""
         return self._add_predefined("viz_embedding", coercion.embedding("viz_embedding", data), description)
+
+    def add_feature_attribution(
+        self,
+        values: ArrayLike,
+        *,
+        method: str,
+        output: str,
+        feature_names: Sequence[str] | None = None,
+        base_values: ArrayLike | None = None,
+        output_space: str | None = None,
+        feature_table: DynamicTable | None = None,
+        name: str = "feature_attribution",
+        description: str | None = None,
+    ) -> FeatureAttribution:
+        """Per-sample feature attributions (SHAP values, integrated gradients, saliency), one row per sample.
+
+        Parameters
+        ----------
+        values
+            Shape ``(n_samples, n_features)``, or ``(n_samples, height, width[, channels])`` for image-like
+            inputs; with a last axis over the outputs when ``output`` is ``'each_class'`` (one per class: the
+            width of ``predicted_probability``) or ``'each_output'``. Finite numbers.
+        method
+            ``'tree_shap'``, ``'kernel_shap'``, ``'linear_shap'``, ``'deep_shap'``, ``'permutation'``,
+            ``'integrated_gradients'``, ``'saliency'`` (other spellings of these are stored so), or free text.
+        output
+            What is explained: ``'predicted_class'``, ``'positive_class'`` (class 1 of a binary classifier),
+            ``'each_class'``, ``'predicted_value'`` or ``'each_output'``.
+        feature_names
+            One unique name per feature (tabular data only).
+        base_values
+            The expected output per output explained: one value for ``'positive_class'`` and
+            ``'predicted_value'``, one per class for ``'predicted_class'``, one per entry of the last axis for
+            ``'each_class'`` and ``'each_output'``. For additive methods, a row's attributions summed plus its base
+            give the model's output.
+        output_space
+            ``'raw'`` (margin, log-odds), ``'probability'`` or ``'value'``.
+        feature_table
+            The table whose columns named in ``feature_names`` hold the feature values (e.g. the source table).
+        name, description
+            The column's name (several attribution columns need distinct names) and description.
+
+        Examples
+        --------
+        SHAP values of a binary classifier's log-odds::
+
+            rt.add_feature_attribution(shap_values, method="tree_shap", output="positive_class",
+                                       feature_names=list(X.columns), base_values=explainer.expected_value)
+        """
+        arr = coercion.feature_attribution(name, values, output=output)
+        attrs = coercion.attribution_attributes(
+            name,
+            tuple(arr.shape[1:]),
+            method=method,
+            output=output,
+            feature_names=feature_names,
+            base_values=base_values,
+            output_space=output_space,
+            feature_table=feature_table,
+            n_classes=self._n_classes(),
+        )
+        description = description or FeatureAttribution.default_description
+        return self.add_column(name, description, arr, col_cls=FeatureAttribution, **attrs)
 
     def _n_classes(self) -> int | None:
         # only the probabilities fix the number of classes: labels seen may be fewer than the model knows

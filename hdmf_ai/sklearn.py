@@ -239,6 +239,8 @@ def from_estimator(
     embed: bool = True,
     source_code: str | Sequence[str] | None = None,
     pre_trained_model: str | Sequence[str] | None = None,
+    attributions: str | None = None,
+    feature_names: Sequence[str] | None = None,
 ) -> ResultsTable:
     """A ResultsTable of what a fitted estimator says about ``X``.
 
@@ -265,6 +267,11 @@ def from_estimator(
         Store ``transform(X)`` as ``embedding`` when the estimator can transform.
     source_code, pre_trained_model
         Provenance; ``source_code`` defaults to scikit-learn's package URL and version.
+    attributions
+        ``'tree'``: add tree SHAP attributions of a tree ensemble (``shap.TreeExplainer``, exact, in the model's
+        raw output: log-odds for gradient boosting) as ``feature_attribution`` (needs ``shap``).
+    feature_names
+        The names of ``X``'s columns for the attributions (default: a DataFrame's columns).
     """
     _sklearn()
     from sklearn.utils.validation import check_is_fitted
@@ -295,7 +302,25 @@ def from_estimator(
         rt.add_cluster_label(_cluster_labels(estimator, X, n))
     if embed and hasattr(estimator, "transform"):
         rt.add_embedding(_dense(estimator.transform(X)))
+    if attributions is not None:
+        _add_attributions(rt, estimator, X, attributions, feature_names)
     return rt
+
+
+_TREE_OUTPUT_SPACE = {"log_odds": "raw", "raw_value": "raw", "probability": "probability"}
+
+
+def _add_attributions(rt: ResultsTable, estimator: Any, X: Any, kind: str, feature_names: Sequence[str] | None) -> None:
+    if kind != "tree":
+        raise ColumnError("attributions", "'tree' (tree SHAP) or None", repr(kind), kind="argument")
+    from .shap import from_explanation
+
+    shap = require("shap", "shap", "from_estimator(..., attributions='tree')")
+    explainer = shap.TreeExplainer(estimator)
+    space = _TREE_OUTPUT_SPACE.get(str(getattr(explainer.model, "tree_output", "")))
+    if _kind(estimator) == "regressor":
+        space = "value"
+    from_explanation(explainer(X), table=rt, method="tree_shap", output_space=space, feature_names=feature_names)
 
 
 def from_cross_val_predict(

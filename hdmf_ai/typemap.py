@@ -6,12 +6,18 @@ fresh namespace catalog with our schema, copies the global map's registrations (
 whatever other packages added), then registers ours from :data:`REGISTRY` over them, so neither the
 import order of pynwb or the reference package nor anything they register changes what we read and
 write.
+
+Reading shares maps instead: :func:`schema_type_map` keeps, per process, one map for each distinct schema a
+file caches (keyed by a digest of the cached spec text), so that opening many files of one schema loads their
+namespaces once. Only hdmf's reading machinery uses those maps (the classes it generates for a schema's types are
+then made once, the same for every file of that schema); no public function hands them out.
 """
 
 from __future__ import annotations
 
 import copy
 import re
+import threading
 import warnings
 from collections.abc import Callable
 from functools import cache
@@ -37,9 +43,11 @@ __all__ = [
     "OURS",
     "REGISTRY",
     "adopt",
+    "clear_schema_cache",
     "get_manager",
     "get_type_map",
     "load_cached",
+    "schema_type_map",
 ]
 
 NAMESPACE = "hdmf-ai"
@@ -70,6 +78,7 @@ REGISTRY: tuple[tuple[str, str, type, type[ObjectMapper]], ...] = (
     # hdmf's own class, with a mapper that skips re-reading a whole region column to check it on lazy opens
     (CORE_NAMESPACE, "DynamicTableRegion", DynamicTableRegion, mappers.RegionMap),
     (EXTENSIONS, "EvaluationTable", EvaluationTable, mappers.EvaluationTableMap),
+    (EXTENSIONS, "FeatureAttribution", columns.FeatureAttribution, mappers.FeatureAttributionMap),
 )
 
 
@@ -135,9 +144,17 @@ def load_cached(load: Callable[[], object], *, source: object) -> None:
     names across versions), with a :class:`~hdmf_ai.errors.SchemaVersionWarning` naming both versions: fields
     added after ours are not shown. Any other warning passes through.
     """
+    _report(_recorded(load), source)
+
+
+def _recorded(load: Callable[[], object]) -> list[warnings.WarningMessage]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         load()
+    return list(caught)
+
+
+def _report(caught: list[warnings.WarningMessage], source: object) -> None:
     for message in caught:
         text = str(message.message)
         if not text.startswith("Ignoring the following cached namespace"):
@@ -150,5 +167,37 @@ def load_cached(load: Callable[[], object], *, source: object) -> None:
                     f"{found['loaded']}; read with {found['loaded']}: fields added since are not shown "
                     "(upgrade hdmf-ai to see them)",
                     SchemaVersionWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
+
+
+# cached schema (digest of every cached spec text) -> our TypeMap with that schema's namespaces loaded, and the
+# warnings loading them gave; see schema_type_map
+_SCHEMAS: dict[str, tuple[TypeMap, list[warnings.WarningMessage]]] = {}
+_SCHEMAS_LOCK = threading.Lock()
+
+
+def schema_type_map(digest: str, load: Callable[[TypeMap], object], *, source: object) -> TypeMap:
+    """Our TypeMap with a file's cached namespaces loaded (by ``load``), built once per process and schema.
+
+    ``digest`` identifies the cached schema: a hash of the namespaces, versions and the text of every cached
+    spec (see ``spec_digest`` of the HDF5 backend), never a name alone, so a file whose cached spec differs in
+    a single byte gets a map of its own. Files of one schema share one map (hdmf's mappers and generated
+    classes are then made once): it is only read while containers are constructed, never handed to users.
+    The warnings the first load gave (e.g. a :class:`~hdmf_ai.errors.SchemaVersionWarning`) are given again
+    for every file, naming it, as :func:`load_cached` does.
+    """
+    with _SCHEMAS_LOCK:
+        entry = _SCHEMAS.get(digest)
+        if entry is None:
+            type_map = get_type_map()
+            caught = _recorded(lambda: load(type_map))  # an error leaves nothing cached
+            entry = _SCHEMAS[digest] = (type_map, caught)
+    _report(entry[1], source)
+    return entry[0]
+
+
+def clear_schema_cache() -> None:
+    """Forget the TypeMaps :func:`schema_type_map` built (the next open of each schema loads it again)."""
+    with _SCHEMAS_LOCK:
+        _SCHEMAS.clear()

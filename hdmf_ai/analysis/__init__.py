@@ -15,7 +15,9 @@ Two layers:
 * **Table functions** (a ResultsTable in, a small pandas DataFrame out): :func:`metrics` (one row per split
   or fold), :func:`class_metrics`, :func:`confusion_matrix`, :func:`reliability_curve` and
   :func:`error_breakdown` (the nuisance-variable question: does the error rate depend on the site, scanner
-  or session of the sample, a column of the source table reached through ``samples``?). They work on a table
+  or session of the sample, a column of the source table reached through ``samples``?),
+  :func:`attribution_summary` and :func:`nuisance_features` (which features does the model rely on, and do
+  they encode the site?). They work on a table
   built in memory, read with :func:`hdmf_ai.read`, or open lazily with :func:`hdmf_ai.open`, and read each
   column they need once. Classes are named by the ``true_label`` enum when there is one. With ``ci=0.95``,
   :func:`metrics` and :func:`class_metrics` give each value's interval; :func:`evaluate` gives the same as an
@@ -45,6 +47,7 @@ test       2      0.50     0.333
 all        4      0.75     0.733
 """
 
+from .attribution import attribution_summary, kruskal_wallis, nuisance_features
 from .breakdown import ErrorBreakdown, error_breakdown
 from .compare import (
     CochranQ,
@@ -115,6 +118,7 @@ __all__ = [
     "Leakage",
     "accuracy",
     "adjusted_rand_index",
+    "attribution_summary",
     "average_ranks",
     "balanced_accuracy",
     "benjamini_hochberg",
@@ -132,6 +136,7 @@ __all__ = [
     "evaluate",
     "expected_calibration_error",
     "find_slices",
+    "kruskal_wallis",
     "label_issues",
     "leakage",
     "log_loss",
@@ -139,6 +144,7 @@ __all__ = [
     "mean_absolute_error",
     "metrics",
     "normalized_mutual_information",
+    "nuisance_features",
     "precision_recall_f1",
     "proportion_interval",
     "r2_score",

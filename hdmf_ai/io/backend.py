@@ -20,9 +20,15 @@ from hdmf.backends.io import HDMFIO
 from hdmf.build import BuildManager, GroupBuilder, TypeMap
 from hdmf.container import Container
 
+from ..typemap import get_manager
 from .policy import Setting
 
-__all__ = ["Backend", "RawTree", "Sink"]
+__all__ = ["V2_FALLBACK", "Backend", "RawTree", "Sink"]
+
+#: zarr 3 cannot open the vlen-bytes arrays (fill_value 0) that hdmf-zarr <= 0.13 wrote, e.g. an NWBFile's
+#: session_start_time; hdmf-zarr's v2 reader decodes them from the raw chunks and warns that it did, for every
+#: such array of every store, which is not news here. Entries it cannot read at all still warn ("Skipping").
+V2_FALLBACK = "Read .* via zarr v2 store fallback"  # here, not in zarr.py: nwbtypes needs it without zarr
 
 
 @dataclass(frozen=True)
@@ -93,8 +99,13 @@ class Backend(ABC):
     def open_io(self, path: Path, mode: str, manager: BuildManager) -> HDMFIO:
         """An hdmf IO object on ``path`` in ``mode`` ('r', 'w' or :attr:`append_mode`)."""
 
-    def open_reader(self, path: Path, manager: BuildManager) -> HDMFIO:
-        """A reader on ``path`` with its cached namespaces loaded into ``manager`` (also a file being written)."""
+    def open_reader(self, path: Path, manager: BuildManager | None = None) -> HDMFIO:
+        """A reader on ``path`` with its cached namespaces loaded into ``manager`` (also a file being written).
+
+        ``manager`` None: one on hdmf-ai's own TypeMap (:func:`~hdmf_ai.typemap.get_manager`); a backend may
+        share that map between files of one cached schema (:func:`~hdmf_ai.typemap.schema_type_map`).
+        """
+        manager = get_manager() if manager is None else manager
         self.load_cached_namespaces(path, manager.type_map)
         return self.open_io(path, "r", manager)
 
@@ -157,6 +168,10 @@ class Backend(ABC):
     @abstractmethod
     def root_attribute(self, path: Path, key: str) -> Any:
         """An attribute of the file's root group, read with h5py or zarr (bytes decoded); None if absent."""
+
+    def root_attributes(self, path: Path, keys: tuple[str, ...]) -> dict[str, Any]:
+        """Several attributes of the root, as :meth:`root_attribute` reads each (a backend may open the file once)."""
+        return {key: self.root_attribute(path, key) for key in keys}
 
     def current_attributes(self, source: Path | str, group: GroupBuilder) -> Mapping[str, Any]:
         """A group's attributes as they are on disk now (a reader's view may be older)."""

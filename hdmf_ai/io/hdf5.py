@@ -9,6 +9,7 @@ while it is written. A writer that was killed leaves the superblock's "open for 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import struct
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -22,13 +23,13 @@ from hdmf.build import BuildManager, TypeMap
 from hdmf.container import Container
 
 from ..errors import MissingDependencyError, ResultsFileError, StorageError
-from ..typemap import load_cached
+from ..typemap import load_cached, schema_type_map
 from .backend import Backend, RawTree, Sink
 from .incomplete import COMPLETE_ROWS, TARGET_ROWS
 from .policy import LZ4, Blosc, Delta, Gzip, Setting, Shuffle, Zstd
 from .safety import check_hdf5
 
-__all__ = ["HDF5Backend", "HDF5Sink", "clear_swmr_flags", "swmr_flags_set"]
+__all__ = ["HDF5Backend", "HDF5Sink", "clear_swmr_flags", "spec_digest", "swmr_flags_set"]
 
 # HDF5 filters outside the library that hdf5plugin registers: id -> name (from the HDF5 filter registry)
 PLUGIN_FILTERS = {32001: "blosc", 32004: "lz4", 32008: "bitshuffle", 32015: "zstd", 32026: "blosc2"}
@@ -43,8 +44,8 @@ class HDF5Backend(Backend):
 
     def open_io(self, path: Path, mode: str, manager: BuildManager) -> HDF5IO:
         if mode == "r":
-            require_filters(path)
-            return HDF5IO(path=str(path), file=checked_file(path, source=path), mode=mode, manager=manager)
+            file, filters = _checked_file(path, source=path)
+            return _reader(path, file, filters, manager)
         if mode == "w":
             # the HDF5 1.8 format: its object headers carry checksums, so a damaged header is an error on read,
             # not a crash (HDF5 2.0 segfaults on an attribute name whose NUL was flipped in the older, unchecked
@@ -54,20 +55,24 @@ class HDF5Backend(Backend):
             return HDF5IO(path=str(path), file=file, mode=mode, manager=manager)
         return HDF5IO(path=str(path), mode=mode, manager=manager)
 
-    def open_reader(self, path: Path, manager: BuildManager) -> HDMFIO:
-        """Also a file a batched writer has open, or had when it was killed: read as a SWMR reader, which
-        sees its last flushed state (an ordinary reader is refused with "file is already open for write")."""
-        if not swmr_flags_set(path):
-            return super().open_reader(path, manager)
-        file = h5py.File(path, "r", swmr=True)
+    def open_reader(self, path: Path, manager: BuildManager | None = None) -> HDMFIO:
+        """Opened once: checked (:func:`~.safety.check_hdf5`, whose walk also finds the plugin filters used),
+        its cached namespaces loaded (``manager`` None: our map for its cached schema, made once per process),
+        then read by hdmf. Also a file a batched writer has open, or had when it was killed: read as a SWMR
+        reader, which sees its last flushed state (an ordinary reader is refused with "file is already open")."""
+        file, filters = _checked_file(path, source=path)
         try:
-            check_hdf5(file, path)
-            load_namespaces(file, manager.type_map)
-            require_filters(path)
-        except Exception:
+            if manager is None:
+                type_map = schema_type_map(
+                    spec_digest(file), lambda tm: HDF5IO.load_namespaces(tm, file=file), source=file.filename
+                )
+                manager = BuildManager(type_map)
+            else:
+                load_namespaces(file, manager.type_map)
+        except BaseException:
             file.close()
             raise
-        return HDF5IO(path=str(path), file=file, mode="r", manager=manager)
+        return _reader(path, file, filters, manager)
 
     def open_remote(
         self, url: str, options: Mapping[str, Any], manager: BuildManager, stack: contextlib.ExitStack
@@ -146,9 +151,12 @@ class HDF5Backend(Backend):
             yield RawTree(groups=f.items, group=lambda name: f[name], deref=lambda ref: f[ref])
 
     def root_attribute(self, path: Path, key: str) -> Any:
+        return self.root_attributes(path, (key,))[key]
+
+    def root_attributes(self, path: Path, keys: tuple[str, ...]) -> dict[str, Any]:
         with h5py.File(path, "r", swmr=swmr_flags_set(path)) as file:
-            value = file.attrs.get(key)
-        return value.decode() if isinstance(value, bytes) else value
+            values = {key: file.attrs.get(key) for key in keys}
+        return {key: value.decode() if isinstance(value, bytes) else value for key, value in values.items()}
 
     def nwb_io_class(self, path: Path, mode: str) -> type[HDMFIO]:
         from pynwb import NWBHDF5IO
@@ -159,15 +167,69 @@ class HDF5Backend(Backend):
 
 def checked_file(target: str | Path | IO[bytes], *, source: object) -> h5py.File:
     """``target`` (a path or a file object) opened read-only, refused when it points outside itself."""
+    return _checked_file(target, source=source)[0]
+
+
+def _checked_file(target: str | Path | IO[bytes], *, source: object) -> tuple[h5py.File, set[int]]:
+    """:func:`checked_file`, and the plugin filters its datasets use."""
     # a file a writer has open, or had when it was killed, opens only as a SWMR reader (its last flushed state)
     swmr = not hasattr(target, "read") and swmr_flags_set(Path(str(target)))
     file = h5py.File(target, "r", swmr=swmr)
     try:
-        check_hdf5(file, source)  # before hdmf follows any link
+        filters = check_hdf5(file, source)  # before hdmf follows any link
     except BaseException:
         file.close()
         raise
-    return file
+    return file, filters
+
+
+def _reader(path: Path, file: h5py.File, filters: set[int], manager: BuildManager) -> HDF5IO:
+    """hdmf's reader on a checked ``file``, once every filter it uses can be decoded here."""
+    try:
+        require_filters(path, filters)
+    except BaseException:
+        file.close()
+        raise
+    return HDF5IO(path=str(path), file=file, mode="r", manager=manager)
+
+
+def spec_digest(file: h5py.File) -> str:
+    """A hash of the schema cached in ``file``: every namespace, version and spec document under the group its
+    ``.specloc`` names (where hdmf loads them from), by name and text; ``"none"`` when nothing is cached.
+
+    Two files share a digest only if hdmf would load the same specs from both (see ``typemap.schema_type_map``).
+    """
+    location = file.attrs.get(".specloc")
+    if location is None:
+        return "none"
+    digest = hashlib.sha256()
+
+    def add(*parts: bytes) -> None:
+        for part in parts:
+            digest.update(len(part).to_bytes(8, "little"))
+            digest.update(part)
+
+    specs = file[location]
+    if not isinstance(specs, h5py.Group):
+        return "?"
+    documents = _spec_documents(specs)
+    if documents is not None:  # the usual layout, read with low-level calls (this runs on every open)
+        for name, text in documents:
+            add(*name.split(b"/"), text)
+        return digest.hexdigest()
+    for namespace, versions in specs.items():
+        if not isinstance(versions, h5py.Group):
+            add(b"?", namespace.encode())
+            continue
+        for version, group in versions.items():
+            if not isinstance(group, h5py.Group):
+                add(b"?", namespace.encode(), version.encode())
+                continue
+            for name, document in group.items():
+                value = document[()] if isinstance(document, h5py.Dataset) else b"?"
+                text = value if isinstance(value, bytes) else str(value).encode()
+                add(namespace.encode(), version.encode(), name.encode(), text)
+    return digest.hexdigest()
 
 
 def load_namespaces(file: h5py.File, type_map: TypeMap) -> None:
@@ -218,16 +280,52 @@ def _plugin(path: str) -> Any:
     return hdf5plugin
 
 
-def require_filters(path: Path) -> None:
-    """Make sure every filter the file's datasets use can be decoded here, loading hdf5plugin if needed.
+def _spec_documents(specs: h5py.Group) -> list[tuple[bytes, bytes]] | None:
+    """(``namespace/version/name``, text) of every spec document under ``specs``, in name order; None unless
+    the layout is plain: hard links only, groups two deep, scalar string datasets at the third level."""
+    names: list[bytes] = []
+    plain = True
+
+    def visit(name: bytes, info: Any) -> bool | None:
+        nonlocal plain
+        if info.type != h5py.h5l.TYPE_HARD:
+            plain = False
+            return True  # stops the walk
+        names.append(name)
+        return None
+
+    specs.id.links.visit(visit, info=True)
+    if not plain:
+        return None
+    found = []
+    for name in names:
+        obj = h5py.h5o.open(specs.id, name)
+        depth = name.count(b"/")
+        if depth < 2:
+            if not isinstance(obj, h5py.h5g.GroupID):
+                return None
+            continue
+        if depth > 2 or not isinstance(obj, h5py.h5d.DatasetID) or obj.shape != ():
+            return None
+        value = np.empty((), dtype=obj.dtype)
+        obj.read(h5py.h5s.ALL, h5py.h5s.ALL, value)
+        text = value[()]
+        found.append((name, text if isinstance(text, bytes) else str(text).encode()))
+    return found
+
+
+def require_filters(path: Path, needed: set[int] | None = None) -> None:
+    """Make sure every filter the file's datasets use (``needed``: found by ``check_hdf5``'s walk, or looked for
+    here) can be decoded here, loading hdf5plugin if needed.
 
     Without this a missing plugin shows up only when a column is sliced, as HDF5's "can't open directory"
     or "required filter is not registered", which names neither the filter nor what to install.
     """
-    try:
-        needed = _plugin_filters_used(path)
-    except OSError:
-        return  # not an HDF5 file: opening it reports that
+    if needed is None:
+        try:
+            needed = _plugin_filters_used(path)
+        except OSError:
+            return  # not an HDF5 file: opening it reports that
     missing = {fid for fid in needed if not h5py.h5z.filter_avail(fid)}
     if missing:
         try:

@@ -199,8 +199,17 @@ def _describe_group(path: Path, tree: RawTree, table: str | None) -> FoundTable:
             n_source = int(tree.deref(data.attrs["table"])["id"].shape[0])
         n_splits = int(data.attrs["n_splits"]) if name == "cv_split" else None
         row_shape = tuple(int(n) for n in data.shape[1:])
+        # more rows of an attribution column pass its checks (the attributes are already in the file)
+        attribution = None
+        if _attr(data, "data_type") == "FeatureAttribution":
+            attribution = {"method": _attr(data, "method"), "output": _attr(data, "output")}
         specs[name] = ColumnSpec(
-            name, row_shape=row_shape, dtype=np.dtype(data.dtype), classes=classes, n_splits=n_splits
+            name,
+            row_shape=row_shape,
+            dtype=np.dtype(data.dtype),
+            classes=classes,
+            n_splits=n_splits,
+            attribution=attribution,
         )
     complete = _attr(group, COMPLETE_ROWS)
     target = _attr(group, TARGET_ROWS)

@@ -10,7 +10,9 @@ translate one field where the stored form differs from what the constructor want
 
 from __future__ import annotations
 
+import functools
 import inspect
+import weakref
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -29,6 +31,7 @@ __all__ = [
     "CrossValidationSplitMap",
     "EnumColumnMap",
     "EvaluationTableMap",
+    "FeatureAttributionMap",
     "RegionMap",
     "ResultsTableMap",
     "SignatureMapper",
@@ -36,17 +39,21 @@ __all__ = [
 
 type Builder = GroupBuilder | DatasetBuilder
 
+#: catalog -> (namespace, data_type) -> the type's hierarchy (a catalog's types do not change once loaded)
+_HIERARCHIES: weakref.WeakKeyDictionary[Any, dict[tuple[Any, Any], tuple[str, ...]]] = weakref.WeakKeyDictionary()
 
-def _accepted(cls: type) -> set[str] | None:
-    """The keyword arguments ``cls`` accepts; None when it takes any."""
+
+@functools.cache
+def _accepted(cls: type) -> frozenset[str] | None:
+    """The keyword arguments ``cls`` accepts; None when it takes any (a class's signature does not change)."""
     init = cast(Any, cls).__init__
     published = get_docval(init)
     if published:  # hdmf-generated subclasses (get_class) declare theirs through docval
-        return {arg["name"] for arg in published}
+        return frozenset(arg["name"] for arg in published)
     params = inspect.signature(init).parameters.values()
     if any(p.kind is p.VAR_KEYWORD for p in params):
         return None
-    return {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)} - {"self"}
+    return frozenset(p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)) - {"self"}
 
 
 class SignatureMapper(ObjectMapper):
@@ -98,7 +105,12 @@ class SignatureMapper(ObjectMapper):
         return values
 
     def _carg_name(self, spec: Any) -> str:
-        return self.get_const_arg(spec) or spec.name
+        # a mapper lives as long as its TypeMap, which files of one schema share: each spec is asked once
+        cache: dict[int, tuple[Any, str]] = self.__dict__.setdefault("_hdmf_ai_cargs", {})
+        found = cache.get(id(spec))
+        if found is None or found[0] is not spec:
+            found = cache[id(spec)] = (spec, self.get_const_arg(spec) or spec.name)
+        return found[1]
 
     @staticmethod
     def _resolve(stored: Any, manager: BuildManager) -> Any:
@@ -118,9 +130,15 @@ class SignatureMapper(ObjectMapper):
     def _of_type(builders: Iterable[Builder], data_type: str, manager: BuildManager) -> list[Builder]:
         catalog = manager.namespace_catalog
         found = []
+        # a table's columns repeat a few types, and files of one schema share a catalog: asked once per catalog
+        hierarchies = _HIERARCHIES.setdefault(catalog, {})
         for b in builders:
             dt, ns = manager.get_builder_dt(b), manager.get_builder_ns(b)
-            if dt is not None and ns is not None and data_type in catalog.get_hierarchy(ns, dt):
+            if dt is None or ns is None:
+                continue
+            if (ns, dt) not in hierarchies:
+                hierarchies[ns, dt] = tuple(catalog.get_hierarchy(ns, dt))
+            if data_type in hierarchies[ns, dt]:
                 found.append(b)
         return found
 
@@ -149,6 +167,36 @@ def _text(stored: Any) -> list[str] | None:
         return None
     items = [stored] if isinstance(stored, (str, bytes)) else np.asarray(stored, dtype=object).reshape(-1).tolist()
     return [s.decode("utf-8") if isinstance(s, bytes) else str(s) for s in items]
+
+
+class FeatureAttributionMap(ColumnMap):
+    """``FeatureAttribution``: text attributes come back as str, bytes or arrays of them, ``base_values`` as
+    a list or an array, depending on the backend; the container gets str, a list of str and a float64 array."""
+
+    def _one_text(self, builder: DatasetBuilder, name: str) -> Any:
+        texts = _text(builder.attributes.get(name))
+        return self.NO_OVERRIDE if not texts else texts[0]
+
+    @ObjectMapper.constructor_arg("method")
+    def method_carg(self, builder: DatasetBuilder, manager: BuildManager) -> Any:
+        return self._one_text(builder, "method")
+
+    @ObjectMapper.constructor_arg("output")
+    def output_carg(self, builder: DatasetBuilder, manager: BuildManager) -> Any:
+        return self._one_text(builder, "output")
+
+    @ObjectMapper.constructor_arg("output_space")
+    def output_space_carg(self, builder: DatasetBuilder, manager: BuildManager) -> Any:
+        return self._one_text(builder, "output_space")
+
+    @ObjectMapper.constructor_arg("feature_names")
+    def feature_names_carg(self, builder: DatasetBuilder, manager: BuildManager) -> Any:
+        return _text(builder.attributes.get("feature_names")) or self.NO_OVERRIDE
+
+    @ObjectMapper.constructor_arg("base_values")
+    def base_values_carg(self, builder: DatasetBuilder, manager: BuildManager) -> Any:
+        stored = builder.attributes.get("base_values")
+        return self.NO_OVERRIDE if stored is None else np.asarray(stored, dtype=np.float64).reshape(-1)
 
 
 class ResultsTableMap(SignatureMapper, DynamicTableMap):

@@ -51,6 +51,8 @@ def add_declared(table: ResultsTable, spec: ColumnSpec, values: Any, *, source: 
         return table.add_predicted_probability(values, check_sum=spec.check_sum, **described)
     if name in coercion.PREDEFINED:
         return getattr(table, f"add_{name}")(values, **described)
+    if spec.attribution is not None:
+        return table.add_feature_attribution(values, name=name, **spec.attribution, **described)
     arr = coercion.user_numbers(name, values)
     return table.add_column(name, spec.description or f"the column '{name}'", data=arr)
 

@@ -17,7 +17,11 @@ Presets (numbers from ``benchmarks/RESULTS.md``, N=1,000,000 rows x 100 classes)
 - ``uncompressed``: chunked, no codec: the baseline, and the fastest random access.
 
 Lossy storage is never on by default: pass ``storage={"predicted_probability": lossy(quantize_bits=16)}``
-or use the ``compact-lossy`` preset. The dtype is kept (float32 stays float32); values are rounded so that the
+or use the ``compact-lossy`` preset. Feature attributions (kind ``attribution``) keep their dtype on the lossless
+presets (float32 stays float32; shap's float64 stays float64, so attributions + base value still give the
+model's output to 1e-6 after a round trip); ``compact-lossy`` keeps 16 mantissa bits (relative error of each
+value <= 2**-17, so a row's sum moves by at most 2**-17 times the sum of its absolute attributions).
+A lossy setting keeps the dtype (float32 stays float32); values are rounded so that the
 lossless codec behind it compresses them well, and the rounding is recorded in the dataset's attribute
 ``hdmf_ai_lossy``.
 
@@ -63,7 +67,7 @@ __all__ = [
 ]
 
 #: The column kinds a preset sets; :func:`column_kind` sorts every column into one.
-KINDS = ("probability", "label", "index", "embedding", "float", "integer")
+KINDS = ("probability", "label", "index", "embedding", "float", "integer", "attribution")
 
 LOSSY_ATTRIBUTE = "hdmf_ai_lossy"
 
@@ -325,7 +329,8 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "compact-lossy",
-            "compact, with probabilities quantised to 2**-16 (absolute) and embeddings to 12 mantissa bits",
+            "compact, with probabilities quantised to 2**-16 (absolute), embeddings to 12 mantissa bits and "
+            "attributions to 16",
             hdf5=_uniform(
                 _H5_ZSTD,
                 label=_H5_ZSTD_BIT,
@@ -333,6 +338,7 @@ PRESETS: dict[str, Preset] = {
                 integer=_H5_ZSTD_BIT,
                 probability=replace(_H5_ZSTD, lossy=Quantize(16)),
                 embedding=replace(_H5_ZSTD, lossy=BitRound(12)),
+                attribution=replace(_H5_ZSTD, lossy=BitRound(16)),
             ),
             zarr=_uniform(
                 _Z_COMPACT,
@@ -341,6 +347,7 @@ PRESETS: dict[str, Preset] = {
                 integer=_Z_BIT,
                 probability=replace(_Z_COMPACT, lossy=Quantize(16)),
                 embedding=replace(_Z_COMPACT, lossy=BitRound(12)),
+                attribution=replace(_Z_COMPACT, lossy=BitRound(16)),
             ),
         ),
         Preset(
@@ -404,12 +411,15 @@ def column_kind(column: Any, data: np.ndarray) -> str:
         ClusterLabel,
         CrossValidationSplit,
         EmbeddedValues,
+        FeatureAttribution,
         TopKClasses,
         TopKProbabilities,
     )
 
     if isinstance(column, (ClassProbability, TopKProbabilities)):
         return "probability"
+    if isinstance(column, FeatureAttribution):
+        return "attribution"
     if isinstance(column, EmbeddedValues):
         return "embedding"
     if isinstance(column, (DynamicTableRegion, ElementIdentifiers, VectorIndex)):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import warnings
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +19,6 @@ from typing import Any
 
 import h5py
 import numpy as np
-import zarr
 from hdmf.backends.io import HDMFIO
 from hdmf.build import BuildManager, DatasetBuilder, GroupBuilder, TypeMap
 from hdmf.common import DynamicTable, DynamicTableRegion, SimpleMultiContainer
@@ -66,8 +67,8 @@ def _opened(
     if not source.exists():
         raise FileNotFoundError(f"no results file at {source}")
     chosen = backend_for(source, backend)
-    _check_hdmf_file(source, chosen)
-    manager = _read_manager(source, chosen)
+    root = _check_hdmf_file(source, chosen)
+    manager = _read_manager(root)
     try:
         io = chosen.open_reader(source, manager)  # also an HDF5 file a writer has open (SWMR)
     except (MissingDependencyError, ResultsFileError):
@@ -111,24 +112,32 @@ def _open_remote(
 NOT_HDMF = "not an HDMF file (no cached specification / no data_type at its root)"
 
 
-def _check_hdmf_file(source: Path, chosen: Backend) -> None:
-    """Refuse, in a user's words, what is not a file of ``chosen``'s format, or is one but not of hdmf types."""
+def _check_hdmf_file(source: Path, chosen: Backend) -> dict[str, Any]:
+    """Refuse, in a user's words, what is not a file of ``chosen``'s format, or is one but not of hdmf types.
+
+    Returns the root's ``data_type`` and ``namespace`` attributes (empty when they cannot be read), which tell
+    an NWB file too: one small read, and listing the cached specs (which costs more on Zarr) only without them.
+    """
     problem = chosen.unreadable(source)
+    root: dict[str, Any] = {}
     if problem is None:
-        try:  # the root's own attribute first: one small read; listing the cached specs costs more (Zarr)
-            typed = chosen.root_attribute(source, "data_type") is not None
+        try:
+            root = chosen.root_attributes(source, ("data_type", "namespace"))
+            typed = root["data_type"] is not None
         except Exception:  # the root cannot be read: the reader says why, naming the object
             typed = True
         problem = None if typed or chosen.cached_namespaces(source) else NOT_HDMF
     if problem is not None:
         raise ResultsFileError(source, problem)
+    return root
 
 
-def _read_manager(source: Path, chosen: Backend) -> BuildManager:
-    """Our TypeMap; for an NWB file (its root an NWBFile), ours merged with pynwb's (imported only then)."""
-    if nwbtypes.is_nwb_file(source, backend=chosen.name):
+def _read_manager(root: Mapping[str, Any]) -> BuildManager | None:
+    """For an NWB file (its root an NWBFile), our TypeMap merged with pynwb's (imported only then); else None:
+    the backend's reader takes ours, made once per cached schema (``typemap.schema_type_map``)."""
+    if nwbtypes.is_nwb_root(root.get("namespace")):
         return nwbtypes.get_manager()  # MissingDependencyError without pynwb, naming the extra
-    return get_manager()
+    return None
 
 
 def _source(path: str | os.PathLike[str]) -> Path | str:
@@ -143,25 +152,45 @@ def _read_builder(io: HDMFIO, source: Path | str, chosen: Backend) -> GroupBuild
         raise ResultsFileError(source, f"is not a readable {chosen.name} file of hdmf types: {err}") from err
 
 
-def _relabel_namespaces(builder: GroupBuilder | DatasetBuilder, type_map: TypeMap) -> None:
+#: TypeMap -> (namespace, data_type) -> the namespace its class is registered under (see _relabel_namespaces)
+_HOMES: weakref.WeakKeyDictionary[TypeMap, dict[tuple[Any, Any], Any]] = weakref.WeakKeyDictionary()
+
+
+def _relabel_namespaces(
+    builder: GroupBuilder | DatasetBuilder, type_map: TypeMap, homes: dict[tuple[Any, Any], Any] | None = None
+) -> None:
     """Give every typed builder the namespace its class is registered under, as hdmf 6 writes it.
 
     hdmf 4 labels the hdmf-common types of a file whose extension includes hdmf-experimental (as the reference
     hdmf-ai 0.2.0 does) with ``namespace="hdmf-experimental"``. hdmf gives each child a parent Proxy from the
     parent builder's label, which then never matches the constructed parent (labelled "hdmf-common"): the
-    children stay orphans and ``all_children()`` of the root finds none of the tables.
+    children stay orphans and ``all_children()`` of the root finds none of the tables. ``homes`` remembers the
+    answer for each (namespace, data_type) met, per TypeMap (files of one schema share one).
     """
-    namespace, data_type = builder.attributes.get("namespace"), type_map.get_builder_dt(builder)
-    if isinstance(namespace, str) and isinstance(data_type, str):
-        try:
-            home, _ = type_map.get_container_cls_dt(type_map.get_dt_container_cls(data_type, namespace))
-        except Exception:  # an unknown namespace or type: construct reports it
-            home = None
+    homes = _HOMES.setdefault(type_map, {}) if homes is None else homes
+    namespace, stored = builder.attributes.get("namespace"), builder.attributes.get("data_type")
+    if isinstance(namespace, str) and stored is not None:
+        key = (namespace, stored if isinstance(stored, str | bytes) else repr(stored))
+        if key not in homes:
+            homes[key] = _home(builder, namespace, type_map)
+        home = homes[key]
         if home is not None and home != namespace:
             builder.attributes["namespace"] = home
     if isinstance(builder, GroupBuilder):
         for child in (*builder.groups.values(), *builder.datasets.values()):
-            _relabel_namespaces(child, type_map)
+            _relabel_namespaces(child, type_map, homes)
+
+
+def _home(builder: GroupBuilder | DatasetBuilder, namespace: str, type_map: TypeMap) -> Any:
+    """The namespace ``builder``'s class is registered under; None when unknown (construct reports it)."""
+    data_type = type_map.get_builder_dt(builder)
+    if not isinstance(data_type, str):
+        return None
+    try:
+        home, _ = type_map.get_container_cls_dt(type_map.get_dt_container_cls(data_type, namespace))
+    except Exception:  # an unknown namespace or type: construct reports it
+        return None
+    return home
 
 
 def _construct(io: HDMFIO, builder: GroupBuilder, source: Path | str) -> AbstractContainer:
@@ -223,7 +252,7 @@ def _load_into_memory(builder: GroupBuilder | DatasetBuilder, budget: safety.Rea
     """
     if isinstance(builder, DatasetBuilder):
         data = builder.data
-        if isinstance(data, (h5py.Dataset, zarr.Array, RowLimited)):  # StrDataset is an h5py.Dataset
+        if isinstance(data, (h5py.Dataset, RowLimited)) or _is_zarr_array(data):  # StrDataset: an h5py.Dataset
             name = str(getattr(data, "name", None) or builder.name)
             budget.charge(data, name)
             if isinstance(data, h5py.Dataset):  # a damaged chunk index can make HDF5 allocate gigabytes
@@ -237,6 +266,12 @@ def _load_into_memory(builder: GroupBuilder | DatasetBuilder, budget: safety.Rea
         return
     for child in (*builder.groups.values(), *builder.datasets.values()):
         _load_into_memory(child, budget)
+
+
+def _is_zarr_array(data: Any) -> bool:
+    """Whether ``data`` is a zarr array; without importing zarr (a process that never imported it holds none)."""
+    zarr = sys.modules.get("zarr")
+    return zarr is not None and isinstance(data, zarr.Array)
 
 
 def _parts_to_load(builder: GroupBuilder, manager: BuildManager) -> list[GroupBuilder]:

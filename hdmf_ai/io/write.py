@@ -52,7 +52,7 @@ def write(
     mode
         ``"w"`` (default): a new file. ``"a"``: add the tables to the file at ``path`` (created if missing),
         reusing the tables it holds already that the new ones point at; the file is replaced only when the
-        addition is complete, so a failure leaves it as it was (see :func:`hdmf_ai.io.append.add_tables`).
+        addition is complete, so a failure leaves it as it was (``hdmf_ai.io.append.add_tables``).
     preset
         The storage preset (see :mod:`hdmf_ai.io.policy`): ``"portable"`` (default; gzip on HDF5),
         ``"fast"`` (Blosc-LZ4; HDF5 readers need ``hdf5plugin``), ``"compact"``, ``"compact-lossy"``

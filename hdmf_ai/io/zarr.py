@@ -8,7 +8,11 @@ metadata, which is refreshed after every change made outside hdmf-zarr (:func:`c
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import math
+import os
+import stat
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -25,18 +29,14 @@ from hdmf_zarr import ZarrDataIO, ZarrIO, ZarrV2IO, is_zarr_v2_file
 from zarr.storage import LocalStore
 
 from ..errors import MissingDependencyError, ResultsFileError, StorageError
-from ..typemap import load_cached
-from .backend import Backend, RawTree, Sink
+from ..typemap import get_manager, load_cached, schema_type_map
+from .backend import V2_FALLBACK, Backend, RawTree, Sink
 from .incomplete import COMPLETE_ROWS, TARGET_ROWS
 from .policy import LZ4, Blosc, Delta, Gzip, Setting, Shuffle, Zstd
-from .safety import ALL_CHUNKS_ATTRIBUTE, ContainedReferences, GuardedStore
+from .safety import ALL_CHUNKS_ATTRIBUTE, ContainedReferences, check_key
+from .zarrguard import GuardedStore
 
-__all__ = ["V2_FALLBACK", "ZarrBackend", "ZarrSink", "consolidate", "load_namespaces", "reading_io"]
-
-#: zarr 3 cannot open the vlen-bytes arrays (fill_value 0) that hdmf-zarr <= 0.13 wrote, e.g. an NWBFile's
-#: session_start_time; hdmf-zarr's v2 reader decodes them from the raw chunks and warns that it did, for every
-#: such array of every store, which is not news here. Entries it cannot read at all still warn ("Skipping").
-V2_FALLBACK = "Read .* via zarr v2 store fallback"
+__all__ = ["V2_FALLBACK", "ZarrBackend", "ZarrSink", "consolidate", "load_namespaces", "reading_io", "spec_digest"]
 
 
 class ZarrBackend(Backend):
@@ -88,6 +88,24 @@ class ZarrBackend(Backend):
             raise ResultsFileError(url, "is not a Zarr store (no zarr.json or .zgroup at its root)")
         load_namespaces(store, manager.type_map, v2=v2)
         return reading_io(store, manager=manager, location=url, v2=v2)
+
+    def open_reader(self, path: Path, manager: BuildManager | None = None) -> HDMFIO:
+        """``manager`` None: our map for the store's cached schema, made once per process (see spec_digest)."""
+        v2 = is_zarr_v2_file(str(path))
+        if manager is None:
+            digest = spec_digest(path)
+            if digest is None:  # not a plain local layout: loaded the usual way, through the guarded store
+                manager = get_manager()
+                load_namespaces(_local_store(path), manager.type_map, v2=v2)
+            else:
+                store = _local_store(path)
+                type_map = schema_type_map(
+                    f"zarr:{digest}", lambda tm: _load_namespaces(store, tm, v2=v2), source=store.source
+                )
+                manager = BuildManager(type_map)
+        else:
+            load_namespaces(_local_store(path), manager.type_map, v2=v2)
+        return reading_io(_local_store(path), manager=manager, location=str(path), v2=v2)
 
     def load_cached_namespaces(self, path: Path, type_map: TypeMap) -> None:
         load_namespaces(_local_store(path), type_map, v2=is_zarr_v2_file(str(path)))
@@ -167,10 +185,14 @@ class ZarrBackend(Backend):
         yield RawTree(groups=root.groups, group=group, deref=deref)
 
     def root_attribute(self, path: Path, key: str) -> Any:
+        return self.root_attributes(path, (key,))[key]
+
+    def root_attributes(self, path: Path, keys: tuple[str, ...]) -> dict[str, Any]:
         # the root's own metadata only: zarr 3 parses every entry of a consolidated v2 ``.zmetadata`` and fails on
         # the vlen-bytes arrays (fill_value 0) that hdmf-zarr <= 0.13 wrote for NWB's datetimes
-        value = zarr.open_group(str(path), mode="r", use_consolidated=False).attrs.get(key)
-        return value.decode() if isinstance(value, bytes) else value
+        attrs = zarr.open_group(str(path), mode="r", use_consolidated=False).attrs
+        values = {key: attrs.get(key) for key in keys}
+        return {key: value.decode() if isinstance(value, bytes) else value for key, value in values.items()}
 
     def current_attributes(self, source: Path | str, group: GroupBuilder) -> Mapping[str, Any]:
         """A local store's group reopened: the consolidated metadata a reader went by may be older."""
@@ -274,16 +296,61 @@ def reading_io(store: GuardedStore, *, manager: BuildManager, location: str, v2:
 
 def load_namespaces(store: GuardedStore, type_map: TypeMap, *, v2: bool) -> None:
     """Load the namespaces cached in a (guarded) store that ``type_map`` does not know yet."""
-    io_cls = ZarrV2IO if v2 else ZarrIO
+    load_cached(lambda: _load_namespaces(store, type_map, v2=v2), source=store.source)
 
-    def load() -> None:
-        with warnings.catch_warnings():
-            # every v2 store hdmf-zarr <= 0.13 wrote keeps its specs in json2 object arrays that zarr 3 cannot
-            # open; ZarrV2IO decodes them from the raw chunks and warns that it does, which is not news here
-            warnings.filterwarnings("ignore", message="Could not read spec dataset .* Falling back to raw chunk read")
-            io_cls.load_namespaces(type_map, path=store)
 
-    load_cached(load, source=store.source)
+def _load_namespaces(store: GuardedStore, type_map: TypeMap, *, v2: bool) -> None:
+    with warnings.catch_warnings():
+        # every v2 store hdmf-zarr <= 0.13 wrote keeps its specs in json2 object arrays that zarr 3 cannot
+        # open; ZarrV2IO decodes them from the raw chunks and warns that it does, which is not news here
+        warnings.filterwarnings("ignore", message="Could not read spec dataset .* Falling back to raw chunk read")
+        (ZarrV2IO if v2 else ZarrIO).load_namespaces(type_map, path=store)
+
+
+def spec_digest(path: Path) -> str | None:
+    """A hash of the schema cached in a local store, as hdmf-zarr reads it: the group the root's ``.specloc``
+    names, every metadata entry the consolidated metadata holds for it, and every file under it (name and
+    bytes: the spec documents are the chunks). None when the layout is anything but plain (a link, a device,
+    unreadable metadata): such a store is read without the cache, through the guarded store, which says why.
+    """
+    try:
+        root = path / "zarr.json"
+        if root.is_file():
+            document = json.loads(root.read_bytes())
+            location = document.get("attributes", {}).get(".specloc")
+            consolidated = (document.get("consolidated_metadata") or {}).get("metadata") or {}
+        else:
+            location = json.loads((path / ".zattrs").read_bytes()).get(".specloc")
+            zmetadata = path / ".zmetadata"
+            consolidated = json.loads(zmetadata.read_bytes()).get("metadata", {}) if zmetadata.exists() else {}
+        if location is None:
+            return "none"
+        if not isinstance(location, str) or not isinstance(consolidated, dict):
+            return None
+        check_key(location, path)
+        digest = hashlib.sha256()
+
+        def add(*parts: bytes) -> None:
+            for part in parts:
+                digest.update(len(part).to_bytes(8, "little"))
+                digest.update(part)
+
+        add(location.encode())
+        for key in sorted(k for k in consolidated if k == location or k.startswith(f"{location}/")):
+            add(key.encode(), json.dumps(consolidated[key], sort_keys=True).encode())
+        top = path / location
+        for directory, subdirectories, files in os.walk(top, followlinks=False):
+            subdirectories.sort()
+            for name in sorted([*subdirectories, *files]):
+                entry = Path(directory) / name
+                mode = entry.lstat().st_mode
+                if stat.S_ISLNK(mode) or not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+                    return None
+                if stat.S_ISREG(mode):
+                    add(str(entry.relative_to(path)).encode(), entry.read_bytes())
+        return digest.hexdigest()
+    except (OSError, ValueError, AttributeError, ResultsFileError):
+        return None
 
 
 def _codecs(setting: Setting, dtype: np.dtype, path: str) -> dict[str, Any]:
