@@ -36,8 +36,8 @@ from .._tableview import TableView
 from ..columns import FeatureAttribution
 from ..errors import ColumnError
 from .grouping import groups, require_pandas, selection
-from .slices import average_ranks, benjamini_hochberg
-from .stats import chi2_sf
+from .slices import benjamini_hochberg
+from .stats import average_ranks, chi2_sf
 
 if TYPE_CHECKING:
     import pandas as pd
