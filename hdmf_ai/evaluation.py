@@ -119,12 +119,16 @@ class EvaluationTable(DynamicTable):
         ----------
         records
             Rows with the keys of :data:`EVALUATION_FIELDS` (others are refused). Missing optional fields are
-            stored as "none" (empty text, NaN, -1). ``results_tables``: the name of a table of ``tables``, or a
-            sequence of names; missing, a row refers to every table of ``tables``.
+            stored as "none" (empty text, NaN, -1). ``results_tables`` (or ``tables``, as analysis results name
+            it): the name of a table of ``tables``, or a sequence of names; missing, a row refers to every table
+            of ``tables``.
         tables
             The ResultsTables the rows were computed from; written to the same file as this table.
         """
         by_name = {t.name: t for t in tables}
+        # analysis results' to_frame() name the tables' column "tables" (hdmf_ai.analysis.EVALUATION_COLUMNS)
+        records = ({**{k: v for k, v in r.items() if k != "tables"}, "results_tables": r["tables"]}
+                   if "tables" in r and "results_tables" not in r else r for r in records)  # fmt: skip
         if not by_name or len(by_name) != len(tables):
             raise ValueError("tables: one or more tables with distinct names, the ones the rows were computed from")
         rows = [dict(r) for r in records]
