@@ -296,12 +296,13 @@ def main() -> None:
     parser.add_argument("--backend", default="hdf5", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--path", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--sizes", type=int, nargs="+", default=None, help="row counts (default: 1M and 10M)")
     args = parser.parse_args()
     if args.child:
         args.what = args.child
         child(args)
         return
-    sizes = [20_000, 100_000] if args.quick else [1_000_000, 10_000_000]
+    sizes = args.sizes or ([20_000, 100_000] if args.quick else [1_000_000, 10_000_000])
     args.load_start = os.getloadavg()[0]
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="hdmf-ai-writer-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -324,7 +325,7 @@ def main() -> None:
     kill_n = sizes[-1] if args.quick else sizes[0]
     kills = {b: measure_kill(b, kill_n, args, workdir, after=0.3 if args.quick else 5.0) for b in ("hdf5", "zarr")}
     print(json.dumps(kills), flush=True)
-    dask_n = sizes[0] if args.quick else 2_000_000
+    dask_n = sizes[0] if args.quick or args.sizes else 2_000_000
     try:
         dask_rows = {w: measure_dask(dask_n, args.classes, w, workdir) for w in (1, 2)}
     except ImportError:

@@ -68,6 +68,8 @@ class LazyColumn:
         if rows is not None and not isinstance(rows, slice):
             positions = normalize_rows(rows, len(self))
             picked = read_rows(self.data, positions)
+            if picked is None and hasattr(self.data, "get_orthogonal_selection"):  # zarr: only the chunks needed
+                picked = np.asarray(self.data.get_orthogonal_selection((positions,)))
             return picked if picked is not None else read_data(self.data, positions)
         start, stop, step = (rows or slice(None)).indices(len(self))
         out = np.empty((len(range(start, stop, step)), *self.shape[1:]), dtype=self.dtype)
