@@ -375,6 +375,12 @@ def read_rows(dataset: Any, rows: slice | np.ndarray) -> np.ndarray | None:
     out = np.empty((positions.size, *found.row_shape), dtype=found.dtype)
     if positions.size == 0:
         return out
+    if found.level is None:
+        # nothing to inflate: HDF5 picks rows out of checksummed chunks faster than a copy of each chunk to
+        # Python does (1,000 random rows of 1M x 100 float32, 1 MiB chunks: 140 vs 290 ms)
+        unique, inverse = np.unique(positions, return_inverse=True)
+        picked: np.ndarray = dataset[unique][inverse]
+        return picked
     chunk_of = positions // unit
     order = np.argsort(chunk_of, kind="stable")
     groups = np.split(order, np.flatnonzero(np.diff(chunk_of[order])) + 1)
