@@ -401,4 +401,7 @@ def _chunk(dataset: h5py.Dataset, found: Pipeline, lo: int, rows: slice | np.nda
     if mask:  # HDF5 skipped a filter of this chunk (an optional one that failed): its own path knows which
         values: np.ndarray = dataset[lo : lo + found.chunk_rows]
         return values[rows]
-    return found.decode(stored, f"dataset '{dataset.name}', chunk at row {lo}", rows)
+    try:
+        return found.decode(stored, "decoding", rows)
+    except OSError as err:  # the dataset's name only now: looking it up costs as much as a small chunk's inflate
+        raise OSError(f"dataset '{dataset.name}', chunk at row {lo}: {err}") from err
