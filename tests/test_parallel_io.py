@@ -86,6 +86,16 @@ def test_fletcher32_is_the_checksum_hdf5s_own_filter_stores(tmp_path: Path, data
     assert h5chunks.fletcher32(stored[:-4]).to_bytes(4, "little") == stored[-4:]
 
 
+def test_fletcher32_gives_the_same_sums_from_many_threads_at_once() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(8)
+    buffers = [rng.integers(0, 256, size, dtype=np.uint8).tobytes() for size in rng.integers(1, 300_000, 64)]
+    alone = [h5chunks.fletcher32(b) for b in buffers]
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(h5chunks.fletcher32, buffers)) == alone
+
+
 def test_a_chunk_encoded_by_hand_inflates_with_zlib_to_hdf5s_shuffle_order() -> None:
     rng = np.random.default_rng(1)
     chunk = rng.dirichlet(np.ones(50), 80).astype(np.float32)  # noisy mantissa bytes: stored, not deflated

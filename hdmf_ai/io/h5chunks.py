@@ -9,8 +9,10 @@ decoded in the pool. The bytes on disk are what HDF5's own filters would accept:
 inflates it), HDF5's shuffle order, HDF5's Fletcher-32 (tests/test_parallel_io.py compares it byte for byte
 with h5py's). Any other pipeline returns None / False here and the caller uses h5py's ordinary path.
 
-Deflate is ISA-L's (``isal``) when installed: its level 3 writes streams about as small as zlib's level 1 at
-about 4x the speed per core (numbers in benchmarks/RESULTS.md); zlib levels above 2 use zlib itself.
+After the shuffle, each byte plane is its own run of deflate blocks in one zlib stream: deflated by ISA-L
+(``isal``; zlib without it) when it compresses, stored when it is noise (the low mantissa bytes of floats), so
+a float32 chunk costs a quarter of a deflate and inflates mostly by copying (numbers in
+benchmarks/RESULTS.md).
 
 Example
 -------
@@ -126,13 +128,15 @@ def fletcher32(data: bytes | memoryview | np.ndarray) -> int:
         raw = np.concatenate([raw, np.zeros(1, dtype=np.uint8)])
     words = raw.view(">u2").astype(np.uint64)
     n = words.size
-    if _weights.size < n:
-        _weights = np.arange(max(n, 2 * _weights.size), dtype=np.uint64) % np.uint64(65535)
+    weights = _weights  # this call's own reference: another thread may replace the shared table meanwhile
+    if weights.size < n:
+        weights = np.arange(max(n, 2 * weights.size), dtype=np.uint64) % np.uint64(65535)
+        _weights = weights
     # sum1 = sum_i w_i; sum2 = the sum of the running sums = sum_i (n - i) w_i = n sum1 - sum_i i w_i (mod 65535)
     sum1 = int(words.sum())
     if sum1 == 0:
         return 0
-    sum2 = (n * sum1 - int(np.dot(_weights[:n], words))) % 65535
+    sum2 = (n * sum1 - int(np.dot(weights[:n], words))) % 65535
     return (sum2 or 0xFFFF) << 16 | (sum1 % 65535 or 0xFFFF)
 
 
