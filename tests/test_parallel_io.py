@@ -172,6 +172,16 @@ def test_without_isal_zlib_writes_the_same_values(tmp_path: Path, monkeypatch: p
         np.testing.assert_array_equal(plain[name], want, err_msg=name)
 
 
+def test_rows_that_do_not_fit_are_left_to_h5py_and_its_error(tmp_path: Path) -> None:
+    options: dict[str, Any] = {"chunks": (10, 3), "shuffle": True, "compression": "gzip", "fletcher32": True}
+    with h5py.File(tmp_path / "f.h5", "w") as f:
+        dataset = f.create_dataset("x", shape=(100, 3), dtype="f4", **options)
+        assert not h5chunks.write_rows(dataset, 0, np.ones((100, 4)))  # a row of another width
+        assert not h5chunks.write_rows(dataset, 90, np.ones((20, 3)))  # past the end
+        with pytest.raises((TypeError, ValueError)):
+            dataset[90:110] = np.ones((20, 3))
+
+
 def test_a_plugin_filter_is_left_to_hdf5(tmp_path: Path) -> None:
     hdf5plugin = pytest.importorskip("hdf5plugin")
     with h5py.File(tmp_path / "f.h5", "w") as f:

@@ -309,9 +309,10 @@ def write_rows(dataset: h5py.Dataset, start: int, data: np.ndarray) -> bool:
     everything when the pipeline is not one this module encodes: then the return value is False.
     """
     found = pipeline(dataset)
-    if found is None:
-        return False
-    data = np.asarray(data, dtype=found.dtype)
+    data = np.asarray(data)
+    if found is None or data.shape[1:] != found.row_shape or start + len(data) > dataset.shape[0]:
+        return False  # h5py writes it, or says what does not fit
+    data = data.astype(found.dtype, copy=False)
     stop, unit, total = start + len(data), found.chunk_rows, int(dataset.shape[0])
     first = -(-start // unit) * unit  # the first chunk boundary at or after start
     # a last chunk that ends the dataset is whole even when short: HDF5 stores edge chunks at full size
