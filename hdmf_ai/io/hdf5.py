@@ -50,7 +50,10 @@ class HDF5Backend(Backend):
             # not a crash (HDF5 2.0 segfaults on an attribute name whose NUL was flipped in the older, unchecked
             # format; found by tests/fuzz). Not 1.10: its v2 B-trees, when damaged, crashed or hung HDF5 2.0 in
             # 4 of 100 random flips, against none for 1.8 (tests/test_reliability.py's corpus).
-            file = h5py.File(path, "w", libver=("v108", "v108"))
+            # metadata gathered in 64 KiB blocks, apart from the chunks that io/h5chunks.py allocates at once
+            # in write order: a lazy remote reader's slice then does not continue the reads of opening
+            # (remfile grows its fetches on sequential reads; tests/test_remote.py)
+            file = h5py.File(path, "w", libver=("v108", "v108"), meta_block_size=64 * 1024)
             return HDF5IO(path=str(path), file=file, mode=mode, manager=manager)
         return HDF5IO(path=str(path), mode=mode, manager=manager)
 
