@@ -106,21 +106,30 @@ class HdmfAi(Candidate):
 
     def read_column(self, path: Path) -> np.ndarray:
         with hdmf_ai.open(path) as rt:
-            return np.asarray(rt[ONE_COLUMN].data[:])
+            return rt.column(ONE_COLUMN).read(progress=False)
 
     def read_full(self, path: Path) -> int:
         rt = hdmf_ai.read(path)
         return sum(np.asarray(c.data).nbytes for c in rt.columns)
 
     def opened(self, path: Path) -> Any:
+        """The probabilities as a LazyColumn: rows and slices go through hdmf-ai's own reads."""
         import contextlib
 
         @contextlib.contextmanager
         def probs() -> Any:
             with hdmf_ai.open(path) as rt:
-                yield rt[PROBS].data
+                yield rt.column(PROBS)
 
         return probs()
+
+    def rows(self, probs: Any, rows: np.ndarray) -> np.ndarray:
+        result: np.ndarray = probs.read(rows, progress=False)
+        return result
+
+    def slice(self, probs: Any, start: int, stop: int) -> np.ndarray:
+        result: np.ndarray = probs.read(slice(start, stop), progress=False)
+        return result
 
 
 def _stored(name: str, data: np.ndarray, setting: policy.Setting) -> np.ndarray:

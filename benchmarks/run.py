@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 import warnings
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -56,18 +57,27 @@ class Case:
         return f"N={self.n:,} C={self.n_classes} {self.kind}"
 
 
-FULL = (
+# issue 11's table: N = 1M x 100; --all-presets adds the other cases and every preset (the storage-policy suite)
+FULL = (Case(1_000_000, 100, "peaked", 2),)
+ALL_CASES = (
     Case(10_000, 100, "peaked", 3),
     Case(1_000_000, 100, "peaked", 2),
     Case(1_000_000, 100, "entropy", 1),
     Case(100_000, 1000, "peaked", 1),  # 400 MB of probabilities; 1M rows would be 4 GB per copy
 )
-QUICK = (
-    Case(10_000, 100, "peaked", 2),
-    Case(10_000, 100, "entropy", 1),
+QUICK = (Case(20_000, 100, "peaked", 2),)
+# the contenders of issue 11 (raw-h5py[portable]: h5py's own single-threaded gzip with the same chunks)
+ISSUE = (
+    "raw-h5py",
+    "parquet-zstd",
+    "hdmf-ai[portable,hdf5]",
+    "hdmf-ai[portable,zarr]",
+    "hdmf-ai[uncompressed,hdf5]",
+    "raw-h5py[portable]",
+    "raw-zarr[portable]",
 )
-SWEEP_KIB = (16, 64, 256, 1024)
-SWEEP_KIB_QUICK = (16, 256)
+SWEEP_KIB = (32, 64, 256, 1024)
+SWEEP_KIB_QUICK = (32, 256)
 
 
 def log(*args: Any) -> None:
@@ -164,36 +174,129 @@ def measure_memory(name: str, arrays_dir: Path, path: Path) -> dict[str, float]:
     return result
 
 
+# -- the codec limit: single-core throughput of each writer's codecs x the cores -----------------------------
+
+
+def codec_limits(n: int, results: dict[str, dict[str, float]]) -> dict[str, dict[str, Any]]:
+    """Each compressed writer's codecs on one core over the whole table (chunk by chunk), and the write time
+    that throughput times the cores allows; beside it the measured write."""
+    import numcodecs
+    from candidates import KIND
+
+    from hdmf_ai.io import h5chunks, policy
+
+    arrays = {**make_arrays(n, 100, kind="peaked").columns(), "id": np.arange(n, dtype=np.int64)}
+    table = sum(a.nbytes for a in arrays.values())
+    cores = h5chunks.workers()
+
+    def hdf5_encoder(preset: str) -> Any:
+        def encode(name: str, data: np.ndarray, setting: policy.Setting) -> None:
+            chunk_rows = setting.chunk_shape(data.shape, data.dtype.itemsize)[0]
+            gzip = [c for c in setting.codecs if isinstance(c, policy.Gzip)]
+            found = h5chunks.Pipeline(
+                shuffle=any(isinstance(c, policy.Shuffle) for c in setting.codecs),
+                level=gzip[0].level if gzip else None, checksum=True, itemsize=data.dtype.itemsize,
+                chunk_rows=chunk_rows, row_shape=data.shape[1:], dtype=data.dtype,
+            )  # fmt: skip
+            first = found.shuffled(data[:chunk_rows]) if len(data) >= chunk_rows else None
+            deflated = h5chunks.planes_to_deflate(first, found.planes) if first is not None and gzip else None
+            for lo in range(0, len(data) - chunk_rows + 1, chunk_rows):
+                found.encode(data[lo : lo + chunk_rows], deflated)
+
+        return encode
+
+    def h5py_gzip(name: str, data: np.ndarray, setting: policy.Setting) -> None:
+        chunk_rows = setting.chunk_shape(data.shape, data.dtype.itemsize)[0]
+        raw = np.ascontiguousarray(data).view(np.uint8).reshape(len(data), -1)
+        for lo in range(0, len(data) - chunk_rows + 1, chunk_rows):
+            block = raw[lo : lo + chunk_rows].reshape(-1, data.dtype.itemsize).T.tobytes()
+            zlib.compress(block, 1)
+
+    def zarr_blosc(name: str, data: np.ndarray, setting: policy.Setting) -> None:
+        numcodecs.blosc.set_nthreads(1)
+        codec = numcodecs.Blosc(cname="zstd", clevel=3, shuffle=numcodecs.Blosc.SHUFFLE)
+        chunk_rows = setting.chunk_shape(data.shape, data.dtype.itemsize)[0]
+        for lo in range(0, len(data) - chunk_rows + 1, chunk_rows):
+            codec.encode(np.ascontiguousarray(data[lo : lo + chunk_rows]))
+
+    writers = {
+        "hdmf-ai[portable,hdf5]": ("portable", "hdf5", hdf5_encoder("portable")),
+        "hdmf-ai[uncompressed,hdf5]": ("uncompressed", "hdf5", hdf5_encoder("uncompressed")),
+        "raw-h5py[portable]": ("portable", "hdf5", h5py_gzip),
+        "hdmf-ai[portable,zarr]": ("portable", "zarr", zarr_blosc),
+    }
+    out: dict[str, dict[str, Any]] = {}
+    for name, (preset, backend, encode) in writers.items():
+        started = time.process_time()
+        for column, data in arrays.items():
+            encode(column, data, policy.resolve(preset, backend=backend, column=column, kind=KIND[column]))
+        seconds = time.process_time() - started
+        used = 1 if name.startswith("raw-h5py") else cores  # HDF5's own filters run on the calling thread
+        out[name] = {
+            "single_core_mb_s": table / seconds / 1e6,
+            "cores": used,
+            "limit_s": seconds / used,
+            "write_s": results.get(name, {}).get("write"),
+        }
+        log(f"  codec {name}: {out[name]}")
+    return out
+
+
 # -- the chunk-shape sweep -------------------------------------------------------------------------------
 
 
 def sweep(probs: np.ndarray, rows: np.ndarray, work: Path, sizes: tuple[int, ...]) -> list[dict[str, Any]]:
-    """Write the probabilities alone with each codec at each chunk size; time reads as the suite does."""
-    from candidates import RawH5py, RawZarr
+    """The probabilities alone at each chunk size: the portable codecs of each backend as hdmf-ai runs them
+    (HDF5: shuffle + deflate + Fletcher-32 on every core; Zarr: Blosc-Zstd 3 in 4 MiB shards)."""
+    from candidates import RawZarr
 
     from hdmf_ai.io import policy
 
-    codecs = {
-        "gzip1+shuffle": (policy.Shuffle(), policy.Gzip(1)),
-        "blosc-lz4": (policy.Blosc("lz4", 5, "byte"),),
-        "blosc-zstd": (policy.Blosc("zstd", 5, "byte"),),
-    }
     out: list[dict[str, Any]] = []
-    for codec_name, chain in codecs.items():
-        for kib in sizes:
-            for backend, cls, suffix in (("hdf5", RawH5py, ".h5"), ("zarr", RawZarr, ".zarr")):
-                setting = policy.Setting(codecs=chain, chunk_kib=kib, shard_chunks=None if backend == "hdf5" else 16)
-                preset = policy.Preset(
-                    "sweep", "", hdf5={k: setting for k in policy.KINDS}, zarr={k: setting for k in policy.KINDS}
-                )
-                candidate = cls("sweep", suffix, None, backend)
-                object.__setattr__(candidate, "preset", preset)
-                path = work / f"sweep{suffix}"
-                result = measure_sweep(candidate, {"predicted_probability": probs}, path, rows)
-                result.update(codec=codec_name, chunk_kib=kib, backend=backend)
-                out.append(result)
-                log(f"  sweep {codec_name:14} {kib:5} KiB {backend:4}: {result}")
+    for kib in sizes:
+        h5 = work / "sweep.h5"
+        remove(h5)
+        result = sweep_hdf5(probs, rows, h5, kib)
+        result.update(codec="gzip1+shuffle (h5chunks)", chunk_kib=kib, backend="hdf5")
+        out.append(result)
+        log(f"  sweep hdf5 {kib:5} KiB: {result}")
+        setting = policy.Setting(
+            codecs=(policy.Blosc("zstd", 3, "byte"),), chunk_kib=kib, shard_chunks=max(1, 4096 // kib)
+        )
+        preset = policy.Preset(
+            "sweep", "", hdf5={k: setting for k in policy.KINDS}, zarr={k: setting for k in policy.KINDS}
+        )
+        candidate = RawZarr("sweep", ".zarr", None, "zarr")
+        object.__setattr__(candidate, "preset", preset)
+        result = measure_sweep(candidate, {"predicted_probability": probs}, work / "sweep.zarr", rows)
+        result.update(codec="blosc-zstd3, 4 MiB shards", chunk_kib=kib, backend="zarr")
+        out.append(result)
+        log(f"  sweep zarr {kib:5} KiB: {result}")
     return out
+
+
+def sweep_hdf5(probs: np.ndarray, rows: np.ndarray, path: Path, kib: int) -> dict[str, Any]:
+    import h5py
+
+    from hdmf_ai.io import h5chunks
+
+    chunk_rows = max(1, kib * 1024 // (probs.shape[1] * probs.itemsize))
+    options: dict[str, Any] = {"shuffle": True, "compression": "gzip", "compression_opts": 1, "fletcher32": True}
+    result: dict[str, Any] = {}
+    with h5py.File(path, "w") as f:
+        dataset = f.create_dataset(
+            "p", shape=probs.shape, dtype=probs.dtype, chunks=(chunk_rows, probs.shape[1]), **options
+        )
+        result["write"] = timed(h5chunks.write_rows, dataset, 0, probs)
+    result["size"] = size_of(path)
+    with h5py.File(path, "r") as f:
+        dataset = f["p"]
+        middle = probs.shape[0] // 2
+        result["read_full"] = timed(h5chunks.read_rows, dataset, slice(None))
+        result["random_rows"] = timed(h5chunks.read_rows, dataset, rows)
+        result["slice"] = timed(h5chunks.read_rows, dataset, slice(middle, middle + SLICE))
+    remove(path)
+    return result
 
 
 def measure_sweep(candidate: Candidate, arrays: dict[str, np.ndarray], path: Path, rows: np.ndarray) -> dict[str, Any]:
@@ -247,7 +350,7 @@ def _status_file(path: str, field: str) -> int:
     return 0
 
 
-def run_case(case: Case, work: Path, ref: Path | None, *, memory: bool) -> dict[str, Any]:
+def run_case(case: Case, work: Path, ref: Path | None, *, memory: bool, every: bool = False) -> dict[str, Any]:
     log(f"case {case.key}: generating arrays")
     arrays = make_arrays(case.n, case.n_classes, kind=case.kind).columns()
     arrays_dir = work / "arrays"
@@ -259,7 +362,7 @@ def run_case(case: Case, work: Path, ref: Path | None, *, memory: bool) -> dict[
     rows = np.sort(rng.choice(case.n, min(N_RANDOM, case.n), replace=False))
     index_file = work / "rows.npy"
     np.save(index_file, rows)
-    candidates = all_candidates()
+    candidates = [c for c in all_candidates() if every or c.name in ISSUE]
     runs: dict[str, list[dict[str, float]]] = {c.name: [] for c in candidates}
     if ref is not None:
         runs["reference-0.2.0"] = []
@@ -291,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small cases only (under two minutes)")
     parser.add_argument("--skip-reference", action="store_true", help="do not build or run the reference venv")
     parser.add_argument("--no-sweep", action="store_true", help="skip the chunk-shape sweep")
+    parser.add_argument("--all-presets", action="store_true", help="every preset and case (the storage suite)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="directory for latest.json/.md")
     parser.add_argument("--work", type=Path, default=REPO / ".cache" / "bench", help="scratch directory")
     parser.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
@@ -305,15 +409,20 @@ def main(argv: list[str] | None = None) -> int:
     if ref is None:
         log(f"the reference hdmf-ai 0.2.0 is not measured: {why}")
     started = time.perf_counter()
-    cases = QUICK if args.quick else FULL
+    cases = QUICK if args.quick else ALL_CASES if args.all_presets else FULL
     report: dict[str, Any] = {
         "mode": "quick" if args.quick else "full",
         "machine": machine(),
         "versions": versions(),
         "reference": "measured" if ref is not None else f"not measured: {why}",
         # memory is measured once per mode, on the target case (full) or the first case (quick)
-        "cases": [run_case(c, args.work, ref, memory=c.n_classes == 100 and c.kind == "peaked") for c in cases],
+        "cases": [
+            run_case(c, args.work, ref, memory=c.n_classes == 100 and c.kind == "peaked", every=args.all_presets)
+            for c in cases
+        ],
     }
+    first = report["cases"][-1 if args.all_presets else 0]
+    report["codec"] = codec_limits(first["case"]["n"], first["results"])
     if not args.no_sweep:
         n = 20_000 if args.quick else 1_000_000
         log(f"chunk-shape sweep on {n:,} x 100 peaked probabilities")

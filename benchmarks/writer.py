@@ -296,12 +296,13 @@ def main() -> None:
     parser.add_argument("--backend", default="hdf5", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--path", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--sizes", type=int, nargs="+", default=None, help="row counts (default: 1M and 10M)")
     args = parser.parse_args()
     if args.child:
         args.what = args.child
         child(args)
         return
-    sizes = [20_000, 100_000] if args.quick else [1_000_000, 10_000_000]
+    sizes = args.sizes or ([20_000, 100_000] if args.quick else [1_000_000, 10_000_000])
     args.load_start = os.getloadavg()[0]
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="hdmf-ai-writer-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -322,9 +323,11 @@ def main() -> None:
                                                                    best.get(what, result)["cpu_seconds"])}  # fmt: skip
             rows += [{"backend": backend, "n": n, "what": what, **best[what]} for what in kinds]
     kill_n = sizes[-1] if args.quick else sizes[0]
-    kills = {b: measure_kill(b, kill_n, args, workdir, after=0.3 if args.quick else 5.0) for b in ("hdf5", "zarr")}
+    # killed at about 40% of the time the writer took for that N here (a fixed delay outlived faster writers)
+    took = {r["backend"]: r["seconds"] for r in rows if r["what"] == "writer" and r["n"] == kill_n}
+    kills = {b: measure_kill(b, kill_n, args, workdir, after=0.4 * took.get(b, 5.0)) for b in ("hdf5", "zarr")}
     print(json.dumps(kills), flush=True)
-    dask_n = sizes[0] if args.quick else 2_000_000
+    dask_n = sizes[0] if args.quick or args.sizes else 2_000_000
     try:
         dask_rows = {w: measure_dask(dask_n, args.classes, w, workdir) for w in (1, 2)}
     except ImportError:
@@ -344,9 +347,11 @@ def report(rows: list[dict[str, Any]], kills: dict[str, Any], dask_rows: dict[in
         f"`python benchmarks/writer.py{' --quick' if args.quick else ''}` (`make bench-writer`), on this machine: "
         f"{os.cpu_count()} cores, shared with other jobs, so read the ratios, not the seconds. N rows of "
         f"{args.classes} float32 probabilities plus true label, split, predicted class and top-{K} classes and "
-        f"probabilities, in batches of {args.batch:,}; storage preset `portable` (HDF5: shuffle + gzip 1; Zarr: "
-        "Blosc-Zstd 3 in shards). Raw = h5py/zarr writing the same batches into datasets of the same chunks, "
-        "codecs and file format, nothing else. Each row is a fresh process; RSS is its peak (imports included). "
+        f"probabilities, in batches of {args.batch:,}; storage preset `portable` (HDF5: shuffle + deflate + "
+        "Fletcher-32, whole chunks encoded on every core by `hdmf_ai/io/h5chunks.py`; Zarr: Blosc-Zstd 3 in "
+        "shards). Raw = h5py/zarr writing the same batches into datasets of the same chunks, codecs and file "
+        "format, nothing else (on HDF5: h5py's own filters, single-threaded). Each row is a fresh process; "
+        "RSS is its peak (imports included). "
         f"Runs are interleaved and repeated ({args.repeats}x), and each keeps its best time; load average at the "
         f"start {args.load_start:.1f}, at the end {os.getloadavg()[0]:.1f}. CPU s = user + system time of the process.",
         "",

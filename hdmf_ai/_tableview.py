@@ -4,7 +4,8 @@
 :meth:`hdmf_ai.ResultsTable.to_dataframe` read through: it caches every column it reads, decodes enum columns
 to their labels, names the classes from the ``true_label`` enum, and follows ``samples`` to the source table
 (any :class:`~hdmf.common.DynamicTable`, found through the region's ``.table`` or passed in). It depends on
-numpy and hdmf only; pandas is imported by the functions that build DataFrames.
+numpy and hdmf, and on :mod:`hdmf_ai.io.h5chunks` (no hdmf_ai import), which decodes compressed HDF5
+chunks on every core; pandas is imported by the functions that build DataFrames.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from hdmf.common import DynamicTable, DynamicTableRegion, EnumData, VectorData, VectorIndex
 
 from .errors import ColumnError, MissingDependencyError
+from .io.h5chunks import read_rows
 
 __all__ = ["TableView", "normalize_rows", "read_data", "require"]
 
@@ -63,7 +65,10 @@ def read_data(data: Any, rows: slice | np.ndarray | None = None) -> np.ndarray:
     Integer ``rows`` are read as the one contiguous range that holds them, then picked in memory: both
     backends read a range fast, while fancy indexing differs between h5py and zarr and is slow on h5py.
     """
-    if isinstance(data, (list, tuple)):
+    fast = read_rows(data, slice(None) if rows is None else rows)
+    if fast is not None:  # compressed HDF5 chunks, each needed one decoded once, on every core
+        arr = fast
+    elif isinstance(data, (list, tuple)):
         arr = np.asarray(data)
         arr = arr if rows is None else arr[rows]
     elif rows is None or isinstance(rows, slice):

@@ -24,12 +24,13 @@ from hdmf.container import Container
 
 from ..errors import MissingDependencyError, ResultsFileError, StorageError
 from ..typemap import load_cached, schema_type_map
+from . import h5chunks
 from .backend import Backend, RawTree, Sink
 from .incomplete import COMPLETE_ROWS, TARGET_ROWS
 from .policy import LZ4, Blosc, Delta, Gzip, Setting, Shuffle, Zstd
 from .safety import check_hdf5
 
-__all__ = ["HDF5Backend", "HDF5Sink", "clear_swmr_flags", "spec_digest", "swmr_flags_set"]
+__all__ = ["FilledH5DataIO", "HDF5Backend", "HDF5Sink", "clear_swmr_flags", "spec_digest", "swmr_flags_set"]
 
 # HDF5 filters outside the library that hdf5plugin registers: id -> name (from the HDF5 filter registry)
 PLUGIN_FILTERS = {32001: "blosc", 32004: "lz4", 32008: "bitshuffle", 32015: "zstd", 32026: "blosc2"}
@@ -51,7 +52,10 @@ class HDF5Backend(Backend):
             # not a crash (HDF5 2.0 segfaults on an attribute name whose NUL was flipped in the older, unchecked
             # format; found by tests/fuzz). Not 1.10: its v2 B-trees, when damaged, crashed or hung HDF5 2.0 in
             # 4 of 100 random flips, against none for 1.8 (tests/test_reliability.py's corpus).
-            file = h5py.File(path, "w", libver=("v108", "v108"))
+            # metadata gathered in 64 KiB blocks, apart from the chunks that io/h5chunks.py allocates at once
+            # in write order: a lazy remote reader's slice then does not continue the reads of opening
+            # (remfile grows its fetches on sequential reads; tests/test_remote.py)
+            file = h5py.File(path, "w", libver=("v108", "v108"), meta_block_size=64 * 1024)
             return HDF5IO(path=str(path), file=file, mode=mode, manager=manager)
         return HDF5IO(path=str(path), mode=mode, manager=manager)
 
@@ -124,7 +128,10 @@ class HDF5Backend(Backend):
         kwargs["fletcher32"] = True  # a checksum of every chunk: a flipped byte is an error, not another number
         if growable:
             kwargs["maxshape"] = (None, *data.shape[1:])
-        return H5DataIO, kwargs
+            return H5DataIO, kwargs
+        # shuffle and deflate are encoded on every core (h5chunks); plugin filters stay with HDF5
+        by_hand = all(isinstance(c, (Shuffle, Gzip)) for c in setting.codecs) and data.size > 0
+        return (FilledH5DataIO if by_hand else H5DataIO), kwargs
 
     def write_attributes(self, path: Path, attributes: Mapping[str, Mapping[str, Any]]) -> None:
         if not attributes:
@@ -163,6 +170,36 @@ class HDF5Backend(Backend):
 
         io_class: type[HDMFIO] = NWBHDF5IO
         return io_class
+
+
+class FilledH5DataIO(H5DataIO):  # type: ignore[misc]  # hdmf is untyped
+    """An ``H5DataIO`` whose dataset hdmf creates empty and that then fills it, chunks encoded on every core.
+
+    hdmf hands the dataset it created for a DataIO without data back to it (``dataset``); this class writes its
+    values there at once with :func:`.h5chunks.write_rows`, while the file is open and before hdmf writes the
+    dataset's attributes, so ``write`` and ``write_nwb`` store the same bytes HDF5's own filters would.
+    """
+
+    def __init__(self, data: np.ndarray, **kwargs: Any) -> None:
+        # resizable by rows, as hdmf makes every column and id it writes from data (its ``expandable``)
+        kwargs.setdefault("maxshape", (None,) * data.ndim)
+        super().__init__(shape=data.shape, dtype=data.dtype, **kwargs)
+        self.values = data
+
+    def __bool__(self) -> bool:
+        # hdmf asks whether a column holds anything (a table of only empty columns stores no colnames)
+        return len(self.values) > 0
+
+    @property
+    def dataset(self) -> h5py.Dataset | None:
+        found: h5py.Dataset | None = H5DataIO.dataset.fget(self)
+        return found
+
+    @dataset.setter
+    def dataset(self, dataset: h5py.Dataset) -> None:
+        H5DataIO.dataset.fset(self, dataset)
+        if not h5chunks.write_rows(dataset, 0, self.values):
+            dataset[...] = self.values
 
 
 def checked_file(target: str | Path | IO[bytes], *, source: object) -> h5py.File:
@@ -373,6 +410,11 @@ class HDF5Sink(Sink):
         except (ValueError, RuntimeError, OSError):
             # a file written by hdmf_ai.write has the default (oldest) file format, which SWMR needs newer
             self.file.flush()
+
+    def write(self, name: str, start: int, data: np.ndarray) -> None:
+        dataset = self.datasets[name]
+        if not h5chunks.write_rows(dataset, start, data):
+            dataset[start : start + len(data)] = data
 
     def resize(self, rows: int) -> None:
         for dataset in self.datasets.values():

@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 from hdmf.common import DynamicTable, VectorData
 
-from .._tableview import require
+from .._tableview import normalize_rows, read_data, require
 from ..progress import progress_bar
+from .h5chunks import read_rows
 
 __all__ = ["BLOCK_BYTES", "LazyColumn", "column"]
 
@@ -58,8 +59,18 @@ class LazyColumn:
         unit = self.stored_rows()
         return unit * max(1, BLOCK_BYTES // max(1, unit * row_bytes))
 
-    def read(self, rows: slice | None = None, *, progress: bool | None = None) -> np.ndarray:
-        """The column (or a slice of rows) as numpy, read block by block; a progress bar on a terminal."""
+    def read(self, rows: Any = None, *, progress: bool | None = None) -> np.ndarray:
+        """The column, a slice of rows, or the rows at integer positions (or a boolean mask), as numpy.
+
+        A slice is read block by block, with a progress bar on a terminal; positions read each stored chunk
+        that holds one of them once (compressed HDF5 chunks are decoded on every core, see :mod:`.h5chunks`).
+        """
+        if rows is not None and not isinstance(rows, slice):
+            positions = normalize_rows(rows, len(self))
+            picked = read_rows(self.data, positions)
+            if picked is None and hasattr(self.data, "get_orthogonal_selection"):  # zarr: only the chunks needed
+                picked = np.asarray(self.data.get_orthogonal_selection((positions,)))
+            return picked if picked is not None else read_data(self.data, positions)
         start, stop, step = (rows or slice(None)).indices(len(self))
         out = np.empty((len(range(start, stop, step)), *self.shape[1:]), dtype=self.dtype)
         block = self.block_rows()
@@ -68,8 +79,11 @@ class LazyColumn:
             filled = 0
             for lo in range(start, stop, block):
                 hi = min(stop, lo + block)
-                part = np.asarray(self.data[lo:hi])[(-(lo - start)) % step :: step] if step != 1 else self.data[lo:hi]
-                part = np.asarray(part)
+                if step != 1:
+                    part = np.asarray(self.data[lo:hi])[(-(lo - start)) % step :: step]
+                else:
+                    fast = read_rows(self.data, slice(lo, hi))
+                    part = fast if fast is not None else np.asarray(self.data[lo:hi])
                 out[filled : filled + len(part)] = part
                 filled += len(part)
                 bar.update(hi - lo)

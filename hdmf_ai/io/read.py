@@ -32,7 +32,7 @@ from ..errors import IncompleteTableWarning, MissingDependencyError, ResultsFile
 from ..evaluation import EvaluationTable
 from ..results_table import ResultsTable
 from ..typemap import get_manager
-from . import remote, safety
+from . import h5chunks, remote, safety
 from .backend import Backend
 from .build import ROOT_FLAG
 from .incomplete import RowLimited, trim_incomplete
@@ -323,7 +323,9 @@ def _resolve_references(table: DynamicTable, done: list[DynamicTable] | None = N
 
 
 def _to_numpy(data: Any) -> np.ndarray:
-    arr = np.asarray(data[()] if getattr(data, "shape", None) == () else data[:])
+    arr = h5chunks.read_rows(data, slice(None))  # compressed HDF5 chunks decoded on every core
+    if arr is None:
+        arr = np.asarray(data[()] if getattr(data, "shape", None) == () else data[:])
     if arr.dtype.kind == "O" and arr.size and isinstance(arr.flat[0], bytes):
         arr = np.array([b.decode("utf-8") for b in arr.ravel()], dtype=object).reshape(arr.shape)
     return arr
