@@ -28,7 +28,7 @@ import numpy as np
 from hdmf.common import DynamicTableRegion, VectorIndex
 
 from .checks import TVT_ELEMENTS
-from .errors import ColumnError, ResultsFileError
+from .errors import ColumnError, ComparisonError, ResultsFileError
 from .io import open as open_table
 from .results_table import ResultsTable
 from .summary import (
@@ -119,9 +119,38 @@ def write_report(
         with open_table(path, table=name, backend=backend) as results:
             described = next(t for t in summary.tables if t.name == name)
             sections.append(_report_table(results, described, out, split=split, by=by))
+    comparison = _comparison(path, names, out, split=split, backend=backend) if table is None else []
     index = out / "index.html"
-    _write_atomically(index, _html(summary, sections))
+    _write_atomically(index, _html(summary, sections, comparison))
     return index
+
+
+def _comparison(
+    path: str | os.PathLike[str], names: Sequence[str], out: Path, *, split: str | None, backend: str | None
+) -> list[str]:
+    """The report's comparison of the file's models, when it holds two or more over the same samples: the
+    differences with intervals and tests (and as CSV), and the rows where the models disagree."""
+    from .analysis.compare import compare_files
+
+    if len(names) < 2:
+        return []
+    e = html.escape
+    parts = ['<h2 id="comparison">Model comparison</h2>']
+    try:
+        comparison = compare_files([path], split=split, backend=backend)
+    except ComparisonError as err:
+        return [*parts, f'<p class="note">not compared: {e(str(err))}</p>']
+    comparison.to_frame().to_csv(out / "comparison.csv", index=False)
+    disagreements = comparison.disagreements
+    disagreements.to_csv(out / "comparison_disagreements.csv")
+    parts += [
+        f"<pre>{e(chr(10).join(comparison.lines()))}</pre>",
+        '<p class="note">CSV: <a href="comparison.csv">comparison.csv</a>, '
+        '<a href="comparison_disagreements.csv">comparison_disagreements.csv</a></p>',
+        f"<h3>Rows where the models disagree ({len(disagreements)})</h3>",
+        _collapsed(disagreements.to_html(border=0, classes="metrics", na_rep="")),
+    ]
+    return parts
 
 
 def _check_columns(rt: ResultsTable, by: Sequence[str]) -> None:
@@ -320,7 +349,7 @@ details > summary { cursor: pointer; color: #555; margin: 0.3em 0; } .figure h4 
 LONG_TABLE_ROWS = 15
 
 
-def _html(summary: FileSummary, sections: list[_Section]) -> str:
+def _html(summary: FileSummary, sections: list[_Section], comparison: Sequence[str] = ()) -> str:
     e = html.escape
     parts = [
         "<!DOCTYPE html>",
@@ -331,10 +360,12 @@ def _html(summary: FileSummary, sections: list[_Section]) -> str:
         f"{e(', '.join(f'{n} {v}' for n, v in sorted(summary.namespaces.items())) or 'none')}</p>",
         "<ul>",
         *(f'<li><a href="#{_slug(s.table.name)}">{e(s.table.name)}</a> ({s.table.n_rows} rows)</li>' for s in sections),
+        *(['<li><a href="#comparison">Model comparison</a></li>'] if comparison else []),
         "</ul>",
     ]
     for section in sections:
         parts += _html_section(section)
+    parts += comparison
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 

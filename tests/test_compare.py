@@ -694,3 +694,41 @@ def test_comparison_rows_store_as_an_evaluation_table_and_read_back(
         np.testing.assert_array_equal(back[column], frame[column], err_msg=column)
     assert back["n"].tolist() == frame["n"].tolist()
     assert back["seed"].tolist() == frame["seed"].fillna(-1).astype(int).tolist()
+
+
+# -- the report's comparison section ----------------------------------------------------------------------------
+
+
+def test_the_report_compares_the_models_of_a_file(tmp_path: Path) -> None:
+    import html as html_lib
+
+    import pandas as pd
+
+    source = source_table()
+    tables = [model(name, skill, seed, source=source) for name, skill, seed in (("a", 1.2, 1), ("b", 0.9, 2))]
+    path = hdmf_ai.write(tables, tmp_path / "two.h5")
+    from hdmf_ai.report import write_report
+
+    index = write_report(path, tmp_path / "report")
+    text = index.read_text()
+    want = analysis.compare_files([path])  # what `hdmf-ai compare` prints: the test rows, default seed
+    assert '<h2 id="comparison">Model comparison</h2>' in text and '<a href="#comparison">' in text
+    assert html_lib.escape("\n".join(want.lines())) in text
+    frame = pd.read_csv(tmp_path / "report" / "comparison.csv")
+    np.testing.assert_allclose(frame["value"].to_numpy(), want.to_frame()["value"].to_numpy(dtype=float))
+    rows = pd.read_csv(tmp_path / "report" / "comparison_disagreements.csv")
+    assert len(rows) == len(want.disagreements) and f"disagree ({len(rows)})" in text
+
+
+def test_the_report_says_why_tables_over_other_samples_are_not_compared(tmp_path: Path) -> None:
+    source = source_table()
+    a = model("a", 1.2, 1, source=source)
+    b = model("b", 0.9, 2, source=source, order=np.arange(N)[::-1].copy())  # the same rows, reversed: comparable
+    c = model("c", 0.5, 3, source=source, n=N // 2)  # other samples
+    from hdmf_ai.report import write_report
+
+    text = write_report(hdmf_ai.write([a, c], tmp_path / "other.h5"), tmp_path / "r1").read_text()
+    assert "not compared:" in text and "do not describe the same samples" in text
+    assert not (tmp_path / "r1" / "comparison.csv").exists()
+    text = write_report(hdmf_ai.write([a, b], tmp_path / "same.h5"), tmp_path / "r2").read_text()
+    assert "not compared" not in text and (tmp_path / "r2" / "comparison.csv").exists()
