@@ -92,3 +92,40 @@ def test_the_room_check_names_free_space_when_the_disk_is_short(
     assert isinstance(err.value, OSError) and err.value.errno == __import__("errno").ENOSPC
     assert "MiB free" in str(err.value) and "nothing was written" in str(err.value)
     assert os.listdir(tmp_path) == []
+
+
+BATCHED = """
+import resource, signal, sys, numpy as np, hdmf_ai
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+path = sys.argv[1]
+rng = np.random.default_rng(0)
+resource.setrlimit(resource.RLIMIT_FSIZE, (4_000_000, 4_000_000))
+written = 0
+try:
+    with hdmf_ai.ResultsWriter(path, preset="uncompressed", progress=False) as writer:
+        for _ in range(20):  # 20 batches of 0.4 MB: the limit is reached around the ninth
+            writer.append(predicted_probability=rng.dirichlet(np.ones(10), 10_000).astype("f4"))
+            written += 10_000
+except hdmf_ai.HdmfAiError as err:
+    print("TYPED", type(err).__name__, written, err)
+except Exception as err:
+    print("UNTYPED", type(err).__name__, err)
+else:
+    print("WROTE", written)
+"""
+
+
+def test_the_batched_writer_stops_with_a_typed_error_and_keeps_what_it_wrote(tmp_path: Path) -> None:
+    path = tmp_path / "batched.h5"
+    done = subprocess.run([sys.executable, "-c", BATCHED, str(path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])  # alive: no SIGSEGV
+    assert done.stdout.startswith("TYPED DiskSpaceError"), done.stdout + done.stderr[-2000:]
+    appended = int(done.stdout.split()[2])
+    # the file holds the batches written before the limit, resumable, values exact
+    with pytest.warns(hdmf_ai.IncompleteTableWarning):
+        back = hdmf_ai.read(path)
+    rows = len(back)
+    assert 0 < rows <= appended
+    rng = np.random.default_rng(0)
+    want = np.concatenate([rng.dirichlet(np.ones(10), 10_000).astype("f4") for _ in range(rows // 10_000 + 1)])
+    np.testing.assert_array_equal(back["predicted_probability"].data, want[:rows])

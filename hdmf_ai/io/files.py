@@ -62,9 +62,10 @@ def check_replaceable(target: Path) -> None:
     )
 
 
-def check_room(target: Path, needed: int) -> None:
+def check_room(target: Path, needed: int, *, grows: bool = False) -> None:
     """Refuse, with :class:`~hdmf_ai.errors.DiskSpaceError`, a file of up to ``needed`` bytes at ``target`` that
     would not fit: in the free space of its file system, or under the process's file-size limit (``ulimit -f``).
+    ``grows``: ``needed`` bytes are added to the file already at ``target`` (the limit is on its final size).
     """
     where = target.parent if str(target.parent) else Path(".")
     stats = os.statvfs(where)
@@ -78,12 +79,14 @@ def check_room(target: Path, needed: int) -> None:
             f"needs up to {needed / mib:,.1f} MiB (its data uncompressed) and {where} has {free / mib:,.1f} MiB free; "
             "nothing was written",
         )
-    if limit != resource.RLIM_INFINITY and needed > limit:
+    final = needed + (target.stat().st_size if grows and target.is_file() else 0)
+    outcome = "nothing more was written (the rows before are kept)" if grows else "nothing was written"
+    if limit != resource.RLIM_INFINITY and final > limit:
         raise DiskSpaceError(
             errno.EFBIG,
             target,
-            f"needs up to {needed / mib:,.1f} MiB (its data uncompressed), over this process's file-size limit of "
-            f"{limit / mib:,.1f} MiB (ulimit -f); nothing was written",
+            f"would take up to {final / mib:,.1f} MiB (its data uncompressed), over this process's file-size "
+            f"limit of {limit / mib:,.1f} MiB (ulimit -f); {outcome}",
         )
 
 

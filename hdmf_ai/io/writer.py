@@ -40,7 +40,7 @@ from ..errors import ColumnError, ResultsFileError
 from ..progress import progress_bar
 from . import policy
 from .backend import Sink
-from .files import check_replaceable
+from .files import check_replaceable, check_room
 from .incomplete import describe_table
 from .plan import WritePlan, batch_length
 from .registry import backend_for
@@ -244,6 +244,9 @@ class ResultsWriter:
 
     def _flush(self, *, final: bool) -> None:
         assert self._sink is not None
+        if self.plan.backend.room_checked:  # HDF5 cannot survive a write that runs out of space: ask first
+            pending = sum(part.nbytes for parts in self._pending.values() for part in parts)
+            check_room(self.path, pending + 2**20, grows=True)
         for name, parts in self._pending.items():
             if not parts:
                 continue
