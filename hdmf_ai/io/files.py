@@ -72,15 +72,15 @@ def check_room(target: Path, needed: int, *, grows: bool = False) -> None:
     free = stats.f_bavail * stats.f_frsize
     limit, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
     mib = 2**20
+    outcome = "nothing more was written (the rows before are kept)" if grows else "nothing was written"
     if needed > free:
         raise DiskSpaceError(
             errno.ENOSPC,
             target,
-            f"needs up to {needed / mib:,.1f} MiB (its data uncompressed) and {where} has {free / mib:,.1f} MiB free; "
-            "nothing was written",
+            f"needs up to {needed / mib:,.1f} MiB (its data uncompressed) and {where} has {free / mib:,.1f} MiB "
+            f"free; {outcome}",
         )
     final = needed + (target.stat().st_size if grows and target.is_file() else 0)
-    outcome = "nothing more was written (the rows before are kept)" if grows else "nothing was written"
     if limit != resource.RLIM_INFINITY and final > limit:
         raise DiskSpaceError(
             errno.EFBIG,
