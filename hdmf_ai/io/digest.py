@@ -1,0 +1,337 @@
+"""End-to-end content digests: what a dataset's values were when written, checked when they are read.
+
+Chunk checksums (Fletcher-32, CRC-32C) guard bytes, not values: a chunk rewritten with valid checksums, a
+datatype or filter mask edited, strings in HDF5's global heap (outside every chunk) all read back as other
+values without an error. So every dataset of a table gets, at write time, a digest of its *decoded* values
+in the attribute ``hdmf_ai_digest``: text like ``"xxh3-128:<32 hex>"``, the XXH3 128-bit hash (``xxhash``)
+of a header naming the value kind, the little-endian dtype and the shape of a row, then the rows in C
+order (numbers: their little-endian bytes; text: each value's UTF-8 bytes after its length), then the row
+count. An enum's codes fold in the digest of its elements, so that elements changed or swapped for another
+dataset are caught on the codes too.
+
+Digests are computed from the arrays handed to the backend where the writer has them (:func:`of_values`,
+:class:`Streaming` for batches), and from the written file for the rest (:func:`missing_attributes`:
+text, enum elements, skeleton datasets). ``read`` and ``validate`` check them (:func:`problems`);
+:func:`verify_table` checks a table opened lazily. Datasets without the attribute (files of other
+writers, of older versions) are not checked, and validate notes a file with none.
+
+Example
+-------
+>>> import numpy as np
+>>> of_values(np.arange(3, dtype="<i4")) == of_values(np.arange(3, dtype=">i4"))
+True
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xxhash
+
+from ..errors import ResultsFileError
+
+__all__ = [
+    "DIGEST_ATTRIBUTE",
+    "Streaming",
+    "combine",
+    "missing_attributes",
+    "of_values",
+    "planned_values",
+    "problems",
+    "record",
+    "verify_table",
+]
+
+DIGEST_ATTRIBUTE = "hdmf_ai_digest"
+_PREFIX = "xxh3-128:"
+_BLOCK_ROWS = 1 << 16  # rows hashed at a time from disk: bounded memory, any chunk shape
+_MAGIC = b"hdmf-ai digest v1\x00"
+
+
+def _kind(dtype: np.dtype) -> str | None:
+    """'text' or the normalised (little-endian) dtype of values we digest; None for what we do not."""
+    if dtype.kind in "biuf":
+        return dtype.newbyteorder("<").str if dtype.byteorder not in "|" else dtype.str
+    if dtype.kind in "USOT":
+        return "text"
+    return None
+
+
+class Streaming:
+    """A digest fed rows in order (batches of any length): :meth:`update`, then :meth:`hexdigest`."""
+
+    def __init__(self, kind: str, row_shape: tuple[int, ...]) -> None:
+        self.kind, self.row_shape, self.rows = kind, tuple(int(n) for n in row_shape), 0
+        self._hash = xxhash.xxh3_128(_MAGIC + f"{kind}|{self.row_shape}\x00".encode())
+
+    def update(self, rows: Any) -> None:
+        """Add ``rows`` (an array, or a list of text) after the rows given so far."""
+        if self.kind == "text":
+            values = np.asarray(rows, dtype=object).ravel()
+            for value in values:
+                raw = value if isinstance(value, bytes) else str(value).encode("utf-8")
+                self._hash.update(struct.pack("<Q", len(raw)))
+                self._hash.update(raw)
+            self.rows += len(rows)
+            return
+        arr = np.ascontiguousarray(rows, dtype=np.dtype(self.kind))
+        self._hash.update(arr.reshape(-1).view(np.uint8))
+        self.rows += arr.shape[0] if arr.ndim else 1
+
+    def hexdigest(self) -> str:
+        final = self._hash.copy()
+        final.update(struct.pack("<Q", self.rows))
+        return _PREFIX + final.hexdigest()
+
+
+def streaming_for(data: Any) -> Streaming | None:
+    """A :class:`Streaming` digest for ``data``'s dtype and row shape; None for values we do not digest."""
+    dtype = _dtype_of(data)
+    kind = None if dtype is None else _kind(dtype)
+    shape = (len(data),) if isinstance(data, list) else tuple(data.shape)
+    if kind is None or len(shape) == 0:
+        return None
+    return Streaming(kind, shape[1:])
+
+
+def _dtype_of(data: Any) -> np.dtype | None:
+    if isinstance(data, list):
+        if not data:
+            return None
+        if all(isinstance(v, (str, bytes)) for v in data):
+            return np.dtype(object)
+        first = np.asarray(data[:1])
+        return first.dtype if first.dtype.kind in "iuf" else None  # bools in a list: hdmf's own layout
+    dtype = getattr(data, "dtype", None)
+    if dtype is None:
+        return None
+    dtype = np.dtype(dtype)
+    if (
+        dtype.kind == "O" and data.shape and data.shape[0]
+    ):  # text, or object references (not digested: they read back as objects)
+        first = np.asarray(data[:1], dtype=object).ravel()
+        if not isinstance(first[0], (str, bytes)):
+            return None
+    return dtype
+
+
+def of_values(data: Any) -> str | None:
+    """The digest of ``data`` (an array, a list, or an on-disk dataset, read in blocks); None if not digested."""
+    stream = streaming_for(data)
+    if stream is None:
+        return None
+    for block in _blocks(data):
+        stream.update(block)
+    return stream.hexdigest()
+
+
+def _blocks(data: Any) -> Iterator[Any]:
+    if isinstance(data, (list, np.ndarray)):
+        yield data
+        return
+    n = int(data.shape[0])
+    for start in range(0, n, _BLOCK_ROWS):
+        yield data[start : min(n, start + _BLOCK_ROWS)]
+
+
+def combine(codes: str, elements: str) -> str:
+    """An enum column's digest: its codes' digest with its elements' folded in."""
+    folded = xxhash.xxh3_128(_MAGIC + b"enum\x00" + codes.encode() + b"\x00" + elements.encode())
+    return _PREFIX + folded.hexdigest()
+
+
+# -- in the written file ----------------------------------------------------------------------------------------
+
+
+def _members(group: Any) -> list[tuple[str, Any]]:
+    members = group.members() if hasattr(group, "members") else group.items()  # zarr 3 | h5py
+    return list(members)
+
+
+def _is_array(node: Any) -> bool:
+    return hasattr(node, "shape") and hasattr(node, "dtype")
+
+
+def _tables(group: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(path, group) of every DynamicTable (a group with ``colnames``) under ``group``."""
+    for name, node in _members(group):
+        if _is_array(node):
+            continue
+        path = f"{prefix}{name}"
+        if "colnames" in node.attrs:
+            yield path, node
+        yield from _tables(node, path + "/")
+
+
+def _elements_name(reference: Any, raw: Any) -> str | None:
+    """The name of the dataset an enum's ``elements`` reference points at (a sibling of the codes)."""
+    if isinstance(reference, Mapping):  # hdmf-zarr: {"_REFERENCE": {"source", "path"}}
+        target = reference.get("_REFERENCE") or reference.get("value") or reference
+        return str(target.get("path", "")).rsplit("/", 1)[-1] or None
+    try:
+        return str(raw.deref(reference).name).rsplit("/", 1)[-1]
+    except Exception:
+        return None
+
+
+def missing_attributes(tree: Any, raw: Any, known: Mapping[str, str] | None = None) -> dict[str, dict[str, str]]:
+    """Digest attributes (dataset path -> {name: digest}) for every table dataset in a written file.
+
+    ``tree`` is the file's root group (h5py or zarr), ``raw`` its :class:`~.backend.RawTree` (for references).
+    ``known`` gives the values' digests the writer computed from its arrays (by path); the others are read
+    from the file. Datasets with a digest already (and of kinds we do not digest) are left out.
+    """
+    known = dict(known or {})
+    found: dict[str, dict[str, str]] = {}
+    for path, group in _tables(tree):
+        arrays = {name: node for name, node in _members(group) if _is_array(node)}
+        values: dict[str, str | None] = {}
+
+        def value_digest(name: str, table: str = path) -> str | None:
+            if name not in values:
+                key = f"{table}/{name}"
+                values[name] = known[key] if key in known else of_values(arrays[name])
+            return values[name]
+
+        for name, node in arrays.items():
+            if DIGEST_ATTRIBUTE in node.attrs:
+                continue
+            digest = value_digest(name)
+            if digest is None:
+                continue
+            if "elements" in node.attrs:
+                other = _elements_name(node.attrs["elements"], raw)
+                elements = value_digest(other) if other in arrays else None
+                if elements is None:
+                    continue  # elements we cannot digest: leave the codes unrecorded rather than wrong
+                digest = combine(digest, elements)
+            found[f"{path}/{name}"] = {DIGEST_ATTRIBUTE: digest}
+    return found
+
+
+def record(
+    path: Path,
+    backend: Any,
+    known: Mapping[str, str] | None = None,
+    extra: Mapping[str, Mapping[str, Any]] | None = None,
+) -> None:
+    """Write the digests of every table dataset of the file at ``path`` that has none (``known``: those the
+    writer computed from its arrays, by dataset path), with ``extra`` attributes, in one pass of ``backend``."""
+    with backend.raw_tree(path) as raw:
+        attributes = missing_attributes(raw.group("/"), raw, known)
+    for dataset, attrs in (extra or {}).items():
+        attributes.setdefault(dataset, {}).update(attrs)
+    backend.write_attributes(path, attributes)
+
+
+def planned_values(planned: Any) -> dict[str, str]:
+    """The values' digests of the policy's planned columns, from the arrays handed to the backend (inside
+    ``policy.applied``: each column's data is then a DataIO around its stored array)."""
+    found: dict[str, str] = {}
+    for item in planned:
+        data = item.column.data
+        digest = of_values(getattr(data, "data", data))
+        if digest is not None:
+            found[item.path] = digest
+    return found
+
+
+# -- checking what was read -------------------------------------------------------------------------------------
+
+
+def _datasets(table: Any) -> Iterator[Any]:
+    yield table.id
+    yield from table.columns
+
+
+def _attributes(obj: Any, manager: Any) -> Mapping[str, Any]:
+    """The attributes of the dataset ``obj`` was read from: its builder's (read into memory, ``manager`` given)
+    or its h5py/zarr array's (opened lazily)."""
+    if manager is not None:
+        try:
+            return manager.get_builder(obj).attributes  # type: ignore[no-any-return]
+        except Exception:  # not built from a file (a table made in memory)
+            return {}
+    attrs = getattr(obj.data, "attrs", None)
+    return attrs if attrs is not None else {}
+
+
+def _recorded(obj: Any, manager: Any = None) -> str | None:
+    value = _attributes(obj, manager).get(DIGEST_ATTRIBUTE)
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value.item()
+    return value if isinstance(value, str) else None
+
+
+def _tables_under(tables: Any) -> list[Any]:
+    """The tables given and those their region columns point at, transitively, each once."""
+    from hdmf.common import DynamicTableRegion
+
+    found: list[Any] = []
+    stack = list(tables)
+    while stack:
+        table = stack.pop()
+        if any(table is seen for seen in found):
+            continue
+        found.append(table)
+        stack += [c.table for c in table.columns if isinstance(c, DynamicTableRegion) and c.table is not None]
+    return found
+
+
+def problems(tables: Any, manager: Any = None) -> tuple[list[str], int]:
+    """What differs from the digests recorded in the tables (and the tables they point at), and how many
+    datasets had one. Each problem names the dataset, the digest recorded and the one of the values read.
+    ``manager``: the BuildManager the tables were read with into memory; None for tables opened lazily."""
+    found: list[str] = []
+    checked = 0
+    for table in _tables_under(tables):
+        for obj in _datasets(table):
+            recorded = _recorded(obj, manager)
+            if recorded is None:
+                continue
+            checked += 1
+            try:
+                actual = of_values(obj.data)
+                elements = getattr(obj, "elements", None)
+                if actual is not None and elements is not None:
+                    actual = combine(actual, of_values(elements.data) or "")
+            except Exception as err:  # a damaged chunk or codec
+                found.append(f"dataset '{table.name}/{obj.name}' cannot be read to check its digest: {err}")
+                continue
+            if actual != recorded:
+                found.append(
+                    f"dataset '{table.name}/{obj.name}': the values read differ from those written "
+                    f"(content digest {recorded} recorded, {actual} read)"
+                )
+    return found, checked
+
+
+def verify_table(table: Any, *, source: Path | str | None = None, manager: Any = None) -> int:
+    """Check a table's datasets (and those of the tables it points at) against their content digests.
+
+    Works on a table from :func:`hdmf_ai.open` (reads every column once, block by block); :func:`hdmf_ai.read`
+    checks what it reads (``manager``: the BuildManager it read with).
+    Returns how many datasets were checked (0: the file records no digests); raises
+    :class:`~hdmf_ai.errors.ResultsFileError` naming the file and the dataset on a mismatch.
+    """
+    found, checked = problems([table], manager)
+    if found:
+        where = source if source is not None else _source_of(table)
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise ResultsFileError(where, found[0] + more)
+    return checked
+
+
+def _source_of(table: Any) -> str:
+    for obj in _datasets(table):
+        file = getattr(getattr(obj.data, "file", None), "filename", None)  # h5py
+        store = getattr(getattr(obj.data, "store", None), "root", None)  # zarr's LocalStore
+        if file or store:
+            return str(file or store)
+    return f"table '{table.name}'"
