@@ -106,13 +106,11 @@ def _dtype_of(data: Any) -> np.dtype | None:
             return np.dtype(object)
         first = np.asarray(data[:1])
         return first.dtype if first.dtype.kind in "iuf" else None  # bools in a list: hdmf's own layout
-    dtype = getattr(data, "dtype", None)
-    if dtype is None:
+    if getattr(data, "dtype", None) is None:
         return None
-    dtype = np.dtype(dtype)
-    if (
-        dtype.kind == "O" and data.shape and data.shape[0]
-    ):  # text, or object references (not digested: they read back as objects)
+    dtype: np.dtype = np.dtype(data.dtype)
+    # object dtype: text, or object references (not digested: they read back as containers)
+    if dtype.kind == "O" and data.shape and data.shape[0]:
         first = np.asarray(data[:1], dtype=object).ravel()
         if not isinstance(first[0], (str, bytes)):
             return None
@@ -185,31 +183,36 @@ def missing_attributes(tree: Any, raw: Any, known: Mapping[str, str] | None = No
     ``known`` gives the values' digests the writer computed from its arrays (by path); the others are read
     from the file. Datasets with a digest already (and of kinds we do not digest) are left out.
     """
-    known = dict(known or {})
     found: dict[str, dict[str, str]] = {}
     for path, group in _tables(tree):
-        arrays = {name: node for name, node in _members(group) if _is_array(node)}
-        values: dict[str, str | None] = {}
+        found.update(_table_attributes(path, group, raw, known or {}))
+    return found
 
-        def value_digest(name: str, table: str = path) -> str | None:
-            if name not in values:
-                key = f"{table}/{name}"
-                values[name] = known[key] if key in known else of_values(arrays[name])
-            return values[name]
 
-        for name, node in arrays.items():
-            if DIGEST_ATTRIBUTE in node.attrs:
-                continue
-            digest = value_digest(name)
-            if digest is None:
-                continue
-            if "elements" in node.attrs:
-                other = _elements_name(node.attrs["elements"], raw)
-                elements = value_digest(other) if other in arrays else None
-                if elements is None:
-                    continue  # elements we cannot digest: leave the codes unrecorded rather than wrong
-                digest = combine(digest, elements)
-            found[f"{path}/{name}"] = {DIGEST_ATTRIBUTE: digest}
+def _table_attributes(path: str, group: Any, raw: Any, known: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    arrays = {name: node for name, node in _members(group) if _is_array(node)}
+    values: dict[str, str | None] = {}
+
+    def value_digest(name: str) -> str | None:
+        if name not in values:
+            key = f"{path}/{name}"
+            values[name] = known[key] if key in known else of_values(arrays[name])
+        return values[name]
+
+    found: dict[str, dict[str, str]] = {}
+    for name, node in arrays.items():
+        if DIGEST_ATTRIBUTE in node.attrs:
+            continue
+        digest = value_digest(name)
+        if digest is None:
+            continue
+        if "elements" in node.attrs:
+            other = _elements_name(node.attrs["elements"], raw)
+            elements = value_digest(other) if other in arrays else None
+            if elements is None:
+                continue  # elements we cannot digest: leave the codes unrecorded rather than wrong
+            digest = combine(digest, elements)
+        found[f"{path}/{name}"] = {DIGEST_ATTRIBUTE: digest}
     return found
 
 
