@@ -37,12 +37,14 @@ from ..errors import ResultsFileError
 __all__ = [
     "DIGEST_ATTRIBUTE",
     "Streaming",
+    "clear",
     "combine",
     "missing_attributes",
     "of_values",
     "planned_values",
     "problems",
     "record",
+    "streams",
     "verify_table",
 ]
 
@@ -201,7 +203,7 @@ def _table_attributes(path: str, group: Any, raw: Any, known: Mapping[str, str])
 
     found: dict[str, dict[str, str]] = {}
     for name, node in arrays.items():
-        if DIGEST_ATTRIBUTE in node.attrs:
+        if node.attrs.get(DIGEST_ATTRIBUTE):  # recorded already (a blank one is none: see clear)
             continue
         digest = value_digest(name)
         if digest is None:
@@ -229,6 +231,33 @@ def record(
     for dataset, attrs in (extra or {}).items():
         attributes.setdefault(dataset, {}).update(attrs)
     backend.write_attributes(path, attributes)
+
+
+def clear(path: Path, backend: Any, table: str) -> None:
+    """Blank the digests of a table's datasets before rows are added to it (a blank digest is none): a run
+    interrupted midway must not leave digests of the old rows on the new ones. :func:`record` sets them anew."""
+    with backend.raw_tree(path) as raw:
+        group = raw.group(table)
+        stale = {
+            f"{table}/{name}": {DIGEST_ATTRIBUTE: ""}
+            for name, node in _members(group)
+            if _is_array(node) and node.attrs.get(DIGEST_ATTRIBUTE)
+        }
+    backend.write_attributes(path, stale)
+
+
+def streams(datasets: Mapping[str, Any], rows: int) -> dict[str, Streaming]:
+    """A :class:`Streaming` digest per dataset (h5py or zarr, of a batched writer), fed its first ``rows`` rows
+    from the file (resuming, or adding rows): the batches that follow are then fed in order."""
+    found: dict[str, Streaming] = {}
+    for name, dataset in datasets.items():
+        stream = streaming_for(dataset)
+        if stream is None:
+            continue
+        for start in range(0, rows, _BLOCK_ROWS):
+            stream.update(dataset[start : min(rows, start + _BLOCK_ROWS)])
+        found[name] = stream
+    return found
 
 
 def planned_values(planned: Any) -> dict[str, str]:
