@@ -109,8 +109,8 @@ def add_column(
         chosen.write(io, root)
     finally:
         io.close()
-    digest.record(target, chosen)  # content digests (io/digest.py): the new column's, read back from the file
     chosen.refresh(target)
+    digest.record(target, chosen)  # content digests (io/digest.py): the new column's, read back from the file
     return target
 
 

@@ -156,15 +156,19 @@ def _is_array(node: Any) -> bool:
     return hasattr(node, "shape") and hasattr(node, "dtype")
 
 
-def _tables(group: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """(path, group) of every DynamicTable (a group with ``colnames``) under ``group``."""
-    for name, node in _members(group):
+def _tables(raw: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """(path, group) of every DynamicTable (a group with ``colnames``) under the group at ``path``.
+
+    Each group is opened by its own path: a Zarr group's ``zarr.json`` may hold a stale nested copy of the
+    consolidated metadata (a column added since would be missed)."""
+    for name, node in _members(raw.group(path or "/")):
         if _is_array(node):
             continue
-        path = f"{prefix}{name}"
-        if "colnames" in node.attrs:
-            yield path, node
-        yield from _tables(node, path + "/")
+        child = f"{path}/{name}" if path else name
+        group = raw.group(child)
+        if "colnames" in group.attrs:
+            yield child, group
+        yield from _tables(raw, child)
 
 
 def _elements_name(reference: Any, raw: Any) -> str | None:
@@ -178,15 +182,15 @@ def _elements_name(reference: Any, raw: Any) -> str | None:
         return None
 
 
-def missing_attributes(tree: Any, raw: Any, known: Mapping[str, str] | None = None) -> dict[str, dict[str, str]]:
+def missing_attributes(raw: Any, known: Mapping[str, str] | None = None) -> dict[str, dict[str, str]]:
     """Digest attributes (dataset path -> {name: digest}) for every table dataset in a written file.
 
-    ``tree`` is the file's root group (h5py or zarr), ``raw`` its :class:`~.backend.RawTree` (for references).
+    ``raw`` is the file's :class:`~.backend.RawTree`.
     ``known`` gives the values' digests the writer computed from its arrays (by path); the others are read
     from the file. Datasets with a digest already (and of kinds we do not digest) are left out.
     """
     found: dict[str, dict[str, str]] = {}
-    for path, group in _tables(tree):
+    for path, group in _tables(raw):
         found.update(_table_attributes(path, group, raw, known or {}))
     return found
 
@@ -204,6 +208,8 @@ def _table_attributes(path: str, group: Any, raw: Any, known: Mapping[str, str])
     found: dict[str, dict[str, str]] = {}
     for name, node in arrays.items():
         if node.attrs.get(DIGEST_ATTRIBUTE):  # recorded already (a blank one is none: see clear)
+            continue
+        if "reference" in str(node.attrs.get("_DTYPE", "")):  # hdmf-zarr's object references, stored as text
             continue
         digest = value_digest(name)
         if digest is None:
@@ -227,7 +233,7 @@ def record(
     """Write the digests of every table dataset of the file at ``path`` that has none (``known``: those the
     writer computed from its arrays, by dataset path), with ``extra`` attributes, in one pass of ``backend``."""
     with backend.raw_tree(path) as raw:
-        attributes = missing_attributes(raw.group("/"), raw, known)
+        attributes = missing_attributes(raw, known)
     for dataset, attrs in (extra or {}).items():
         attributes.setdefault(dataset, {}).update(attrs)
     backend.write_attributes(path, attributes)
