@@ -7,6 +7,11 @@ The files are edited with plain h5py / zarr, which recompute Fletcher-32 / CRC-3
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +209,69 @@ def test_convert_records_digests_in_the_new_file(path: Path, tmp_path: Path) -> 
     convert(path, other, preset="compact")
     assert _digests(other, "results") == _digests(path, "results")
     hdmf_ai.read(other)
+
+
+# a writer in its own process, SIGKILLed after a known batch (it waits on stdin once it has written ``stop`` rows)
+_KILLED_WRITER = """
+import sys
+import numpy as np
+import hdmf_ai
+
+path, stop = sys.argv[1], int(sys.argv[2])
+loss = np.arange(3000, dtype=float)
+writer = hdmf_ai.ResultsWriter(path, n_samples=3000, progress=False)
+for start in range(0, stop, 500):
+    writer.append(loss=loss[start : start + 500], predicted_class=np.arange(start, start + 500) % 7)
+    print(start + 500, flush=True)
+sys.stdin.read()
+"""
+
+
+def test_resume_after_a_kill_records_the_digests_of_an_uninterrupted_write(path: Path, tmp_path: Path) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_WRITER, str(path), "1500"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )  # fmt: skip
+    assert child.stdout is not None and child.stdin is not None
+    try:
+        while int(child.stdout.readline() or 1500) < 1500:
+            pass
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+        child.stdin.close()
+    loss, classes = np.arange(3000, dtype=float), np.arange(3000) % 7
+    with hdmf_ai.ResultsWriter(path, resume=True, progress=False) as writer:
+        assert writer.rows_written == 1500
+        writer.append(loss=loss[1500:], predicted_class=classes[1500:])
+    rt = hdmf_ai.ResultsTable(name="results", description="once")
+    rt.add_column("loss", "per-sample loss", data=loss)
+    rt.add_predicted_class(classes)
+    once = tmp_path / f"once{path.suffix}"
+    hdmf_ai.write(rt, once)
+    resumed, single = _digests(path, "results"), _digests(once, "results")
+    # predicted_class: the writer stores uint64 where write() stores uint32, so only id and loss compare
+    assert (resumed["id"], resumed["loss"]) == (single["id"], single["loss"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", hdmf_ai.IncompleteTableWarning)
+        np.testing.assert_array_equal(hdmf_ai.read(path)["loss"].data, loss)
+
+
+def test_a_lossy_column_records_the_digest_of_its_rounded_values(path: Path) -> None:
+    rt = full_table(N)
+    hdmf_ai.write(rt, path, storage={"predicted_probability": hdmf_ai.io.policy.lossy(quantize_bits=8)})
+    got = hdmf_ai.read(path)  # verified: the digest is of what is stored, not of the values given
+    assert not np.array_equal(got["predicted_probability"].data, rt["predicted_probability"].data)
+    assert hdmf_ai.validate(path) == []
+
+
+def test_a_ragged_column_and_its_index_record_digests(path: Path) -> None:
+    rt = full_table(N)
+    rt.add_column("tags", "ragged tags", data=list(range(2 * N)), index=list(range(2, 2 * N + 1, 2)))
+    hdmf_ai.write(rt, path)
+    recorded = _digests(path, "results")
+    assert recorded["tags"].startswith("xxh3-128:") and recorded["tags_index"].startswith("xxh3-128:")
+    _set(path, "results/tags_index", 3, 9)  # still monotonic: only the digest tells
+    with pytest.raises(hdmf_ai.ResultsFileError, match="dataset 'results/tags_index'"):
+        hdmf_ai.read(path)
