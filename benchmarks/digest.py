@@ -28,13 +28,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from data import make_arrays  # noqa: E402
+from data import make_arrays
 
-import hdmf_ai  # noqa: E402
-from hdmf_ai.io import digest  # noqa: E402
+import hdmf_ai
+from hdmf_ai.io import digest
 
 BATCH = 4096
 
@@ -100,7 +98,7 @@ def measure(directory: Path, suffix: str, arrays: Any, rounds: int) -> dict[str,
             with contextlib.nullcontext() if with_digests else digests_off():
                 times["write" + key].append(_timed(lambda: hdmf_ai.write(table, path)))
                 times["batched" + key].append(_timed(lambda: _write_batched(batched, arrays)))
-            times["read" + key].append(_timed(lambda: hdmf_ai.read(path, verify=with_digests)))
+            times["read" + key].append(_timed(lambda verify=with_digests: hdmf_ai.read(path, verify=verify)))
     _remove(path)
     _remove(batched)
     return times
