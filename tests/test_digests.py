@@ -275,3 +275,29 @@ def test_a_ragged_column_and_its_index_record_digests(path: Path) -> None:
     _set(path, "results/tags_index", 3, 9)  # still monotonic: only the digest tells
     with pytest.raises(hdmf_ai.ResultsFileError, match="dataset 'results/tags_index'"):
         hdmf_ai.read(path)
+
+
+def test_a_lazy_slice_is_checked_by_the_blocks_it_falls_in(path: Path) -> None:
+    rng = np.random.default_rng(5)
+    embedding = rng.normal(size=(1000, 1024))  # 8 KiB rows: blocks of 128 rows
+    rt = hdmf_ai.ResultsTable(name="results", description="wide rows")
+    rt.add_embedding(embedding)
+    hdmf_ai.write(rt, path)
+    with hdmf_ai.open(path) as lazy:
+        np.testing.assert_array_equal(digest.verify_rows(lazy["embedding"], 130, 260), embedding[130:260])
+        np.testing.assert_array_equal(digest.verify_rows(lazy["embedding"], 990, 2000), embedding[990:])
+    _set(path, "results/embedding", 700, np.zeros(1024))
+    with hdmf_ai.open(path) as lazy:
+        np.testing.assert_array_equal(digest.verify_rows(lazy["embedding"], 0, 640), embedding[:640])
+        with pytest.raises(hdmf_ai.ResultsFileError, match="'results/embedding': rows 640 to 768 differ"):
+            digest.verify_rows(lazy["embedding"], 650, 700)
+
+
+def test_the_batched_writer_records_block_digests_too(path: Path) -> None:
+    rng = np.random.default_rng(6)
+    embedding = rng.normal(size=(600, 1024))
+    with hdmf_ai.ResultsWriter(path, n_samples=600, columns={"embedding": (1024,)}, progress=False) as writer:
+        for start in range(0, 600, 50):  # batches that straddle the 128-row blocks
+            writer.append(embedding=embedding[start : start + 50])
+    with hdmf_ai.open(path) as lazy:
+        np.testing.assert_array_equal(digest.verify_rows(lazy["embedding"], 100, 400), embedding[100:400])

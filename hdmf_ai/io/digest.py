@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -36,7 +37,10 @@ from ..errors import ResultsFileError
 
 __all__ = [
     "DIGEST_ATTRIBUTE",
+    "BLOCKS_ATTRIBUTE",
     "Streaming",
+    "attributes_of",
+    "block_rows",
     "clear",
     "combine",
     "missing_attributes",
@@ -45,10 +49,15 @@ __all__ = [
     "problems",
     "record",
     "streams",
+    "verify_rows",
     "verify_table",
 ]
 
 DIGEST_ATTRIBUTE = "hdmf_ai_digest"
+BLOCKS_ATTRIBUTE = "hdmf_ai_digest_blocks"
+MAX_BLOCKS = 2048  # 32 KiB of text at most: HDF5 keeps attributes below 64 KiB in the object header
+_BLOCK_BYTES = 1 << 20
+_BLOCK_PREFIX = "xxh3-64:"
 _PREFIX = "xxh3-128:"
 _BLOCK_ROWS = 1 << 16  # rows hashed at a time from disk: bounded memory, any chunk shape
 _MAGIC = b"hdmf-ai digest v1\x00"
@@ -63,12 +72,30 @@ def _kind(dtype: np.dtype) -> str | None:
     return None
 
 
-class Streaming:
-    """A digest fed rows in order (batches of any length): :meth:`update`, then :meth:`hexdigest`."""
+def block_rows(row_shape: tuple[int, ...], itemsize: int, rows: int) -> int:
+    """Rows per block digest: a power of two of about 1 MiB, doubled until at most :data:`MAX_BLOCKS` cover ``rows``."""
+    row_bytes = max(1, itemsize * int(np.prod(row_shape, dtype=np.int64)))
+    size = 1 << max(0, (_BLOCK_BYTES // row_bytes).bit_length() - 1)
+    while math.ceil(rows / size) > MAX_BLOCKS:
+        size *= 2
+    return size
 
-    def __init__(self, kind: str, row_shape: tuple[int, ...]) -> None:
+
+class Streaming:
+    """A digest fed rows in order (batches of any length): :meth:`update`, then :meth:`attributes`.
+
+    With ``block`` rows, numbers also get a digest per block of that many rows (XXH3 64-bit), so that a slice
+    read lazily can be checked by the blocks it falls in (:func:`verify_rows`).
+    """
+
+    def __init__(self, kind: str, row_shape: tuple[int, ...], block: int | None = None) -> None:
         self.kind, self.row_shape, self.rows = kind, tuple(int(n) for n in row_shape), 0
-        self._hash = xxhash.xxh3_128(_MAGIC + f"{kind}|{self.row_shape}\x00".encode())
+        header = _MAGIC + f"{kind}|{self.row_shape}\x00".encode()
+        self._hash = xxhash.xxh3_128(header)
+        self.block = None if kind == "text" else block
+        self._block_seed = xxhash.xxh3_64(header)
+        self._current = self._block_seed.copy()
+        self._blocks: list[str] = []
 
     def update(self, rows: Any) -> None:
         """Add ``rows`` (an array, or a list of text) after the rows given so far."""
@@ -81,23 +108,60 @@ class Streaming:
             self.rows += len(rows)
             return
         arr = np.ascontiguousarray(rows, dtype=np.dtype(self.kind))
+        if arr.ndim == 0:
+            arr = arr.reshape(1)
         self._hash.update(arr.reshape(-1).view(np.uint8))
-        self.rows += arr.shape[0] if arr.ndim else 1
+        if self.block is not None:
+            self._update_blocks(arr)
+        self.rows += arr.shape[0]
+
+    def _update_blocks(self, arr: np.ndarray) -> None:
+        assert self.block is not None
+        done = 0
+        while done < arr.shape[0]:
+            room = self.block - (self.rows + done) % self.block
+            part = arr[done : done + room]
+            self._current.update(part.reshape(-1).view(np.uint8))
+            done += part.shape[0]
+            if (self.rows + done) % self.block == 0:
+                self._blocks.append(self._current.hexdigest())
+                self._current = self._block_seed.copy()
 
     def hexdigest(self) -> str:
         final = self._hash.copy()
         final.update(struct.pack("<Q", self.rows))
         return _PREFIX + final.hexdigest()
 
+    def blocks(self) -> str | None:
+        """The block digests as recorded (``"xxh3-64:<rows per block>:<16 hex per block>"``); None without."""
+        if self.block is None:
+            return None
+        hexes = list(self._blocks)
+        if self.rows % self.block:
+            hexes.append(self._current.hexdigest())
+        if len(hexes) > MAX_BLOCKS:
+            return None  # a table grown far past its first size: the whole digest stands alone
+        return f"{_BLOCK_PREFIX}{self.block}:" + "".join(hexes)
 
-def streaming_for(data: Any) -> Streaming | None:
-    """A :class:`Streaming` digest for ``data``'s dtype and row shape; None for values we do not digest."""
+    def attributes(self) -> dict[str, str]:
+        """The attributes that record this digest: the whole, and the blocks when kept."""
+        found = {DIGEST_ATTRIBUTE: self.hexdigest()}
+        blocks = self.blocks()
+        if blocks is not None:
+            found[BLOCKS_ATTRIBUTE] = blocks
+        return found
+
+
+def streaming_for(data: Any, rows: int | None = None) -> Streaming | None:
+    """A :class:`Streaming` digest for ``data``'s dtype and row shape (blocks sized for ``rows``, default its
+    length); None for values we do not digest."""
     dtype = _dtype_of(data)
     kind = None if dtype is None else _kind(dtype)
     shape = (len(data),) if isinstance(data, list) else tuple(data.shape)
-    if kind is None or len(shape) == 0:
+    if dtype is None or kind is None or len(shape) == 0:
         return None
-    return Streaming(kind, shape[1:])
+    block = block_rows(shape[1:], dtype.itemsize, shape[0] if rows is None else rows)
+    return Streaming(kind, shape[1:], block)
 
 
 def _dtype_of(data: Any) -> np.dtype | None:
@@ -121,12 +185,18 @@ def _dtype_of(data: Any) -> np.dtype | None:
 
 def of_values(data: Any) -> str | None:
     """The digest of ``data`` (an array, a list, or an on-disk dataset, read in blocks); None if not digested."""
+    found = attributes_of(data)
+    return None if found is None else found[DIGEST_ATTRIBUTE]
+
+
+def attributes_of(data: Any) -> dict[str, str] | None:
+    """The digest attributes of ``data`` (whole and blocks), as :class:`Streaming` records them."""
     stream = streaming_for(data)
     if stream is None:
         return None
     for block in _blocks(data):
         stream.update(block)
-    return stream.hexdigest()
+    return stream.attributes()
 
 
 def _blocks(data: Any) -> Iterator[Any]:
@@ -182,11 +252,11 @@ def _elements_name(reference: Any, raw: Any) -> str | None:
         return None
 
 
-def missing_attributes(raw: Any, known: Mapping[str, str] | None = None) -> dict[str, dict[str, str]]:
+def missing_attributes(raw: Any, known: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, dict[str, str]]:
     """Digest attributes (dataset path -> {name: digest}) for every table dataset in a written file.
 
     ``raw`` is the file's :class:`~.backend.RawTree`.
-    ``known`` gives the values' digests the writer computed from its arrays (by path); the others are read
+    ``known`` gives the digest attributes the writer computed from its arrays (by path); the others are read
     from the file. Datasets with a digest already (and of kinds we do not digest) are left out.
     """
     found: dict[str, dict[str, str]] = {}
@@ -195,14 +265,16 @@ def missing_attributes(raw: Any, known: Mapping[str, str] | None = None) -> dict
     return found
 
 
-def _table_attributes(path: str, group: Any, raw: Any, known: Mapping[str, str]) -> dict[str, dict[str, str]]:
+def _table_attributes(
+    path: str, group: Any, raw: Any, known: Mapping[str, Mapping[str, str]]
+) -> dict[str, dict[str, str]]:
     arrays = {name: node for name, node in _members(group) if _is_array(node)}
-    values: dict[str, str | None] = {}
+    values: dict[str, dict[str, str] | None] = {}
 
-    def value_digest(name: str) -> str | None:
+    def value_digest(name: str) -> dict[str, str] | None:
         if name not in values:
             key = f"{path}/{name}"
-            values[name] = known[key] if key in known else of_values(arrays[name])
+            values[name] = dict(known[key]) if key in known else attributes_of(arrays[name])
         return values[name]
 
     found: dict[str, dict[str, str]] = {}
@@ -219,15 +291,15 @@ def _table_attributes(path: str, group: Any, raw: Any, known: Mapping[str, str])
             elements = value_digest(other) if other in arrays else None
             if elements is None:
                 continue  # elements we cannot digest: leave the codes unrecorded rather than wrong
-            digest = combine(digest, elements)
-        found[f"{path}/{name}"] = {DIGEST_ATTRIBUTE: digest}
+            digest = {**digest, DIGEST_ATTRIBUTE: combine(digest[DIGEST_ATTRIBUTE], elements[DIGEST_ATTRIBUTE])}
+        found[f"{path}/{name}"] = digest
     return found
 
 
 def record(
     path: Path,
     backend: Any,
-    known: Mapping[str, str] | None = None,
+    known: Mapping[str, Mapping[str, str]] | None = None,
     extra: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
     """Write the digests of every table dataset of the file at ``path`` that has none (``known``: those the
@@ -245,7 +317,7 @@ def clear(path: Path, backend: Any, table: str) -> None:
     with backend.raw_tree(path) as raw:
         group = raw.group(table)
         stale = {
-            f"{table}/{name}": {DIGEST_ATTRIBUTE: ""}
+            f"{table}/{name}": {DIGEST_ATTRIBUTE: "", BLOCKS_ATTRIBUTE: ""}
             for name, node in _members(group)
             if _is_array(node) and node.attrs.get(DIGEST_ATTRIBUTE)
         }
@@ -266,13 +338,13 @@ def streams(datasets: Mapping[str, Any], rows: int) -> dict[str, Streaming]:
     return found
 
 
-def planned_values(planned: Any) -> dict[str, str]:
-    """The values' digests of the policy's planned columns, from the arrays handed to the backend (inside
+def planned_values(planned: Any) -> dict[str, dict[str, str]]:
+    """The digest attributes of the policy's planned columns, from the arrays handed to the backend (inside
     ``policy.applied``: each column's data is then a DataIO around its stored array)."""
-    found: dict[str, str] = {}
+    found: dict[str, dict[str, str]] = {}
     for item in planned:
         data = item.column.data
-        digest = of_values(getattr(data, "data", data))
+        digest = attributes_of(getattr(data, "data", data))
         if digest is not None:
             found[item.path] = digest
     return found
@@ -364,6 +436,48 @@ def verify_table(table: Any, *, source: Path | str | None = None, manager: Any =
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         raise ResultsFileError(where, found[0] + more)
     return checked
+
+
+def verify_rows(column: Any, start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` of a column opened lazily, checked against the block digests recorded with it.
+
+    Only the blocks the rows fall in are read (about 1 MiB each). Raises
+    :class:`~hdmf_ai.errors.ResultsFileError` naming the file, the dataset and the rows on a mismatch, or when
+    the column records no block digests (text, files of other writers: check the whole with :func:`verify_table`).
+
+    Example: ``with hdmf_ai.open(path) as rt: first = verify_rows(rt["predicted_probability"], 0, 100)``
+    """
+    data = column.data
+    name = f"{getattr(column.parent, 'name', '?')}/{column.name}"
+    where = _source_of(column.parent) if column.parent is not None else name
+    recorded = getattr(data, "attrs", {}).get(BLOCKS_ATTRIBUTE)
+    recorded = recorded.decode() if isinstance(recorded, bytes) else recorded
+    if not isinstance(recorded, str) or not recorded.startswith(_BLOCK_PREFIX):
+        raise ResultsFileError(where, f"dataset '{name}' records no block digests to check rows against")
+    size_text, hexes = recorded[len(_BLOCK_PREFIX) :].split(":", 1)
+    size, n = int(size_text), int(data.shape[0])
+    expected = [hexes[i : i + 16] for i in range(0, len(hexes), 16)]
+    if len(expected) != math.ceil(n / size):
+        raise ResultsFileError(where, f"dataset '{name}' has {n} rows; its block digests cover {len(expected)} blocks")
+    start, stop = max(0, start), min(n, stop)
+    first, last = start // size, max(start // size, math.ceil(stop / size))
+    rows = np.asarray(data[first * size : min(n, last * size)])
+    stream = streaming_for(rows)
+    if stream is None:
+        raise ResultsFileError(where, f"dataset '{name}' holds values without block digests")
+    stream.block = size
+    stream.update(rows)
+    got = stream.blocks() or ""
+    got_hexes = [got[i : i + 16] for i in range(got.index(":", len(_BLOCK_PREFIX)) + 1, len(got), 16)]
+    for index, (want, have) in enumerate(zip(expected[first:last], got_hexes, strict=True)):
+        if want != have:
+            block = first + index
+            raise ResultsFileError(
+                where,
+                f"dataset '{name}': rows {block * size} to {min(n, (block + 1) * size)} differ from those written "
+                f"(block digest {want} recorded, {have} read)",
+            )
+    return rows[start - first * size : stop - first * size]
 
 
 def _source_of(table: Any) -> str:

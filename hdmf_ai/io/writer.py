@@ -193,7 +193,7 @@ class ResultsWriter:
         self._sink.finish(self.plan.final_attributes(self._sink))
         # content digests (io/digest.py): the streamed columns' from their rows, the rest read from the file
         table = self.plan.table.strip("/")
-        known = {f"{table}/{name}": stream.hexdigest() for name, stream in self._digests.items()}
+        known = {f"{table}/{name}": stream.attributes() for name, stream in self._digests.items()}
         digest.record(self.path, self.plan.backend, known)
         self._closed = True
         self._progress().close()
