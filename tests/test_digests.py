@@ -32,7 +32,7 @@ ATTR = digest.DIGEST_ATTRIBUTE
 
 
 def _group(path: Path, mode: str = "r") -> Any:
-    if path.suffix == ".h5":
+    if path.suffix != ".zarr":
         return h5py.File(path, mode)
     return zarr.open_group(str(path), mode=mode, use_consolidated=False)
 
@@ -45,7 +45,7 @@ def _close(root: Any, path: Path) -> None:
 
 
 def _digests(path: Path, table: str) -> dict[str, str]:
-    if path.suffix == ".h5":
+    if path.suffix != ".zarr":
         with h5py.File(path, "r") as f:
             return {name: str(node.attrs.get(ATTR)) for name, node in f[table].items()}
     group = zarr.open_group(str(path), path=table, mode="r", use_consolidated=False)  # not a stale nested copy
@@ -301,3 +301,60 @@ def test_the_batched_writer_records_block_digests_too(path: Path) -> None:
             writer.append(embedding=embedding[start : start + 50])
     with hdmf_ai.open(path) as lazy:
         np.testing.assert_array_equal(digest.verify_rows(lazy["embedding"], 100, 400), embedding[100:400])
+
+
+def test_write_dask_records_the_digests_of_a_one_shot_write(tmp_path: Path) -> None:
+    da = pytest.importorskip("dask.array", reason="write_dask needs the 'dask' extra")
+    from hdmf_ai.io.dask import write_dask
+
+    columns = _batches()
+    path = write_dask(
+        tmp_path / "dask.zarr",
+        {name: da.from_array(values, chunks=300) for name, values in columns.items()},
+        declarations={"loss": {"description": "per-sample loss"}},
+        metadata={"name": "results", "description": "dask"},
+        progress=False,
+    )
+    once = tmp_path / "once.zarr"
+    _one_shot(once, columns)
+    recorded, single = _digests(path, "results"), _digests(once, "results")
+    assert (recorded["predicted_probability"], recorded["loss"]) == (single["predicted_probability"], single["loss"])
+    _set(path, "results/loss", 10, -5.0)
+    with pytest.raises(hdmf_ai.ResultsFileError, match="dataset 'results/loss'"):
+        hdmf_ai.read(path)
+
+
+def test_write_nwb_records_digests_of_the_results_and_the_tables_they_point_at(tmp_path: Path, backend: str) -> None:
+    pytest.importorskip("pynwb", reason="NWB files need the 'nwb' extra")
+    from test_nwb import nwb_path, results_for, session
+
+    import hdmf_ai.nwb as hdmf_ai_nwb
+
+    nwbfile = session()
+    hdmf_ai_nwb.add_to_nwbfile(nwbfile, results_for(nwbfile.units))
+    path = hdmf_ai_nwb.write_nwb(nwbfile, nwb_path(tmp_path, backend))
+    assert _digests(path, "analysis/cell_types")["viz_embedding"].startswith("xxh3-128:")
+    hdmf_ai.read(path)
+    _set(path, "units/spike_times", 0, 1e6)  # the source table the results point at
+    with pytest.raises(hdmf_ai.ResultsFileError, match="dataset 'units/spike_times'"):
+        hdmf_ai.read(path)
+
+
+def test_the_command_line_validate_notes_a_file_without_digests(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hdmf_ai.cli import main
+
+    hdmf_ai.write(full_table(N), path)
+    assert main(["validate", str(path)]) == 0
+    assert "no content digests" not in capsys.readouterr().out
+    root = _group(path, "r+")
+    try:
+        for table in ("results", "source"):
+            group = root[table]
+            names = list(group.keys()) if isinstance(root, h5py.File) else [n for n, _ in group.arrays()]
+            for name in names:
+                if ATTR in group[name].attrs:
+                    del group[name].attrs[ATTR]
+    finally:
+        _close(root, path)
+    assert main(["validate", str(path)]) == 0
+    assert "note:" in capsys.readouterr().out
