@@ -7,10 +7,12 @@ in the attribute ``hdmf_ai_digest``: text like ``"xxh3-128:<32 hex>"``, the XXH3
 of a header naming the value kind, the little-endian dtype and the shape of a row, then the rows in C
 order (numbers: their little-endian bytes; text: each value's UTF-8 bytes after its length), then the row
 count. An enum's codes fold in the digest of its elements, so that elements changed or swapped for another
-dataset are caught on the codes too.
+dataset are caught on the codes too. Numbers also get a digest per block of rows (about 1 MiB, a power of two
+rows, at most 2,048 blocks) in ``hdmf_ai_digest_blocks``, so that a slice read lazily can be checked by
+reading only the blocks it falls in (:func:`verify_rows`).
 
-Digests are computed from the arrays handed to the backend where the writer has them (:func:`of_values`,
-:class:`Streaming` for batches), and from the written file for the rest (:func:`missing_attributes`:
+Digests are computed from the arrays handed to the backend where the writer has them (:func:`planned_values`,
+:class:`Streaming` for batches, in row order), and from the written file for the rest (:func:`missing_attributes`:
 text, enum elements, skeleton datasets). ``read`` and ``validate`` check them (:func:`problems`);
 :func:`verify_table` checks a table opened lazily. Datasets without the attribute (files of other
 writers, of older versions) are not checked, and validate notes a file with none.
