@@ -358,3 +358,12 @@ def test_the_command_line_validate_notes_a_file_without_digests(path: Path, caps
         _close(root, path)
     assert main(["validate", str(path)]) == 0
     assert "note:" in capsys.readouterr().out
+
+
+def test_convert_refuses_a_source_whose_values_changed(path: Path, tmp_path: Path) -> None:
+    hdmf_ai.write(full_table(N), path)
+    _set(path, "results/loss", 2, 7.0)
+    other = tmp_path / ("converted.zarr" if path.suffix == ".h5" else "converted.h5")
+    with pytest.raises(hdmf_ai.ResultsFileError, match="dataset 'results/loss'"):
+        convert(path, other)
+    assert not other.exists()

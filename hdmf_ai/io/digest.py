@@ -50,6 +50,7 @@ __all__ = [
     "planned_values",
     "problems",
     "record",
+    "snapshot",
     "streams",
     "verify_rows",
     "verify_table",
@@ -396,16 +397,29 @@ def _tables_under(tables: Any) -> list[Any]:
     return found
 
 
-def problems(tables: Any, manager: Any = None) -> tuple[list[str], int]:
+def snapshot(tables: Any) -> dict[int, str]:
+    """The digests recorded for the datasets of lazily opened tables (by ``id`` of the column), kept for
+    :func:`problems` once their data have been loaded into memory (and the on-disk attributes are gone)."""
+    found: dict[int, str] = {}
+    for table in _tables_under(tables):
+        for obj in _datasets(table):
+            recorded = _recorded(obj)
+            if recorded is not None:
+                found[id(obj)] = recorded
+    return found
+
+
+def problems(tables: Any, manager: Any = None, recorded: Mapping[int, str] | None = None) -> tuple[list[str], int]:
     """What differs from the digests recorded in the tables (and the tables they point at), and how many
     datasets had one. Each problem names the dataset, the digest recorded and the one of the values read.
-    ``manager``: the BuildManager the tables were read with into memory; None for tables opened lazily."""
+    ``manager``: the BuildManager the tables were read with into memory; None for tables opened lazily;
+    ``recorded``: the digests taken by :func:`snapshot` before the data were loaded."""
     found: list[str] = []
     checked = 0
     for table in _tables_under(tables):
         for obj in _datasets(table):
-            recorded = _recorded(obj, manager)
-            if recorded is None:
+            recorded_digest = _recorded(obj, manager) if recorded is None else recorded.get(id(obj))
+            if recorded_digest is None:
                 continue
             checked += 1
             try:
@@ -416,10 +430,10 @@ def problems(tables: Any, manager: Any = None) -> tuple[list[str], int]:
             except Exception as err:  # a damaged chunk or codec
                 found.append(f"dataset '{table.name}/{obj.name}' cannot be read to check its digest: {err}")
                 continue
-            if actual != recorded:
+            if actual != recorded_digest:
                 found.append(
                     f"dataset '{table.name}/{obj.name}': the values read differ from those written "
-                    f"(content digest {recorded} recorded, {actual} read)"
+                    f"(content digest {recorded_digest} recorded, {actual} read)"
                 )
     return found, checked
 
