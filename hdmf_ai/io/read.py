@@ -324,9 +324,9 @@ def read(
     source = _source(path)
     with _opened(source, backend, storage_options) as (io, builder):
         picked = _pick(_constructed_in_memory(io, builder, source), table, source)
+        _refuse_broken_rules(picked, source)  # first: it names the rule a damaged value breaks
         if verify:  # content digests (io/digest.py): values changed since they were written are an error
             digest.verify_table(picked, source=source, manager=io.manager)
-        _refuse_broken_rules(picked, source)
         _resolve_references(picked)
         return picked
 
@@ -367,12 +367,12 @@ def _rule_problems(source: Path, backend: str | None, notes: list[str] | None = 
             warnings.filterwarnings("ignore", category=IncompleteTableWarning)
             with _opened(source, backend) as (io, builder):
                 tables = _results_tables(_constructed_in_memory(io, builder, source))
+                for table in tables:
+                    found += [f"table '{table.name}': {problem}" for problem in invariants.problems(table)]
                 changed, checked = digest.problems(tables, io.manager)  # content digests (io/digest.py)
                 found += changed
                 if not checked and notes is not None:
                     notes.append(f"{source}: no content digests (written by another writer or an older version)")
-                for table in tables:
-                    found += [f"table '{table.name}': {problem}" for problem in invariants.problems(table)]
     except ResultsFileError as err:  # the values cannot even be read into their containers: that is the problem
         found.append(str(err))
     return found
