@@ -103,7 +103,7 @@ def _validate(args: argparse.Namespace) -> int:
         problems = validate(args.file, backend=args.backend, notes=notes)
     for problem in problems:
         print(problem)
-    for note in notes:
+    for note in notes if not unfinished else []:  # an unfinished table gets its digests when it finishes
         print(f"note: {note}")
     for table, (complete, target) in unfinished.items():
         print(f"table '{table}': {incomplete_note(complete, target)}")
