@@ -98,10 +98,13 @@ def _validate(args: argparse.Namespace) -> int:
     from .io import validate
     from .io.incomplete import incomplete_note, unfinished_tables
 
+    notes: list[str] = []
     with unfinished_tables() as unfinished:  # stated below, on stdout
-        problems = validate(args.file, backend=args.backend)
+        problems = validate(args.file, backend=args.backend, notes=notes)
     for problem in problems:
         print(problem)
+    for note in notes if not unfinished else []:  # an unfinished table gets its digests when it finishes
+        print(f"note: {note}")
     for table, (complete, target) in unfinished.items():
         print(f"table '{table}': {incomplete_note(complete, target)}")
     verdict = "valid" if not problems else f"{len(problems)} problem(s)"

@@ -31,7 +31,7 @@ from hdmf.backends.io import HDMFIO
 from hdmf.common import DynamicTable, DynamicTableRegion
 
 from .errors import StorageError
-from .io import policy
+from .io import digest, policy
 from .io.files import check_replaceable, move_into_place, temporary_sibling
 from .io.registry import backend_for
 from .nwbtypes import (
@@ -164,6 +164,7 @@ def write_nwb(
                     io.write(nwbfile)
                 else:  # datasets of the source file are copied, not linked: the copy stands alone
                     io.export(src_io=source_io, nwbfile=nwbfile, write_args={"link_data": False})
+        digest.record(tmp, chosen)  # content digests (io/digest.py) of every table's datasets, read from tmp
         move_into_place(tmp, target, replace=overwrite)
     return target
 

@@ -28,7 +28,7 @@ from ..coercion import ColumnSpec
 from ..errors import ColumnError, ResultsFileError
 from ..results_table import ResultsTable
 from ..typemap import get_manager
-from . import policy
+from . import digest, policy
 from .backend import Backend
 from .build import ROOT_FLAG, referenced_tables, size_bound
 from .files import check_replaceable, check_room, move_into_place, temporary_sibling, unchanged_since
@@ -110,6 +110,7 @@ def add_column(
     finally:
         io.close()
     chosen.refresh(target)
+    digest.record(target, chosen)  # content digests (io/digest.py): the new column's, read back from the file
     return target
 
 
@@ -207,10 +208,12 @@ def add_tables(
                 check_room(target, size_bound(_Tables(added), planned))
             with _pointing_at(added, same), _attached(added, root), policy.applied(planned, chosen):
                 chosen.write(io, root)
+                values = digest.planned_values(planned)  # content digests (io/digest.py): of the arrays written
         finally:
             io.close()
         lossy = policy.lossy_attributes(planned)
-        chosen.write_attributes(tmp, {p: {policy.LOSSY_ATTRIBUTE: text} for p, text in lossy.items()})
+        lossy_attrs = {p: {policy.LOSSY_ATTRIBUTE: text} for p, text in lossy.items()}
+        digest.record(tmp, chosen, values, extra=lossy_attrs)  # + the new tables' text, read from the copy
         chosen.refresh(tmp)
         still_as_copied()  # another writer's change meanwhile would be lost by the move: refuse instead
         move_into_place(tmp, target)

@@ -19,6 +19,8 @@ import zarr
 from hdmf.common import DynamicTable
 from hdmf.container import Container, Data
 
+from ..errors import ResultsFileError
+from . import digest
 from .policy import DEFAULT_PRESET, Preset, Setting
 from .read import list_tables
 from .read import open as open_results
@@ -55,9 +57,13 @@ def convert(
     with open_results(src, table=first, backend=source_backend) as table:
         root = table.parent if isinstance(table.parent, Container) else table
         tables = [c for c in root.children if isinstance(c, DynamicTable)] if root is not table else [table]
+        recorded = digest.snapshot(tables)  # the source's content digests, checked once its values are loaded
         for obj in [root, *root.all_children()]:
             if isinstance(obj, Data) and isinstance(obj.data, (h5py.Dataset, zarr.Array)):
                 obj.transform(_loaded)  # the new file gets the new settings, not a copy of the old layout
+        changed, _ = digest.problems(tables, recorded=recorded)
+        if changed:  # never carry changed values into a new file under fresh digests
+            raise ResultsFileError(src, changed[0])
         return write(tables, target, backend=backend, overwrite=overwrite, preset=preset, storage=storage)
 
 

@@ -35,7 +35,7 @@ from hdmf.common import DynamicTable
 from .. import coercion
 from .._tableview import require
 from ..coercion import ColumnSpec
-from . import policy
+from . import digest, policy
 from .files import check_replaceable, remove
 from .lazy import BLOCK_BYTES
 from .plan import WritePlan
@@ -123,6 +123,7 @@ def write_dask(
         raise
     sink.commit(n)
     sink.finish(plan.final_attributes(sink))
+    digest.record(target, plan.backend)  # content digests (io/digest.py): read back from the store once
     return target
 
 

@@ -32,7 +32,7 @@ from ..errors import IncompleteTableWarning, MissingDependencyError, ResultsFile
 from ..evaluation import EvaluationTable
 from ..results_table import ResultsTable
 from ..typemap import get_manager
-from . import h5chunks, remote, safety
+from . import digest, h5chunks, remote, safety
 from .backend import Backend
 from .build import ROOT_FLAG
 from .incomplete import RowLimited, trim_incomplete
@@ -337,6 +337,7 @@ def read(
     table: str | None = None,
     backend: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    verify: bool = True,
 ) -> ResultsTable:
     """Read a ResultsTable fully into memory (numpy arrays); the file is closed on return.
 
@@ -352,11 +353,17 @@ def read(
     storage_options
         For URLs: fsspec's options, e.g. ``{"endpoint_url": ...}`` for an S3-compatible store,
         ``{"profile": ...}`` or ``{"anon": True}`` (see :mod:`hdmf_ai.io.remote`).
+    verify
+        Check the values read against the content digests recorded when they were written (default; see
+        :mod:`hdmf_ai.io.digest`): a mismatch is a ResultsFileError naming the dataset. Files without
+        digests read as they are.
     """
     source = _source(path)
     with _opened(source, backend, storage_options) as (io, builder):
         picked = _pick(_constructed_in_memory(io, builder, source), table, source)
-        _refuse_broken_rules(picked, source)
+        _refuse_broken_rules(picked, source)  # first: it names the rule a damaged value breaks
+        if verify:  # content digests (io/digest.py): values changed since they were written are an error
+            digest.verify_table(picked, source=source, manager=io.manager)
         _resolve_references(picked)
         return picked
 
@@ -388,15 +395,21 @@ def _refuse_broken_rules(table: ResultsTable, source: Path | str) -> None:
         raise ResultsFileError(source, f"table '{table.name}' breaks the hdmf-ai rules: {broken[0]}{more}")
 
 
-def _rule_problems(source: Path, backend: str | None) -> list[str]:
-    """What :mod:`hdmf_ai.invariants` finds in every ResultsTable of a file (read into memory for it)."""
+def _rule_problems(source: Path, backend: str | None, notes: list[str] | None = None) -> list[str]:
+    """What :mod:`hdmf_ai.invariants` finds in every ResultsTable of a file (read into memory for it), and
+    what differs from the content digests (:mod:`.digest`)."""
     found: list[str] = []
     try:
         with warnings.catch_warnings():  # validate's schema pass has said so already, once
             warnings.filterwarnings("ignore", category=IncompleteTableWarning)
             with _opened(source, backend) as (io, builder):
-                for table in _results_tables(_constructed_in_memory(io, builder, source)):
+                tables = _results_tables(_constructed_in_memory(io, builder, source))
+                for table in tables:
                     found += [f"table '{table.name}': {problem}" for problem in invariants.problems(table)]
+                changed, checked = digest.problems(tables, io.manager)  # content digests (io/digest.py)
+                found += changed
+                if not checked and notes is not None:
+                    notes.append(f"{source}: no content digests (written by another writer or an older version)")
     except ResultsFileError as err:  # the values cannot even be read into their containers: that is the problem
         found.append(str(err))
     return found
@@ -448,7 +461,13 @@ def list_tables(
         ]
 
 
-def validate(path: str | os.PathLike[str], *, backend: str | None = None, namespace: str = "hdmf-ai") -> list[str]:
+def validate(
+    path: str | os.PathLike[str],
+    *,
+    backend: str | None = None,
+    namespace: str = "hdmf-ai",
+    notes: list[str] | None = None,
+) -> list[str]:
     """Validate a file against the schema cached inside it; returns the problems found (empty when valid).
 
     Only the cached spec is used, as a reader without hdmf-ai would: a file that validates here is
@@ -456,6 +475,8 @@ def validate(path: str | os.PathLike[str], *, backend: str | None = None, namesp
     and held to the rules the writer enforces (:mod:`hdmf_ai.invariants`): codes within their classes and
     elements, probabilities in [0, 1], unique ids, folds below ``n_splits``, and so on. Of a table whose
     writer did not finish, the complete rows are checked (with an :class:`~hdmf_ai.errors.IncompleteTableWarning`).
+    Values that differ from the content digests recorded at write time are problems naming the dataset; a
+    file without digests is not a problem, and is said so in ``notes`` when a list is given.
     """
     source = Path(path)
     if not source.exists():
@@ -483,4 +504,4 @@ def validate(path: str | os.PathLike[str], *, backend: str | None = None, namesp
         schema_problems = [str(problem) for part in parts for problem in validator.validate(part)]
     finally:
         io.close()
-    return schema_problems + _rule_problems(source, backend)
+    return schema_problems + _rule_problems(source, backend, notes)

@@ -14,7 +14,7 @@ from pathlib import Path
 from hdmf.common import DynamicTable
 
 from ..typemap import get_type_map
-from . import policy
+from . import digest, policy
 from .append import add_tables
 from .build import ExportingManager, root_container, size_bound
 from .files import check_replaceable, check_room, move_into_place, temporary_sibling
@@ -84,7 +84,9 @@ def write(
             check_room(target, size_bound(root, planned))
         with policy.applied(planned, chosen), chosen.open_io(tmp, "w", ExportingManager(get_type_map())) as io:
             chosen.write(io, root)
+            values = digest.planned_values(planned)  # content digests (io/digest.py): of the arrays written
         lossy = policy.lossy_attributes(planned)
-        chosen.write_attributes(tmp, {path: {policy.LOSSY_ATTRIBUTE: text} for path, text in lossy.items()})
+        lossy_attrs = {path: {policy.LOSSY_ATTRIBUTE: text} for path, text in lossy.items()}
+        digest.record(tmp, chosen, values, extra=lossy_attrs)  # + digests of text/elements, read from tmp
         move_into_place(tmp, target, replace=overwrite)
     return target

@@ -38,7 +38,7 @@ from hdmf.common import DynamicTable
 from ..coercion import ColumnSpec
 from ..errors import ColumnError, ResultsFileError
 from ..progress import progress_bar
-from . import policy
+from . import digest, policy
 from .backend import Sink
 from .files import check_replaceable, check_room
 from .incomplete import describe_table
@@ -120,6 +120,7 @@ class ResultsWriter:
         self._sink: Sink | None = None
         self._written: dict[str, int] = {}  # rows on disk, per dataset
         self._pending: dict[str, list[np.ndarray]] = {}  # rows buffered, per dataset
+        self._digests: dict[str, digest.Streaming] = {}  # content digests of the rows written, per dataset
         self._appended = 0
         self._recorded = 0
         self._closed = False
@@ -190,6 +191,10 @@ class ResultsWriter:
             self._sink.resize(self._appended)
         self._sink.commit(self._appended)
         self._sink.finish(self.plan.final_attributes(self._sink))
+        # content digests (io/digest.py): the streamed columns' from their rows, the rest read from the file
+        table = self.plan.table.strip("/")
+        known = {f"{table}/{name}": stream.attributes() for name, stream in self._digests.items()}
+        digest.record(self.path, self.plan.backend, known)
         self._closed = True
         self._progress().close()
         return self.path
@@ -223,7 +228,10 @@ class ResultsWriter:
         self._open_sink()
 
     def _open_sink(self) -> None:
+        if self._appended:  # content digests (io/digest.py): those of the old rows go before rows are added
+            digest.clear(self.path, self.plan.backend, self.plan.table)
         self._sink = self.plan.open_sink(self._appended)
+        self._digests = digest.streams(self._sink.datasets, self._appended)  # fed the rows in the file
         names = list(self._sink.datasets)
         self._written = dict.fromkeys(names, self._appended)
         self._pending = {name: [] for name in names}
@@ -257,6 +265,8 @@ class ResultsWriter:
             stop = end if (self._durable or final) else max(start, (end // unit) * unit)
             if stop > start:
                 self._sink.write(name, start, data[: stop - start])
+                if name in self._digests:  # content digests (io/digest.py): rows in order, as written
+                    self._digests[name].update(data[: stop - start])
                 self._written[name] = stop
             self._pending[name] = [data[stop - start :]] if stop < end else []
         complete = min(self._written.values())

@@ -1,0 +1,505 @@
+"""End-to-end content digests: what a dataset's values were when written, checked when they are read.
+
+Chunk checksums (Fletcher-32, CRC-32C) guard bytes, not values: a chunk rewritten with valid checksums, a
+datatype or filter mask edited, strings in HDF5's global heap (outside every chunk) all read back as other
+values without an error. So every dataset of a table gets, at write time, a digest of its *decoded* values
+in the attribute ``hdmf_ai_digest``: text like ``"xxh3-128:<32 hex>"``, the XXH3 128-bit hash (``xxhash``)
+of a header naming the value kind, the little-endian dtype and the shape of a row, then the rows in C
+order (numbers: their little-endian bytes; text: each value's UTF-8 bytes after its length), then the row
+count. An enum's codes fold in the digest of its elements, so that elements changed or swapped for another
+dataset are caught on the codes too. Numbers also get a digest per block of rows (about 1 MiB, a power of two
+rows, at most 2,048 blocks) in ``hdmf_ai_digest_blocks``, so that a slice read lazily can be checked by
+reading only the blocks it falls in (:func:`verify_rows`).
+
+Digests are computed from the arrays handed to the backend where the writer has them (:func:`planned_values`,
+:class:`Streaming` for batches, in row order), and from the written file for the rest (:func:`missing_attributes`:
+text, enum elements, skeleton datasets). ``read`` and ``validate`` check them (:func:`problems`);
+:func:`verify_table` checks a table opened lazily. Datasets without the attribute (files of other
+writers, of older versions) are not checked, and validate notes a file with none.
+
+Example
+-------
+>>> import numpy as np
+>>> of_values(np.arange(3, dtype="<i4")) == of_values(np.arange(3, dtype=">i4"))
+True
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xxhash
+
+from ..errors import ResultsFileError
+
+__all__ = [
+    "DIGEST_ATTRIBUTE",
+    "BLOCKS_ATTRIBUTE",
+    "Streaming",
+    "attributes_of",
+    "block_rows",
+    "clear",
+    "combine",
+    "missing_attributes",
+    "of_values",
+    "planned_values",
+    "problems",
+    "record",
+    "snapshot",
+    "streams",
+    "verify_rows",
+    "verify_table",
+]
+
+DIGEST_ATTRIBUTE = "hdmf_ai_digest"
+BLOCKS_ATTRIBUTE = "hdmf_ai_digest_blocks"
+MAX_BLOCKS = 2048  # 32 KiB of text at most: HDF5 keeps attributes below 64 KiB in the object header
+_BLOCK_BYTES = 1 << 20
+_BLOCK_PREFIX = "xxh3-64:"
+_PREFIX = "xxh3-128:"
+_BLOCK_ROWS = 1 << 16  # rows hashed at a time from disk: bounded memory, any chunk shape
+_MAGIC = b"hdmf-ai digest v1\x00"
+
+
+def _kind(dtype: np.dtype) -> str | None:
+    """'text' or the normalised (little-endian) dtype of values we digest; None for what we do not."""
+    if dtype.kind in "biuf":
+        return dtype.newbyteorder("<").str if dtype.byteorder not in "|" else dtype.str
+    if dtype.kind in "USOT":
+        return "text"
+    return None
+
+
+def block_rows(row_shape: tuple[int, ...], itemsize: int, rows: int) -> int:
+    """Rows per block digest: a power of two of about 1 MiB, doubled until at most :data:`MAX_BLOCKS` cover ``rows``."""
+    row_bytes = max(1, itemsize * int(np.prod(row_shape, dtype=np.int64)))
+    size = 1 << max(0, (_BLOCK_BYTES // row_bytes).bit_length() - 1)
+    while math.ceil(rows / size) > MAX_BLOCKS:
+        size *= 2
+    return size
+
+
+class Streaming:
+    """A digest fed rows in order (batches of any length): :meth:`update`, then :meth:`attributes`.
+
+    With ``block`` rows, numbers also get a digest per block of that many rows (XXH3 64-bit), so that a slice
+    read lazily can be checked by the blocks it falls in (:func:`verify_rows`).
+    """
+
+    def __init__(self, kind: str, row_shape: tuple[int, ...], block: int | None = None) -> None:
+        self.kind, self.row_shape, self.rows = kind, tuple(int(n) for n in row_shape), 0
+        header = _MAGIC + f"{kind}|{self.row_shape}\x00".encode()
+        self._hash = xxhash.xxh3_128(header)
+        self.block = None if kind == "text" else block
+        self._block_seed = xxhash.xxh3_64(header)
+        self._current = self._block_seed.copy()
+        self._blocks: list[str] = []
+
+    def update(self, rows: Any) -> None:
+        """Add ``rows`` (an array, or a list of text) after the rows given so far."""
+        if self.kind == "text":
+            values = np.asarray(rows, dtype=object).ravel()
+            for value in values:
+                raw = value if isinstance(value, bytes) else str(value).encode("utf-8")
+                self._hash.update(struct.pack("<Q", len(raw)))
+                self._hash.update(raw)
+            self.rows += len(rows)
+            return
+        arr = np.ascontiguousarray(rows, dtype=np.dtype(self.kind))
+        if arr.ndim == 0:
+            arr = arr.reshape(1)
+        self._hash.update(arr.reshape(-1).view(np.uint8))
+        if self.block is not None:
+            self._update_blocks(arr)
+        self.rows += arr.shape[0]
+
+    def _update_blocks(self, arr: np.ndarray) -> None:
+        assert self.block is not None
+        done = 0
+        while done < arr.shape[0]:
+            room = self.block - (self.rows + done) % self.block
+            part = arr[done : done + room]
+            self._current.update(part.reshape(-1).view(np.uint8))
+            done += part.shape[0]
+            if (self.rows + done) % self.block == 0:
+                self._blocks.append(self._current.hexdigest())
+                self._current = self._block_seed.copy()
+
+    def hexdigest(self) -> str:
+        final = self._hash.copy()
+        final.update(struct.pack("<Q", self.rows))
+        return _PREFIX + final.hexdigest()
+
+    def blocks(self) -> str | None:
+        """The block digests as recorded (``"xxh3-64:<rows per block>:<16 hex per block>"``); None without."""
+        if self.block is None:
+            return None
+        hexes = list(self._blocks)
+        if self.rows % self.block:
+            hexes.append(self._current.hexdigest())
+        if len(hexes) > MAX_BLOCKS:
+            return None  # a table grown far past its first size: the whole digest stands alone
+        return f"{_BLOCK_PREFIX}{self.block}:" + "".join(hexes)
+
+    def attributes(self) -> dict[str, str]:
+        """The attributes that record this digest: the whole, and the blocks when kept."""
+        found = {DIGEST_ATTRIBUTE: self.hexdigest()}
+        blocks = self.blocks()
+        if blocks is not None:
+            found[BLOCKS_ATTRIBUTE] = blocks
+        return found
+
+
+def streaming_for(data: Any, rows: int | None = None) -> Streaming | None:
+    """A :class:`Streaming` digest for ``data``'s dtype and row shape (blocks sized for ``rows``, default its
+    length); None for values we do not digest."""
+    dtype = _dtype_of(data)
+    kind = None if dtype is None else _kind(dtype)
+    shape = (len(data),) if isinstance(data, list) else tuple(data.shape)
+    if dtype is None or kind is None or len(shape) == 0:
+        return None
+    block = block_rows(shape[1:], dtype.itemsize, shape[0] if rows is None else rows)
+    return Streaming(kind, shape[1:], block)
+
+
+def _dtype_of(data: Any) -> np.dtype | None:
+    if isinstance(data, list):
+        if not data:
+            return None
+        if all(isinstance(v, (str, bytes)) for v in data):
+            return np.dtype(object)
+        first = np.asarray(data[:1])
+        return first.dtype if first.dtype.kind in "iuf" else None  # bools in a list: hdmf's own layout
+    if getattr(data, "dtype", None) is None:
+        return None
+    dtype: np.dtype = np.dtype(data.dtype)
+    # object dtype: text, or object references (not digested: they read back as containers)
+    if dtype.kind == "O" and data.shape and data.shape[0]:
+        first = np.asarray(data[:1], dtype=object).ravel()
+        if not isinstance(first[0], (str, bytes)):
+            return None
+    return dtype
+
+
+def of_values(data: Any) -> str | None:
+    """The digest of ``data`` (an array, a list, or an on-disk dataset, read in blocks); None if not digested."""
+    found = attributes_of(data)
+    return None if found is None else found[DIGEST_ATTRIBUTE]
+
+
+def attributes_of(data: Any) -> dict[str, str] | None:
+    """The digest attributes of ``data`` (whole and blocks), as :class:`Streaming` records them."""
+    stream = streaming_for(data)
+    if stream is None:
+        return None
+    for block in _blocks(data):
+        stream.update(block)
+    return stream.attributes()
+
+
+def _blocks(data: Any) -> Iterator[Any]:
+    if isinstance(data, (list, np.ndarray)):
+        yield data
+        return
+    n = int(data.shape[0])
+    for start in range(0, n, _BLOCK_ROWS):
+        yield data[start : min(n, start + _BLOCK_ROWS)]
+
+
+def combine(codes: str, elements: str) -> str:
+    """An enum column's digest: its codes' digest with its elements' folded in."""
+    folded = xxhash.xxh3_128(_MAGIC + b"enum\x00" + codes.encode() + b"\x00" + elements.encode())
+    return _PREFIX + folded.hexdigest()
+
+
+# -- in the written file ----------------------------------------------------------------------------------------
+
+
+def _members(group: Any) -> list[tuple[str, Any]]:
+    members = group.members() if hasattr(group, "members") else group.items()  # zarr 3 | h5py
+    return list(members)
+
+
+def _is_array(node: Any) -> bool:
+    return hasattr(node, "shape") and hasattr(node, "dtype")
+
+
+def _tables(raw: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """(path, group) of every DynamicTable (a group with ``colnames``) under the group at ``path``.
+
+    Each group is opened by its own path: a Zarr group's ``zarr.json`` may hold a stale nested copy of the
+    consolidated metadata (a column added since would be missed)."""
+    for name, node in _members(raw.group(path or "/")):
+        if _is_array(node):
+            continue
+        child = f"{path}/{name}" if path else name
+        group = raw.group(child)
+        if "colnames" in group.attrs:
+            yield child, group
+        yield from _tables(raw, child)
+
+
+def _elements_name(reference: Any, raw: Any) -> str | None:
+    """The name of the dataset an enum's ``elements`` reference points at (a sibling of the codes)."""
+    if isinstance(reference, Mapping):  # hdmf-zarr: {"_REFERENCE": {"source", "path"}}
+        target = reference.get("_REFERENCE") or reference.get("value") or reference
+        return str(target.get("path", "")).rsplit("/", 1)[-1] or None
+    try:
+        return str(raw.deref(reference).name).rsplit("/", 1)[-1]
+    except Exception:
+        return None
+
+
+def missing_attributes(raw: Any, known: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, dict[str, str]]:
+    """Digest attributes (dataset path -> {name: digest}) for every table dataset in a written file.
+
+    ``raw`` is the file's :class:`~.backend.RawTree`.
+    ``known`` gives the digest attributes the writer computed from its arrays (by path); the others are read
+    from the file. Datasets with a digest already (and of kinds we do not digest) are left out.
+    """
+    found: dict[str, dict[str, str]] = {}
+    for path, group in _tables(raw):
+        found.update(_table_attributes(path, group, raw, known or {}))
+    return found
+
+
+def _table_attributes(
+    path: str, group: Any, raw: Any, known: Mapping[str, Mapping[str, str]]
+) -> dict[str, dict[str, str]]:
+    arrays = {name: node for name, node in _members(group) if _is_array(node)}
+    values: dict[str, dict[str, str] | None] = {}
+
+    def value_digest(name: str) -> dict[str, str] | None:
+        if name not in values:
+            key = f"{path}/{name}"
+            values[name] = dict(known[key]) if key in known else attributes_of(arrays[name])
+        return values[name]
+
+    found: dict[str, dict[str, str]] = {}
+    for name, node in arrays.items():
+        if node.attrs.get(DIGEST_ATTRIBUTE):  # recorded already (a blank one is none: see clear)
+            continue
+        if "reference" in str(node.attrs.get("_DTYPE", "")):  # hdmf-zarr's object references, stored as text
+            continue
+        digest = value_digest(name)
+        if digest is None:
+            continue
+        if "elements" in node.attrs:
+            other = _elements_name(node.attrs["elements"], raw)
+            elements = value_digest(other) if other in arrays else None
+            if elements is None:
+                continue  # elements we cannot digest: leave the codes unrecorded rather than wrong
+            digest = {**digest, DIGEST_ATTRIBUTE: combine(digest[DIGEST_ATTRIBUTE], elements[DIGEST_ATTRIBUTE])}
+        found[f"{path}/{name}"] = digest
+    return found
+
+
+def record(
+    path: Path,
+    backend: Any,
+    known: Mapping[str, Mapping[str, str]] | None = None,
+    extra: Mapping[str, Mapping[str, Any]] | None = None,
+) -> None:
+    """Write the digests of every table dataset of the file at ``path`` that has none (``known``: those the
+    writer computed from its arrays, by dataset path), with ``extra`` attributes, in one pass of ``backend``."""
+    with backend.raw_tree(path) as raw:
+        attributes = missing_attributes(raw, known)
+    for dataset, attrs in (extra or {}).items():
+        attributes.setdefault(dataset, {}).update(attrs)
+    backend.write_attributes(path, attributes)
+
+
+def clear(path: Path, backend: Any, table: str) -> None:
+    """Blank the digests of a table's datasets before rows are added to it (a blank digest is none): a run
+    interrupted midway must not leave digests of the old rows on the new ones. :func:`record` sets them anew."""
+    with backend.raw_tree(path) as raw:
+        group = raw.group(table)
+        stale = {
+            f"{table}/{name}": {DIGEST_ATTRIBUTE: "", BLOCKS_ATTRIBUTE: ""}
+            for name, node in _members(group)
+            if _is_array(node) and node.attrs.get(DIGEST_ATTRIBUTE)
+        }
+    backend.write_attributes(path, stale)
+
+
+def streams(datasets: Mapping[str, Any], rows: int) -> dict[str, Streaming]:
+    """A :class:`Streaming` digest per dataset (h5py or zarr, of a batched writer), fed its first ``rows`` rows
+    from the file (resuming, or adding rows): the batches that follow are then fed in order."""
+    found: dict[str, Streaming] = {}
+    for name, dataset in datasets.items():
+        stream = streaming_for(dataset)
+        if stream is None:
+            continue
+        for start in range(0, rows, _BLOCK_ROWS):
+            stream.update(dataset[start : min(rows, start + _BLOCK_ROWS)])
+        found[name] = stream
+    return found
+
+
+def planned_values(planned: Any) -> dict[str, dict[str, str]]:
+    """The digest attributes of the policy's planned columns, from the arrays handed to the backend (inside
+    ``policy.applied``: each column's data is then a DataIO around its stored array)."""
+    found: dict[str, dict[str, str]] = {}
+    for item in planned:
+        data = item.column.data
+        digest = attributes_of(getattr(data, "data", data))
+        if digest is not None:
+            found[item.path] = digest
+    return found
+
+
+# -- checking what was read -------------------------------------------------------------------------------------
+
+
+def _datasets(table: Any) -> Iterator[Any]:
+    yield table.id
+    yield from table.columns
+
+
+def _attributes(obj: Any, manager: Any) -> Mapping[str, Any]:
+    """The attributes of the dataset ``obj`` was read from: its builder's (read into memory, ``manager`` given)
+    or its h5py/zarr array's (opened lazily)."""
+    if manager is not None:
+        try:
+            return manager.get_builder(obj).attributes  # type: ignore[no-any-return]
+        except Exception:  # not built from a file (a table made in memory)
+            return {}
+    attrs = getattr(obj.data, "attrs", None)
+    return attrs if attrs is not None else {}
+
+
+def _recorded(obj: Any, manager: Any = None) -> str | None:
+    value = _attributes(obj, manager).get(DIGEST_ATTRIBUTE)
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value.item()
+    return value if isinstance(value, str) else None
+
+
+def _tables_under(tables: Any) -> list[Any]:
+    """The tables given and those their region columns point at, transitively, each once."""
+    from hdmf.common import DynamicTableRegion
+
+    found: list[Any] = []
+    stack = list(tables)
+    while stack:
+        table = stack.pop()
+        if any(table is seen for seen in found):
+            continue
+        found.append(table)
+        stack += [c.table for c in table.columns if isinstance(c, DynamicTableRegion) and c.table is not None]
+    return found
+
+
+def snapshot(tables: Any) -> dict[int, str]:
+    """The digests recorded for the datasets of lazily opened tables (by ``id`` of the column), kept for
+    :func:`problems` once their data have been loaded into memory (and the on-disk attributes are gone)."""
+    found: dict[int, str] = {}
+    for table in _tables_under(tables):
+        for obj in _datasets(table):
+            recorded = _recorded(obj)
+            if recorded is not None:
+                found[id(obj)] = recorded
+    return found
+
+
+def problems(tables: Any, manager: Any = None, recorded: Mapping[int, str] | None = None) -> tuple[list[str], int]:
+    """What differs from the digests recorded in the tables (and the tables they point at), and how many
+    datasets had one. Each problem names the dataset, the digest recorded and the one of the values read.
+    ``manager``: the BuildManager the tables were read with into memory; None for tables opened lazily;
+    ``recorded``: the digests taken by :func:`snapshot` before the data were loaded."""
+    found: list[str] = []
+    checked = 0
+    for table in _tables_under(tables):
+        for obj in _datasets(table):
+            recorded_digest = _recorded(obj, manager) if recorded is None else recorded.get(id(obj))
+            if recorded_digest is None:
+                continue
+            checked += 1
+            try:
+                actual = of_values(obj.data)
+                elements = getattr(obj, "elements", None)
+                if actual is not None and elements is not None:
+                    actual = combine(actual, of_values(elements.data) or "")
+            except Exception as err:  # a damaged chunk or codec
+                found.append(f"dataset '{table.name}/{obj.name}' cannot be read to check its digest: {err}")
+                continue
+            if actual != recorded_digest:
+                found.append(
+                    f"dataset '{table.name}/{obj.name}': the values read differ from those written "
+                    f"(content digest {recorded_digest} recorded, {actual} read)"
+                )
+    return found, checked
+
+
+def verify_table(table: Any, *, source: Path | str | None = None, manager: Any = None) -> int:
+    """Check a table's datasets (and those of the tables it points at) against their content digests.
+
+    Works on a table from :func:`hdmf_ai.open` (reads every column once, block by block); :func:`hdmf_ai.read`
+    checks what it reads (``manager``: the BuildManager it read with).
+    Returns how many datasets were checked (0: the file records no digests); raises
+    :class:`~hdmf_ai.errors.ResultsFileError` naming the file and the dataset on a mismatch.
+    """
+    found, checked = problems([table], manager)
+    if found:
+        where = source if source is not None else _source_of(table)
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise ResultsFileError(where, found[0] + more)
+    return checked
+
+
+def verify_rows(column: Any, start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` of a column opened lazily, checked against the block digests recorded with it.
+
+    Only the blocks the rows fall in are read (about 1 MiB each). Raises
+    :class:`~hdmf_ai.errors.ResultsFileError` naming the file, the dataset and the rows on a mismatch, or when
+    the column records no block digests (text, files of other writers: check the whole with :func:`verify_table`).
+
+    Example: ``with hdmf_ai.open(path) as rt: first = verify_rows(rt["predicted_probability"], 0, 100)``
+    """
+    data = column.data
+    name = f"{getattr(column.parent, 'name', '?')}/{column.name}"
+    where = _source_of(column.parent) if column.parent is not None else name
+    recorded = getattr(data, "attrs", {}).get(BLOCKS_ATTRIBUTE)
+    recorded = recorded.decode() if isinstance(recorded, bytes) else recorded
+    if not isinstance(recorded, str) or not recorded.startswith(_BLOCK_PREFIX):
+        raise ResultsFileError(where, f"dataset '{name}' records no block digests to check rows against")
+    size_text, hexes = recorded[len(_BLOCK_PREFIX) :].split(":", 1)
+    size, n = int(size_text), int(data.shape[0])
+    expected = [hexes[i : i + 16] for i in range(0, len(hexes), 16)]
+    if len(expected) != math.ceil(n / size):
+        raise ResultsFileError(where, f"dataset '{name}' has {n} rows; its block digests cover {len(expected)} blocks")
+    start, stop = max(0, start), min(n, stop)
+    first, last = start // size, max(start // size, math.ceil(stop / size))
+    rows = np.asarray(data[first * size : min(n, last * size)])
+    stream = streaming_for(rows)
+    if stream is None:
+        raise ResultsFileError(where, f"dataset '{name}' holds values without block digests")
+    stream.block = size
+    stream.update(rows)
+    got = stream.blocks() or ""
+    got_hexes = [got[i : i + 16] for i in range(got.index(":", len(_BLOCK_PREFIX)) + 1, len(got), 16)]
+    for index, (want, have) in enumerate(zip(expected[first:last], got_hexes, strict=True)):
+        if want != have:
+            block = first + index
+            raise ResultsFileError(
+                where,
+                f"dataset '{name}': rows {block * size} to {min(n, (block + 1) * size)} differ from those written "
+                f"(block digest {want} recorded, {have} read)",
+            )
+    return rows[start - first * size : stop - first * size]
+
+
+def _source_of(table: Any) -> str:
+    for obj in _datasets(table):
+        file = getattr(getattr(obj.data, "file", None), "filename", None)  # h5py
+        store = getattr(getattr(obj.data, "store", None), "root", None)  # zarr's LocalStore
+        if file or store:
+            return str(file or store)
+    return f"table '{table.name}'"
