@@ -347,7 +347,10 @@ def planned_values(planned: Any) -> dict[str, dict[str, str]]:
     found: dict[str, dict[str, str]] = {}
     for item in planned:
         data = item.column.data
-        digest = attributes_of(getattr(data, "data", data))
+        inner = getattr(data, "data", data)
+        if inner is None:  # a DataIO that fills its dataset itself (io/hdf5.FilledH5DataIO) holds the values apart
+            inner = getattr(data, "values", None)
+        digest = None if inner is None else attributes_of(inner)
         if digest is not None:
             found[item.path] = digest
     return found
