@@ -349,7 +349,10 @@ def test_integers_that_fit_the_stored_type_are_cast_and_one_beyond_is_refused(dt
     np.testing.assert_array_equal(fitted, [lo, hi])
     for bad in (lo - 1, hi + 1):
         err = error(coercion.fit, spec(dtype), np.array([0, bad], dtype=np.int64))
-        assert err.expected == f"values that fit the column's dtype {np.dtype(dtype)} ({lo} to {hi}); declare a wider dtype"
+        assert (
+            err.expected
+            == f"values that fit the column's dtype {np.dtype(dtype)} ({lo} to {hi}); declare a wider dtype"
+        )
         assert err.given == f"values from {min(0, bad)} to {max(0, bad)}"
 
 
