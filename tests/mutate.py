@@ -46,6 +46,9 @@ OUT_OF_PROCESS = (
     "without_hdf5plugin",  # a child interpreter without the plugin (test_policy)
 )
 OUT_OF_PROCESS_MARKERS = ("interop",)  # the reference hdmf-ai 0.2.0 in its own venv
+#: Tests that cannot pass on mutmut's unmutated copy: mutmut calls each function of the module through a
+#: trampoline, one more stack frame, so a warning's ``stacklevel`` points one frame short there.
+UNDER_TRAMPOLINE = ("warning_points_at_the_callers_line",)
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class Selection:
 
     def pytest_args(self) -> list[str]:
         files = [f for f in self.files if (ROOT / f).exists()]  # tests/test_mutants_*.py may not exist yet
-        left_out = [*OUT_OF_PROCESS, *(["zarr"] if self.one_backend else [])]
+        left_out = [*OUT_OF_PROCESS, *UNDER_TRAMPOLINE, *(["zarr"] if self.one_backend else [])]
         markers = " or ".join(OUT_OF_PROCESS_MARKERS)
         return [*files, "-k", f"not ({' or '.join(left_out)})", "-m", f"not ({markers})"]
 
