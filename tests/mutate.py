@@ -258,7 +258,7 @@ def list_tests(module: str) -> int:
     return subprocess.run(command, cwd=ROOT, env={**mutmut_env(), "PYTHONPATH": str(ROOT)}, check=False).returncode
 
 
-def kills(module: str) -> dict[str, list[str]]:
+def kills(module: str, *, survivors_only: bool = False) -> dict[str, list[str]]:
     """For each test of ``tests/test_mutants_*.py`` in ``module``'s selection, the mutants it fails on.
 
     Runs in the scratch copy of the last ``run(module)``: every mutant in turn, against those tests only, in one
@@ -268,6 +268,8 @@ def kills(module: str) -> dict[str, list[str]]:
     mutants = SCRATCH / module.replace("/", "_").removesuffix(".py") / "mutants"
     files = [f for f in MODULES[module].files if Path(f).name.startswith("test_mutants_") and (ROOT / f).exists()]
     env = {**mutmut_env(), "PYTHONPATH": os.pathsep.join([str(mutants), str(LIB)])}
+    only = RESULTS.exists() and survivors_only and json.loads(RESULTS.read_text()).get(module, {}).get("survivors")
+    env["MUTATE_ONLY"] = " ".join(only or [])
     command = [sys.executable, str(Path(__file__).resolve()), "--kills-here", module, *files]
     out = subprocess.run(command, cwd=mutants, env=env, check=True, capture_output=True, text=True).stdout
     found: dict[str, list[str]] = json.loads(out.splitlines()[-1])
@@ -293,8 +295,9 @@ def _kills_here(module: str, files: list[str]) -> None:
             if report.failed:
                 failed[report.nodeid].append(self.mutant)
 
-    options = [a for a in pytest_options() if a != "-x"]
-    for mutant in sorted(meta["exit_code_by_key"]):
+    options = [a for a in pytest_options() if a != "-x"] + ["-k", f"not ({' or '.join(UNDER_TRAMPOLINE)})"]
+    only = os.environ.get("MUTATE_ONLY", "").split()
+    for mutant in only or sorted(meta["exit_code_by_key"]):
         os.environ["MUTANT_UNDER_TEST"] = mutant
         with contextlib.redirect_stdout(io.StringIO()):
             pytest.main([*options, *files], plugins=[Record(mutant)])
@@ -305,9 +308,9 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--kills-here"]:
         _kills_here(argv[1], argv[2:])
         return 0
-    if argv[:1] == ["--kills"]:
+    if argv[:1] in (["--kills"], ["--kills-of-survivors"]):
         for module in argv[1:]:
-            found = kills(module)
+            found = kills(module, survivors_only=argv[0] == "--kills-of-survivors")
             for test, mutants in sorted(found.items()):
                 print(f"{len(set(mutants)):4d} {test}")
             caught = set().union(*found.values()) if found else set()

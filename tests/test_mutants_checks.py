@@ -371,3 +371,105 @@ def test_an_object_without_a_json_form_is_named() -> None:
     assert err.given == "set {1, 2} is not JSON-serialisable"
     err = error(checks.json_list, "p", ["{bad"])
     assert err.given.startswith("invalid JSON (")
+
+
+# -- survivors of the first run (tests/MUTATION.md): each pins what one surviving mutant changed ------------------
+
+
+def test_whole_half_and_single_precision_floats_are_integers_too() -> None:
+    for dtype in (np.float16, np.float32):
+        codes = checks.as_integers("x", np.array([0.0, 2.0], dtype=dtype))
+        np.testing.assert_array_equal(codes, [0, 2])
+        assert codes.dtype == np.uint8
+
+
+def test_every_refusal_of_an_integer_column_names_that_column() -> None:
+    for bad in ([[0, 1]], [0.0, np.nan], [[0], [1, 2]], ["a", "b"], [-1]):
+        assert error(checks.as_integers, "classes", bad).column == "classes"
+    assert error(checks.as_integers, "classes", ["a", "b"]).given == "an array of shape (2,) and dtype <U1"
+
+
+def test_every_refusal_of_a_float_column_names_that_column() -> None:
+    for bad in (["a"], [[1.0], [2.0, 3.0]], [[[1.0]]], [np.inf]):
+        assert error(checks.as_float, "embedding", bad, (1, 2)).column == "embedding"
+    err = error(checks.check_numeric, "embedding", np.array(["1"]))
+    assert (err.column, err.given) == ("embedding", "an array of shape (1,) and dtype <U1")
+
+
+def test_every_refusal_of_a_split_column_names_that_column_and_the_codes() -> None:
+    for bad in ([["train"], ["test"]], [["train"], ["test", "train"]], [0, 3]):
+        assert error(checks.as_tvt_codes, "tvt", bad).column == "tvt"
+    assert error(checks.as_tvt_codes, "tvt", [0, 3]).expected == "values below 3 (0=train, 1=validate, 2=test)"
+
+
+def test_a_tie_does_not_hide_the_row_that_rises() -> None:
+    err = error(checks.check_descending, "top", np.array([[0.5, 0.5], [0.2, 0.3]]))
+    assert (err.expected, err.given) == ("each row in descending order", "row 1 = [0.2, 0.3]")
+
+
+def test_the_finiteness_error_says_what_is_expected() -> None:
+    assert error(checks.check_finite, "x", np.array([np.nan])).expected == "finite values (no NaN or inf)"
+
+
+def test_columns_that_hold_no_floats_are_not_checked_for_finiteness() -> None:
+    checks.check_finite("x", np.array(["nan", "inf"]))  # text, not a float NaN: another rule's business
+    checks.check_finite("x", np.array([np.datetime64("NaT", "ns")]))
+
+
+def test_a_blank_or_numpy_nat_entry_of_a_pandas_column_is_missing() -> None:
+    pd = pytest.importorskip("pandas", reason="pandas is in the test extra")
+    assert (
+        error(checks.check_no_missing, "label", pd.Series(["cat", " ", "dog"])).given
+        == "' ' at index 1 (1 missing in all)"
+    )
+    nat = pd.Series(["cat", "dog", np.datetime64("NaT", "ns")], dtype=object)  # pandas counts it missing, numpy's NaT
+    assert "at index 2 (1 missing in all)" in error(checks.check_no_missing, "label", nat).given
+
+
+def test_the_sum_warning_says_how_to_allow_unnormalised_rows() -> None:
+    with pytest.warns(ProbabilityWarning) as caught:
+        checks.check_probabilities("p", np.array([[0.2, 0.2]]), check_sum=True)
+    assert str(caught[0].message) == (
+        "column 'p': rows should sum to 1 but row 0 sums to 0.4; "
+        "pass check_sum=False if these are not normalised probabilities"
+    )
+
+
+def test_half_precision_rows_are_summed_in_double_precision() -> None:
+    # 0.5 + 0.5 + 0.0011 (as float16) is 1.0011: over the tolerance; a float16 sum would round it to 1.00098
+    with pytest.warns(ProbabilityWarning, match="row 0 sums to 1.0011"):
+        checks.check_probabilities("p", np.array([[0.5, 0.5, 0.0011]], dtype=np.float16), check_sum=True)
+
+
+def test_iterators_and_lazy_data_are_left_to_the_backend_and_not_consumed() -> None:
+    rows = iter([object(), object()])
+    checks.check_storable("x", rows)
+    assert len(list(rows)) == 2
+
+
+def test_a_single_row_of_a_python_object_is_refused() -> None:
+    err = error(checks.check_storable, "x", [object()])
+    assert err.given == "a object object at index 0"
+    err = error(checks.check_storable, "x", [None])
+    assert err.expected == "text in every row (no None, NaN or pd.NA); drop or fill those rows"
+
+
+def test_a_bad_row_of_a_ragged_column_names_the_column() -> None:
+    assert error(checks.check_storable, "tags", [["a"], ["b", object()]]).column == "tags"
+
+
+def test_the_table_name_error_says_what_a_name_must_be() -> None:
+    err = error(checks.check_table_name, "a/b")
+    assert err.expected == "a non-empty name without '/' (it becomes a group of the file), e.g. 'logreg'"
+
+
+def test_non_ascii_labels_given_as_utf8_bytes_keep_their_text() -> None:
+    codes, names = checks.encode_labels("y", np.array(["élan".encode(), b"cat"]))
+    assert names == ["cat", "élan"]
+    np.testing.assert_array_equal(codes, [1, 0])
+
+
+def test_invalid_json_and_non_finite_parameters_are_named_exactly() -> None:
+    err = error(checks.json_list, "parameters", ["{bad"])
+    assert (err.column, err.expected) == ("parameters", "JSON text or a JSON-serialisable dict")
+    assert error(checks.json_list, "parameters", {"x": np.float32("nan")}).given == "nan is not valid JSON"
