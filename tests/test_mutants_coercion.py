@@ -246,6 +246,9 @@ def test_a_batch_goes_through_its_columns_rule(
         ("predicted_class", [0, 2], {"n_classes": 2}, "the value 2"),
         ("topk_classes", [[2, 0]], {"n_classes": 2}, "the value 2"),
         ("tvt_split", [0, 3], {}, "the value 3"),
+        ("topk_probabilities", [[0.25, 0.75]], {}, "row 0 = [0.25, 0.75]"),
+        ("viz_embedding", [np.nan], {}, "nan at index 0"),
+        ("loss", ["a"], {}, "dtype <U1"),
     ],
 )
 def test_a_batch_is_bounded_as_its_declaration_says(
@@ -295,6 +298,7 @@ def test_without_a_probability_width_class_columns_have_no_bound() -> None:
         (ColumnSpec("true_label"), 257, "u2"),
         (ColumnSpec("tvt_split"), 3, "u1"),
         (ColumnSpec("cv_split"), 5, "i4"),
+        (ColumnSpec("cv_split"), 2**31, "i4"),  # folds 0 .. 2**31 - 1: a signed 32-bit type holds them
         (ColumnSpec("cv_split"), 2**31 + 1, "i8"),
         (ColumnSpec("samples"), 2**31, "i4"),
         (ColumnSpec("samples"), 2**31 + 1, "i8"),
@@ -378,3 +382,71 @@ def test_booleans_fit_a_boolean_column_and_nothing_else_does() -> None:
     assert coercion.fit(spec("?"), batch).dtype == np.bool_
     assert error(coercion.fit, spec("?"), np.array([1, 0])).given == "dtype int64"
     assert error(coercion.fit, spec("u1"), np.array([0.5])).given == "dtype float64"
+
+
+# -- survivors of the first run (tests/MUTATION.md): each pins what one surviving mutant changed ------------------
+
+
+def test_every_rules_errors_name_its_own_column() -> None:
+    cases = {
+        "samples": [lambda: coercion.samples([-1], n_source=None)],
+        "cv_split": [lambda: coercion.cv_split([-1], n_splits=None), lambda: coercion.cv_split([0], n_splits=0)],
+        "cluster_label": [lambda: coercion.cluster_label([0.5])],
+        "predicted_value": [lambda: coercion.predicted_value(["a"])],
+        "topk_classes": [lambda: coercion.topk_classes([[0.5]], n_classes=None)],
+        "topk_probabilities": [
+            lambda: coercion.topk_probabilities(["a"]),
+            lambda: coercion.topk_probabilities([[1.5, 0.2]]),
+        ],
+        "true_label": [
+            lambda: coercion.true_label([["a"], ["b", "c"]], classes=None),  # ragged
+            lambda: coercion.true_label([["a"], ["b"]], classes=None),  # two-dimensional text
+            lambda: coercion.true_label(["a"], classes=[1, 2]),  # class names that are not text
+            lambda: coercion.true_label([-1], classes=None),
+            lambda: coercion.true_label([0], classes=[1, 2]),
+            lambda: coercion.true_label([0, 2], classes=["a", "b"]),
+        ],
+        "loss": [lambda: coercion.user_numbers("loss", [[1.0], [2.0, 3.0]])],
+    }
+    for column, calls in cases.items():
+        for call in calls:
+            assert error(call).column == column
+
+
+def test_a_single_fold_is_allowed() -> None:
+    folds, n = coercion.cv_split([0, 0, 0], n_splits=1)
+    assert n == 1
+    np.testing.assert_array_equal(folds, [0, 0, 0])
+    assert error(coercion.cv_split, [0, 2], n_splits=2).expected == "values below 2 (n_splits=2)"
+
+
+def test_a_top_k_class_beyond_the_classes_says_what_bounds_it() -> None:
+    err = error(coercion.topk_classes, [[0, 3]], n_classes=3)
+    assert err.expected == "values below 3 (the number of classes)"
+
+
+def test_the_unknown_labels_error_lists_ten_classes_and_five_unknown_labels() -> None:
+    classes = [f"c{i:02d}" for i in range(12)]
+    err = error(coercion.true_label, ["c00", "u1", "u2", "u3", "u4", "u5", "u6"], classes=classes)
+    assert err.expected == f"labels among classes {classes[:10]}"
+    assert err.given == "unknown labels ['u1', 'u2', 'u3', 'u4', 'u5']"
+
+
+def test_a_batch_of_another_byte_order_is_cast_to_the_columns_type() -> None:
+    fitted = coercion.fit(spec("<f4"), np.array([0.5, -1.25], dtype=">f4"))  # as h5py may hand back a dataset
+    assert fitted.dtype == np.dtype("<f4")
+    np.testing.assert_array_equal(fitted, [0.5, -1.25])
+
+
+def test_a_batch_beyond_the_stored_integer_type_names_its_column() -> None:
+    assert error(coercion.fit, ColumnSpec("cls", row_shape=(), dtype=np.dtype("u1")), np.array([256])).column == "cls"
+
+
+def test_declaration_errors_name_the_column() -> None:
+    err = error(ColumnSpec.parse, "loss", {"shapes": (2,)})
+    assert (err.column, err.expected) == (
+        "loss",
+        "a declaration with shape, dtype, classes, n_splits, check_sum, description",
+    )
+    assert error(ColumnSpec.parse, "loss", [1.5]).column == "loss"
+    assert error(ColumnSpec.parse, "true_label", {"classes": [1, 2]}).column == "true_label"
