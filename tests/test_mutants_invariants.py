@@ -48,9 +48,15 @@ def test_unique_ids_in_any_order_are_kept(ids: list[int]) -> None:
 
 @pytest.mark.parametrize(
     ("ids", "given"),
-    [([0, 0, 1], "1 repeated, e.g. 0"), ([3, 1, 3, 1, 2], "2 repeated, e.g. 1"), ([4, 4], "1 repeated, e.g. 4")],
+    [
+        ([0, 0, 1], "1 repeated, e.g. 0"),
+        ([3, 1, 3, 1, 2], "2 repeated, e.g. 1"),
+        ([4, 4], "1 repeated, e.g. 4"),
+        ([0, 2, 2], "1 repeated, e.g. 2"),  # every later id above the first, yet not rising
+        ([5, 1, 5], "1 repeated, e.g. 5"),  # the repeated one named, not the smallest
+    ],
 )
-def test_repeated_ids_are_counted_and_the_smallest_named(ids: list[int], given: str) -> None:
+def test_repeated_ids_are_counted_and_one_of_them_named(ids: list[int], given: str) -> None:
     rt = table(column("loss", np.zeros(len(ids))), ids=np.array(ids, dtype=np.int64))
     assert invariants.problems(rt) == [f"column 'id': expected unique row ids; got {given}"]
 
@@ -255,3 +261,21 @@ def test_every_broken_rule_is_listed() -> None:
         "column 'predicted_class'",
         "column 'predicted_value'",
     ]
+
+
+# -- survivors of the first run (tests/MUTATION.md): each pins what one surviving mutant changed ------------------
+
+
+def test_a_column_not_in_memory_does_not_end_the_checks_of_the_columns_after_it() -> None:
+    lazy = column("notes", [1.0, 2.0])  # a list, as a column not read into memory: no rule sees it
+    rt = table(lazy, column("predicted_value", np.array([0.0, np.inf])))
+    assert invariants.problems(rt) == [
+        "column 'predicted_value': expected finite values (no NaN or inf); got inf at index 1"
+    ]
+
+
+def test_ids_and_parameters_of_a_type_no_rule_expects_are_named_as_unreadable() -> None:
+    [problem] = invariants.problems(table(column("loss", [1.0, 2.0]), ids=np.array([2, "a"], dtype=object)))
+    assert problem.startswith("column 'id': unreadable values (")
+    [problem] = invariants.problems(table(column("loss", [1.0]), parameters=5))
+    assert problem.startswith("column 'parameters': unreadable values (")
