@@ -106,6 +106,58 @@ NOTES = {
         "equivalent: a statistic of exactly 0 would then raise (log of 0), so a test of identical groups "
         "would kill it. No equivalent mutant has been excluded from the score."
     ),
+    "hdmf_ai/checks.py": (
+        "first run 86% (541 killed + 1 timed out of 628, 465 s, before the tests of "
+        "tests/test_mutants_checks.py's last section); its 86 survivors classified one by one: 45 were real gaps "
+        "(errors that no longer name their column or say what is expected, float32 whole numbers refused as "
+        "integers, a blank entry of a pandas column let through, a tie hiding the row that rises, a float16 row "
+        "sum taken in float16, an iterator consumed, UTF-8 bytes labels decoded as ASCII...), each now failed by "
+        "a named test there (`tests/mutate.py --kills-of-survivors`). The 42 survivors now: "
+        "37 equivalent: dtype=None where numpy's default is the same or the next cast gives the same integer type "
+        "(as_float 22, as_integers 15 43, check_no_missing 13 15 18 20 25 27 55 57, encode_labels 6 8 10: "
+        "numpy decodes UTF-8 by default, 'UTF-8' = 'utf-8'); reshape(None) keeps the shape and the arrays are "
+        "1-D (as_tvt_codes 40 42, check_no_missing 23 53, encode_labels 19); `kind in 'XXUSOXX'` is the same "
+        "substring test (as_tvt_codes 14, check_no_missing 42); np.diff's default axis and axis=+1 are the last "
+        "axis of these 2-D arrays (check_descending 12 22, check_probabilities 21); a row of one top-k "
+        "probability has nothing to order (check_descending 6); copy flags only (smallest_int 12 14 15, "
+        "smallest_uint 7 9 11); an empty column gets uint8 from 0 or 1 (smallest_uint 5); the object-array path "
+        "gives the same mask, slower (check_no_missing 30); np.asarray of an array is that array (check_storable "
+        "7 11; 11 counted as a timeout, so killed, in the first run: a spurious timeout on a loaded machine); "
+        "`>=` for `>` at the 1e-3 sum tolerance (no float64 sum near 1 is exactly fl(1e-3) from it: "
+        "check_probabilities 32); allow_nan=None is falsy (json_list 22). "
+        "2 not testable under mutmut: stacklevel=4 changed or dropped (check_probabilities 38 42): mutmut's "
+        "trampoline adds frames, so test_the_sum_warning_points_at_the_callers_line is left out of the run; "
+        "it fails on stacklevel=5 edited by hand. "
+        "3 on a line said to be unreachable (smallest_int 16 17 18, the AssertionError's message): a uint64 "
+        "cluster label >= 2**63 reaches it, a bug reported (it should be a ColumnError), not pinned by a test."
+    ),
+    "hdmf_ai/coercion.py": (
+        "first run 86% (580 of 671, 712 s, before the last section of tests/test_mutants_coercion.py); its 91 "
+        "survivors classified one by one: 66 were real gaps, nearly all an error naming another column than the "
+        "rule's (each rule's inner checks were called with a mutated column name), plus n_splits=1 refused, a "
+        "big-endian float batch refused, cv_split stored as int64 for 2**31 folds, top-k probabilities out of "
+        "order let through `coerce`, the unknown-labels listing; each now failed by a named test there. The 25 "
+        "survivors now, all equivalent: copy flags only (_widened 2 4 9); the same substring test with 'XX' "
+        "around it (fit 16 19 42, schema_width 6, stored_dtype 7 50, true_label 15, user_numbers 7); the "
+        "boolean branch of fit is dead code, `arr.dtype == dtype` returns first (fit 51 52 53 55 56); `and` -> "
+        "`or` in fit's precondition assert, which every caller meets (fit 1); encode_labels does not use its "
+        "column argument (true_label 27 31 32); np.array of Python ints is int64 by default (true_label 58 60); "
+        "check_sum=None is falsy (topk_probabilities 13); `limit or 1` and `max(limit - 1, 1)` give the same "
+        "types as 0 (stored_dtype 16 30)."
+    ),
+    "hdmf_ai/invariants.py": (
+        "first run 95% (333 of 352, 396 s, before the last section of tests/test_mutants_invariants.py); its 19 "
+        "survivors classified one by one: 7 were real gaps (a column not in memory ending the checks of the "
+        "columns after it, ids [0, 2, 2] passing the rising fast path, the repeated id named, the column named "
+        "in an 'unreadable values' problem of the ids and the parameters); each now failed by a named test there. "
+        "The 12 survivors now, all equivalent: the gate before check_probabilities widened or its check_sum "
+        "changed (_probabilities 12 13 14 18 22: the check passes values in [0, 1] and refuses the others on "
+        "their range before any sum); the rising fast path of _unique skipped (1 4 5: np.unique decides the "
+        "same, slower); astype(None) for int64 before np.diff (_rising_index 24: the same signs); "
+        "getattr(..., 'data') without a default (_rising_index 6: a VectorIndex's target always has data); "
+        "len() of an index target without a length (_rising_index 11 12: hdmf refuses to build a table whose "
+        "column has no length)."
+    ),
 }
 
 
