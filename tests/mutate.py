@@ -17,6 +17,7 @@ Usage::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -249,6 +250,7 @@ def run(module: str) -> dict[str, object] | None:
         return None
     return {
         "module": module,
+        "source": blob(module),
         "tests": MODULES[module].pytest_args(),
         "total": len(found),
         "killed": counts["killed"],
@@ -261,6 +263,12 @@ def run(module: str) -> dict[str, object] | None:
         "survivors": sorted(name for name, status in found.items() if status not in ("killed", "timeout")),
         "seconds": seconds,
     }
+
+
+def blob(module: str) -> str:
+    """The git blob id of the module as mutated: a result is stale once the module's id differs."""
+    data = (ROOT / module).read_bytes()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # git's object id, not a security hash
 
 
 def score(stats: dict[str, object]) -> float:
@@ -290,14 +298,17 @@ def write_report(results: list[dict[str, object]]) -> None:
         f"{TEST_TIMEOUT} s limit; seconds are wall time on the machine of the run. Modules not listed have not",
         "been measured yet.",
         "",
-        "| module | tests | mutants | killed | timed out | survived | no tests | score | seconds |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| module | source (git blob) | tests | mutants | killed | timed out | survived | no tests | score | seconds |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for module, r in sorted(previous.items()):
         tests = ", ".join(f.removeprefix("tests/") for f in MODULES[module].files) if module in MODULES else ""
+        source = str(r["source"])[:10] if "source" in r else "not recorded"
+        if "source" in r and (ROOT / module).exists() and blob(module) != r["source"]:
+            source += " (stale: the module has changed since)"
         lines.append(
-            f"| `{module}` | {tests} | {r['total']} | {r['killed']} | {r.get('timeout', 0)} | {r['survived']} | "
-            f"{r['no_tests']} | {score(r):.0%} | {r['seconds']} |"
+            f"| `{module}` | {source} | {tests} | {r['total']} | {r['killed']} | {r.get('timeout', 0)} | "
+            f"{r['survived']} | {r['no_tests']} | {score(r):.0%} | {r['seconds']} |"
         )
     lines += ["", "## Survivors", ""]
     lines += [f"- `{module}`: {note}" for module, note in NOTES.items() if module in previous]
