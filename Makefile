@@ -71,8 +71,10 @@ $(VENV)/.fuzz-installed: $(VENV)/.test-installed
 fuzz: $(VENV)/.fuzz-installed
 	$(PY) tests/fuzz/fuzz_reader.py --seconds $(FUZZ_SECONDS)
 
-# mutation testing (mutmut, into .cache/mutmut-lib) of checks, coercion, policy, safety and the statistics, each
-# against its own tests; scores per module in tests/MUTATION.md. MUTATE_MODULES=hdmf_ai/coercion.py for one.
+# mutation testing (mutmut, into .cache/mutmut-lib) of checks, coercion, invariants, policy, safety and the
+# statistics, one module after another, each against its own in-process tests (a time limit per test, no child
+# processes); scores per module in tests/MUTATION.md, written only for a run that tested every mutant.
+# MUTATE_MODULES=hdmf_ai/coercion.py for one; MUTATE_JOBS=1 for one worker (default: one per core).
 MUTATE_MODULES ?=
 mutate: $(VENV)/.test-installed
 	$(PY) tests/mutate.py $(MUTATE_MODULES)
