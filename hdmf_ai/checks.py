@@ -190,6 +190,8 @@ def as_integers(column: str, data: ArrayLike, ndims: Sequence[int] = (1,), *, si
         raise ColumnError(column, "integers", _describe(arr))
     if not signed and arr.size and arr.min() < 0:
         raise ColumnError(column, "non-negative integers", f"negative values such as {arr.min()}")
+    if signed and arr.size and arr.dtype == np.uint64 and int(arr.max()) > np.iinfo(np.int64).max:
+        raise ColumnError(column, "integers within the int64 range", f"the value {arr.max()}")
     return smallest_int(arr) if signed else smallest_uint(arr)
 
 

@@ -473,3 +473,13 @@ def test_invalid_json_and_non_finite_parameters_are_named_exactly() -> None:
     err = error(checks.json_list, "parameters", ["{bad"])
     assert (err.column, err.expected) == ("parameters", "JSON text or a JSON-serialisable dict")
     assert error(checks.json_list, "parameters", {"x": np.float32("nan")}).given == "nan is not valid JSON"
+
+
+def test_a_signed_column_refuses_uint64_values_beyond_int64_naming_the_column() -> None:
+    rt = hdmf_ai.ResultsTable()
+    with pytest.raises(hdmf_ai.ColumnError) as err:
+        rt.add_cluster_label(np.array([0, 2**63], dtype=np.uint64))
+    assert err.value.column == "cluster_label" and "int64" in str(err.value) and str(2**63) in str(err.value)
+    # within range, uint64 values are kept exactly
+    rt2 = hdmf_ai.ResultsTable()
+    np.testing.assert_array_equal(rt2.add_cluster_label(np.array([0, 5], dtype=np.uint64)).data, [0, 5])
