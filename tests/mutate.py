@@ -86,11 +86,13 @@ MODULES = {
             "tests/test_writer.py::test_class_indices_without_probabilities_are_stored_unsigned_and_valid",
             "tests/test_writer.py::test_columns_are_taken_from_the_first_batch",
             "tests/test_writer.py::test_a_bad_batch_is_a_column_error_and_the_file_stays_consistent",
+            # the attribution rules (issue 14)
+            "tests/test_attribution.py",
         ),
         one_backend=True,
     ),
     "hdmf_ai/invariants.py": Selection(
-        ("tests/test_mutants_invariants.py", "tests/test_invariants.py"),
+        ("tests/test_mutants_invariants.py", "tests/test_invariants.py", "tests/test_attribution.py"),
         one_backend=True,
     ),
     "hdmf_ai/io/policy.py": Selection(("tests/test_policy.py", "tests/test_checksums.py", "tests/test_layout.py")),

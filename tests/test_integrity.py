@@ -315,3 +315,40 @@ def test_adding_tables_refuses_to_lose_another_writers_change_made_meanwhile(
     names = sorted(t.name for t in hdmf_ai.list_tables(path))
     assert names == ["first", "third"]  # the other writer's table is there; ours was not forced over it
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+# -- bounded decompression: a chunk that inflates to far more than it can hold -----------------------------------
+
+
+def test_a_deflate_bomb_chunk_is_refused_without_inflating_it(tmp_path: Path) -> None:
+    import tracemalloc
+    import zlib
+
+    from hdmf_ai.io import h5chunks
+
+    path = hdmf_ai.write(_probabilities_table(), tmp_path / "bomb.h5")
+    compressor = zlib.compressobj(9)
+    block = bytes(2**24)
+    bomb = b"".join(compressor.compress(block) for _ in range(32)) + compressor.flush()  # inflates to 512 MiB
+    assert len(bomb) < 2**20
+    with h5py.File(path, "r+") as f:
+        dataset = f["results/predicted_probability"]
+        assert dataset.compression == "gzip" and dataset.fletcher32
+        stored = bomb + h5chunks.fletcher32(bomb).to_bytes(4, "little")  # a valid checksum: only the size is wrong
+        dataset.id.write_direct_chunk((0, 0), stored, filter_mask=0)
+    tracemalloc.start()
+    try:
+        with pytest.raises(hdmf_ai.ResultsFileError, match="predicted_probability"):
+            hdmf_ai.read(path)
+        with hdmf_ai.open(path) as lazy, pytest.raises(OSError, match="expected .* bytes of a chunk"):
+            lazy.column("predicted_probability").read(slice(0, 10))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 2**20, f"{peak / 2**20:.0f} MiB allocated: the bomb was inflated"
+
+
+def _probabilities_table() -> hdmf_ai.ResultsTable:
+    rt = hdmf_ai.ResultsTable(name="results")
+    rt.add_predicted_probability(np.full((20_000, 10), 0.1, dtype=np.float32))
+    return rt

@@ -251,7 +251,9 @@ class Pipeline:
             body = body[:-4]
         if self.level is not None:
             try:
-                raw: bytes | memoryview = (isal_zlib() or zlib).decompress(body)
+                # at most one byte more than a chunk holds: a stream that inflates to gigabytes (a "bomb") is
+                # stopped there and refused below, instead of exhausting memory
+                raw: bytes | memoryview = (isal_zlib() or zlib).decompressobj().decompress(body, self.chunk_bytes + 1)
             except Exception as err:  # isal's and zlib's errors differ
                 raise OSError(f"{where}: the chunk does not inflate ({err})") from err
         else:
