@@ -340,7 +340,7 @@ def test_a_deflate_bomb_chunk_is_refused_without_inflating_it(tmp_path: Path) ->
     try:
         with pytest.raises(hdmf_ai.ResultsFileError, match="predicted_probability"):
             hdmf_ai.read(path)
-        with hdmf_ai.open(path) as lazy, pytest.raises(OSError, match="expected .* bytes of a chunk"):
+        with hdmf_ai.open(path) as lazy, pytest.raises(OSError, match=r"expected .* bytes of a chunk"):
             lazy.column("predicted_probability").read(slice(0, 10))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
