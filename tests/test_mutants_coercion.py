@@ -446,7 +446,7 @@ def test_declaration_errors_name_the_column() -> None:
     err = error(ColumnSpec.parse, "loss", {"shapes": (2,)})
     assert (err.column, err.expected) == (
         "loss",
-        "a declaration with shape, dtype, classes, n_splits, check_sum, description",
+        "a declaration with attribution, check_sum, classes, description, dtype, n_splits, shape",
     )
     assert error(ColumnSpec.parse, "loss", [1.5]).column == "loss"
     assert error(ColumnSpec.parse, "true_label", {"classes": [1, 2]}).column == "true_label"
