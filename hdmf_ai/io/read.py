@@ -355,7 +355,7 @@ def read(
         ``{"profile": ...}`` or ``{"anon": True}`` (see :mod:`hdmf_ai.io.remote`).
     verify
         Check the values read against the content digests recorded when they were written (default; see
-        :mod:`hdmf_ai.io.digest`): a mismatch is a ResultsFileError naming the dataset. Files without
+        ``hdmf_ai.io.digest``): a mismatch is a ResultsFileError naming the dataset. Files without
         digests read as they are.
     """
     source = _source(path)
