@@ -215,10 +215,10 @@ def _expected(n: int) -> dict[str, np.ndarray]:
     return {"predicted_probability": probs, "predicted_class": probs.argmax(1), "loss": np.arange(n, dtype=float)}
 
 
-def _run_until_killed(path: Path, after_rows: int) -> int:
+def _run_until_killed(path: Path, after_rows: int, script: str = _WRITER_SCRIPT) -> int:
     """Start the writer in a process, SIGKILL it once it has written ``after_rows``; return the rows it reported."""
     child = subprocess.Popen(
-        [sys.executable, "-c", _WRITER_SCRIPT, str(path), str(N_KILL), str(BATCH), str(after_rows)],
+        [sys.executable, "-c", script, str(path), str(N_KILL), str(BATCH), str(after_rows)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -447,3 +447,56 @@ def test_overwriting_leaves_only_the_new_file_in_the_directory(tmp_path: Path, b
     back = hdmf_ai.read(path)
     np.testing.assert_array_equal(back.loss.data, new)
     assert back.colnames == ("loss",)
+
+
+# -- overwrite: the old file stays until the new one is complete ------------------------------------------------
+
+
+def _old_file(path: Path) -> np.ndarray:
+    old = np.arange(5.0) + 100
+    with hdmf_ai.ResultsWriter(path, progress=False) as writer:
+        writer.append(loss=old)
+    return old
+
+
+def test_a_killed_overwrite_leaves_the_old_file_and_resume_finishes_the_new_one(path: Path) -> None:
+    from hdmf_ai.io.writer import side_path
+
+    old = _old_file(path)
+    script = _WRITER_SCRIPT.replace("progress=False)", "progress=False, overwrite=True)")
+    reported = _run_until_killed(path, after_rows=10 * BATCH, script=script)
+    assert reported == 10 * BATCH
+    # the destination is the old file, whole and without warnings; the new one waits beside it
+    np.testing.assert_array_equal(hdmf_ai.read(path).loss.data, old)
+    assert hdmf_ai.validate(path) == []
+    assert side_path(path).exists()
+    expected = _expected(N_KILL)
+    with hdmf_ai.ResultsWriter(path, resume=True, progress=False) as writer:
+        assert writer.rows_written == reported
+        for start in range(reported, N_KILL, 9_000):
+            stop = min(N_KILL, start + 9_000)
+            writer.append(**{name: values[start:stop] for name, values in expected.items()})
+    back = hdmf_ai.read(path)
+    np.testing.assert_array_equal(back.loss.data, expected["loss"])
+    np.testing.assert_array_equal(back.predicted_probability.data, expected["predicted_probability"])
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_an_overwrite_that_fails_midway_keeps_the_old_file_and_a_new_overwrite_starts_anew(path: Path) -> None:
+    from hdmf_ai.io.writer import side_path
+
+    old = _old_file(path)
+    with (
+        pytest.raises(RuntimeError, match="the model crashed"),
+        hdmf_ai.ResultsWriter(path, overwrite=True, progress=False) as writer,
+    ):
+        writer.append(loss=np.arange(3.0))
+        np.testing.assert_array_equal(hdmf_ai.read(path).loss.data, old)  # while writing, too
+        raise RuntimeError("the model crashed")
+    np.testing.assert_array_equal(hdmf_ai.read(path).loss.data, old)
+    assert side_path(path).exists()
+    with hdmf_ai.ResultsWriter(path, overwrite=True, progress=False) as writer:  # gives the unfinished one up
+        writer.append(loss=np.arange(4.0))
+    assert writer.path == path
+    np.testing.assert_array_equal(hdmf_ai.read(path).loss.data, np.arange(4.0))
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]

@@ -40,12 +40,12 @@ from ..errors import ColumnError, ResultsFileError
 from ..progress import progress_bar
 from . import digest, policy
 from .backend import Sink
-from .files import check_replaceable, check_room
+from .files import check_replaceable, check_room, move_into_place, remove
 from .incomplete import describe_table
 from .plan import WritePlan, batch_length
 from .registry import backend_for
 
-__all__ = ["ColumnSpec", "ResultsWriter"]
+__all__ = ["ColumnSpec", "ResultsWriter", "side_path"]
 
 
 class ResultsWriter:
@@ -75,7 +75,12 @@ class ResultsWriter:
         ``"w"``: a new file (``overwrite=True`` replaces an existing one). ``"a"``: add rows to the table of an
         existing, complete file (``table=`` picks it when there are several).
     resume
-        Continue a file whose writer was interrupted, from its first missing row (see :attr:`rows_written`).
+        Continue a file whose writer was interrupted, from its first missing row (see :attr:`rows_written`);
+        also a replacement that ``overwrite=True`` left unfinished beside the old file.
+    overwrite
+        Replace an existing file. The new file is written beside it (``.<name>.writing``, see
+        :func:`side_path`) and replaces it only when :meth:`close` completes: an interrupted run leaves the old
+        file as it was, and ``resume=True`` continues the new one.
     durable
         True (default): every batch is on disk and counted when :meth:`append` returns, so a crash loses at
         most the batch in flight. False: rows are written in whole chunks (shards on Zarr) only, each chunk once;
@@ -108,13 +113,23 @@ class ResultsWriter:
         progress: bool | None = None,
     ) -> None:
         self.path = Path(path)
+        # with overwrite, the new file is written beside the old one and replaces it when closed (see side_path)
+        self.destination: Path | None = None
         if mode not in ("w", "a"):
             raise ValueError(f"mode: expected 'w' (a new file) or 'a' (add rows); got {mode!r}")
         if n_samples is not None and n_samples < 0:
             raise ColumnError("n_samples", "a row count >= 0, or None when unknown", str(n_samples), kind="parameter")
+        side = side_path(self.path)
+        replacing = mode == "w" and not resume and overwrite and self.path.exists()
+        if replacing or (resume and (side.exists() or side.is_symlink())):
+            check_replaceable(self.path)  # overwrite replaces results files only
+            if replacing:
+                check_replaceable(side)
+                remove(side)  # an earlier interrupted replacement is given up: this run starts anew
+            self.destination, self.path = self.path, side
         self.plan = WritePlan.declared(
-            self.path, backend_for(self.path, backend), columns=columns, metadata=metadata, source=source,
-            n_samples=n_samples, preset=preset, storage=storage,
+            self.path, backend_for(self.destination or self.path, backend), columns=columns, metadata=metadata,
+            source=source, n_samples=n_samples, preset=preset, storage=storage,
         )  # fmt: skip
         self._durable, self._progress_choice = durable, progress
         self._sink: Sink | None = None
@@ -130,8 +145,7 @@ class ResultsWriter:
         elif self.path.exists() and not overwrite:
             raise FileExistsError(f"{self.path} exists; pass overwrite=True to replace it, or mode='a' to add rows")
         else:
-            check_replaceable(self.path)  # overwrite replaces results files only
-        # with overwrite, the old file is replaced when the first batch has passed its checks (see _start)
+            check_replaceable(self.path)
 
     # -- public --------------------------------------------------------------------------------------------
 
@@ -195,6 +209,9 @@ class ResultsWriter:
         table = self.plan.table.strip("/")
         known = {f"{table}/{name}": stream.attributes() for name, stream in self._digests.items()}
         digest.record(self.path, self.plan.backend, known)
+        if self.destination is not None:  # the new file is complete: now it replaces the old one
+            move_into_place(self.path, self.destination)
+            self.path, self.destination = self.destination, None
         self._closed = True
         self._progress().close()
         return self.path
@@ -316,3 +333,8 @@ class ResultsWriter:
         elif target is not None:
             self.plan.n_samples = target + self._appended  # n_samples counts the rows added
         self._open_sink()
+
+
+def side_path(path: Path) -> Path:
+    """Where ``ResultsWriter(path, overwrite=True)`` writes while the old file at ``path`` stays in place."""
+    return path.with_name(f".{path.name}.writing")
