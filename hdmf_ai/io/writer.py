@@ -79,8 +79,8 @@ class ResultsWriter:
         also a replacement that ``overwrite=True`` left unfinished beside the old file.
     overwrite
         Replace an existing file. The new file is written beside it (``.<name>.writing``, see
-        :func:`side_path`) and replaces it only when :meth:`close` completes: an interrupted run leaves the old
-        file as it was, and ``resume=True`` continues the new one.
+        ``hdmf_ai.io.writer.side_path``) and replaces it only when :meth:`close` completes: an interrupted run
+        leaves the old file as it was, and ``resume=True`` continues the new one.
     durable
         True (default): every batch is on disk and counted when :meth:`append` returns, so a crash loses at
         most the batch in flight. False: rows are written in whole chunks (shards on Zarr) only, each chunk once;
