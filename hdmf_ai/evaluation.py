@@ -126,12 +126,12 @@ class EvaluationTable(DynamicTable):
             The ResultsTables the rows were computed from; written to the same file as this table.
         """
         by_name = {t.name: t for t in tables}
-        # analysis results' to_frame() name the tables' column "tables" (hdmf_ai.analysis.EVALUATION_COLUMNS)
-        records = ({**{k: v for k, v in r.items() if k != "tables"}, "results_tables": r["tables"]}
-                   if "tables" in r and "results_tables" not in r else r for r in records)  # fmt: skip
         if not by_name or len(by_name) != len(tables):
             raise ValueError("tables: one or more tables with distinct names, the ones the rows were computed from")
         rows = [dict(r) for r in records]
+        for row in rows:  # analysis results' to_frame() name it "tables" (hdmf_ai.analysis.EVALUATION_COLUMNS)
+            if "tables" in row and "results_tables" not in row:
+                row["results_tables"] = row.pop("tables")
         columns: dict[str, list[Any]] = {field: [] for field in EVALUATION_FIELDS}
         for i, row in enumerate(rows):
             unknown = sorted(set(row) - set(EVALUATION_FIELDS))

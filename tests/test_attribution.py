@@ -544,9 +544,10 @@ def test_an_attribution_column_reads_back_from_an_nwb_file(tmp_path: Path) -> No
     )
     nwb.add_to_nwbfile(nwbfile, rt)
     path = nwb.write_nwb(nwbfile, tmp_path / "attribution.nwb")
-    back = nwb.read_nwb(path).analysis["binary"]["feature_attribution"]
-    assert isinstance(back, FeatureAttribution) and back.feature_names == attrs["feature_names"]
-    np.testing.assert_array_equal(back.data, rt["feature_attribution"].data)
+    with nwb.open_nwb(path) as back_file:  # closed at the end: a file left open warns whenever it is collected
+        back = back_file.analysis["binary"]["feature_attribution"]
+        assert isinstance(back, FeatureAttribution) and back.feature_names == attrs["feature_names"]
+        np.testing.assert_array_equal(back.data, rt["feature_attribution"].data)
     assert hdmf_ai.validate(path) == []
 
 

@@ -122,7 +122,8 @@ def test_writing_the_evaluations_alone_brings_the_tables_they_refer_to(tmp_path:
 
 
 def test_a_frame_converts_to_the_same_table() -> None:
-    pd = pytest.importorskip("pandas", reason="pandas comes with hdmf; the frame API needs it")
+    import pandas as pd  # hdmf's own dependency
+
     a, b = models()
     frame = pd.DataFrame.from_records([expected(r) for r in RECORDS])
     ev = EvaluationTable.from_frame(frame, tables=[a, b])

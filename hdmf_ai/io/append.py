@@ -30,7 +30,7 @@ from ..results_table import ResultsTable
 from ..typemap import get_manager
 from . import digest, policy
 from .backend import Backend
-from .build import ROOT_FLAG, referenced_tables, size_bound
+from .build import ROOT_FLAG, check_distinct_names, size_bound, with_referenced
 from .files import check_replaceable, check_room, move_into_place, temporary_sibling, unchanged_since
 from .incomplete import COMPLETE_ROWS
 from .plan import add_declared
@@ -235,19 +235,9 @@ def _new_tables(
 ) -> tuple[list[DynamicTable], dict[int, DynamicTable]]:
     """The tables to add (``wanted`` and what they point at, targets first), and for each table the file
     holds already (by ``id()`` of the given object) the file's own."""
-    order: list[DynamicTable] = []
-
-    def visit(table: DynamicTable) -> None:
-        for other in referenced_tables(table):
-            visit(other)
-        if not any(table is t for t in order):
-            order.append(table)
-
-    for table in wanted:
-        visit(table)
     added: list[DynamicTable] = []
     same: dict[int, DynamicTable] = {}
-    for table in order:
+    for table in with_referenced(wanted):
         found = existing.get(table.name)
         if found is not None and (found.object_id == table.object_id or _equal_tables(found, table)):
             same[id(table)] = found
@@ -265,10 +255,7 @@ def _new_tables(
             raise ValueError(f"table '{table.name}' belongs to {type(table.parent).__name__} '{table.parent.name}'")
         else:
             added.append(table)
-    names = [t.name for t in added]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise ValueError(f"tables in one file need distinct names; {twice} occur more than once")
+    check_distinct_names(added)
     return added, same
 
 

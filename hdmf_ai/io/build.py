@@ -16,7 +16,16 @@ from hdmf.query import ContainerResolver
 
 from .policy import Planned
 
-__all__ = ["ROOT_FLAG", "ROOT_NAME", "ExportingManager", "referenced_tables", "root_container", "size_bound"]
+__all__ = [
+    "ROOT_FLAG",
+    "ROOT_NAME",
+    "ExportingManager",
+    "check_distinct_names",
+    "referenced_tables",
+    "root_container",
+    "size_bound",
+    "with_referenced",
+]
 
 ROOT_NAME = "root"
 ROOT_FLAG = "_hdmf_ai_root"  # marks a file's root wrapper (written or read), so its tables can be written again
@@ -49,22 +58,8 @@ def root_container(tables: list[DynamicTable]) -> SimpleMultiContainer:
     """The root of a new file: ``tables`` and, before them, every table their regions point at."""
     if not tables or not all(isinstance(t, DynamicTable) for t in tables):
         raise TypeError("write() takes a DynamicTable (e.g. a ResultsTable) or a list of them")
-    # the tables that samples point at belong in the same file, and come first: hdmf warns when a
-    # region's target is not yet in the file tree as the region joins it
-    wanted: list[DynamicTable] = []
-
-    def visit(table: DynamicTable) -> None:
-        for other in referenced_tables(table):
-            visit(other)
-        if not any(t is table for t in wanted):
-            wanted.append(table)
-
-    for table in tables:
-        visit(table)
-    names = [t.name for t in wanted]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise ValueError(f"tables in one file need distinct names; {duplicates} occur more than once")
+    wanted = with_referenced(tables)
+    check_distinct_names(wanted)
     for table in wanted:
         parent = table.parent
         if getattr(parent, ROOT_FLAG, False):
@@ -77,6 +72,30 @@ def root_container(tables: list[DynamicTable]) -> SimpleMultiContainer:
     root = SimpleMultiContainer(name=ROOT_NAME, containers=wanted)
     setattr(root, ROOT_FLAG, True)
     return root
+
+
+def with_referenced(tables: list[DynamicTable]) -> list[DynamicTable]:
+    """``tables`` and every table they point at (:func:`referenced_tables`, transitively), each once, targets
+    first: hdmf warns when a region's target is not yet in the file tree as the region joins it."""
+    ordered: list[DynamicTable] = []
+
+    def visit(table: DynamicTable) -> None:
+        for other in referenced_tables(table):
+            visit(other)
+        if not any(t is table for t in ordered):
+            ordered.append(table)
+
+    for table in tables:
+        visit(table)
+    return ordered
+
+
+def check_distinct_names(tables: list[DynamicTable]) -> None:
+    """Refuse tables that would share a name in one file."""
+    names = [t.name for t in tables]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"tables in one file need distinct names; {duplicates} occur more than once")
 
 
 def referenced_tables(table: DynamicTable) -> list[DynamicTable]:
