@@ -206,6 +206,75 @@ def test_narrowing_an_integer_column_that_does_not_fit_is_refused(path: Path) ->
         hdmf_ai.write(rt, path, storage={"id": Setting(dtype="uint8")})
 
 
+def _loss_table(values: Any) -> hdmf_ai.ResultsTable:
+    rt = hdmf_ai.ResultsTable(name="results")
+    rt.add_column("loss", "per-sample loss", data=values)
+    return rt
+
+
+@pytest.mark.parametrize(
+    ("values", "stored"),
+    [
+        (np.array([0, 7, 255], dtype=np.int64), "uint8"),  # both ends of uint8
+        (np.array([-128, 0, 127], dtype=np.int64), "int8"),  # both ends of int8
+        (np.array([True, False, True]), "uint8"),  # booleans are integers 0 and 1
+        (np.array([1.5, -2.25, 1e30], dtype=np.float32), "float64"),  # widening a float is lossless
+        (np.array([1.5, -2.25, 1e300], dtype=">f8"), "float64"),  # the same width, other byte order: lossless
+    ],
+)
+def test_a_dtype_setting_stores_the_values_in_that_dtype(path: Path, values: np.ndarray, stored: str) -> None:
+    hdmf_ai.write(_loss_table(values), path, storage={"loss": Setting(dtype=stored)})
+    on_disk = dataset(path, "loss")
+    assert on_disk.dtype == np.dtype(stored)
+    np.testing.assert_array_equal(on_disk[:], values.astype(stored))
+    np.testing.assert_array_equal(column_values(hdmf_ai.read(path)["loss"]), values.astype(stored))
+
+
+@pytest.mark.parametrize(
+    ("values", "stored", "got"),
+    [
+        (np.array([0, 5, 256], dtype=np.int64), "uint8", "from 0 to 256"),  # one past the top
+        (np.array([-1, 5, 255], dtype=np.int64), "uint8", "from -1 to 255"),  # one below the bottom
+        (np.array([-129, 0, 127], dtype=np.int64), "int8", "from -129 to 127"),
+        (np.array([-128, 0, 128], dtype=np.int64), "int8", "from -128 to 128"),
+    ],
+)
+def test_a_dtype_setting_too_narrow_for_the_values_is_refused_naming_both(
+    path: Path, values: np.ndarray, stored: str, got: str
+) -> None:
+    expected = rf"column 'results/loss': expected values that fit the on-disk dtype {stored}; got values {got}$"
+    with pytest.raises(StorageError, match=expected):
+        hdmf_ai.write(_loss_table(values), path, storage={"loss": Setting(dtype=stored)})
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    ("values", "stored"),
+    [
+        (np.array([0.5, 1.0 / 3.0]), "float32"),  # narrowing a float loses precision
+        (np.array([1, 2, 3], dtype=np.int64), "float64"),  # integers are not silently made floats
+        (np.array([0.5, 1.5]), "int64"),  # nor floats integers
+    ],
+)
+def test_a_lossy_dtype_setting_is_refused_without_a_lossy_setting(path: Path, values: np.ndarray, stored: str) -> None:
+    expected = (
+        rf"^column 'results/loss': cannot store dtype {values.dtype} as {stored} losslessly; "
+        "narrowing a float needs an explicit lossy setting$"
+    )
+    with pytest.raises(StorageError, match=expected):
+        hdmf_ai.write(_loss_table(values), path, storage={"loss": Setting(dtype=stored)})
+    assert not path.exists()
+
+
+def test_a_narrower_float_dtype_with_a_lossy_setting_is_stored_rounded(path: Path) -> None:
+    values = np.array([0.5, 1.0 / 3.0, -2.75])
+    hdmf_ai.write(_loss_table(values), path, storage={"loss": Setting(dtype="float32", lossy=BitRound(10))})
+    on_disk = dataset(path, "loss")
+    assert on_disk.dtype == np.float32
+    np.testing.assert_allclose(on_disk[:], values, rtol=2.0**-10)
+    assert not np.array_equal(on_disk[:].astype(np.float64), values)  # 1/3 is rounded
+
+
 def test_reading_a_fast_hdf5_file_without_hdf5plugin_names_the_package(tmp_path: Path) -> None:
     path = hdmf_ai.write(full_table(20), tmp_path / "fast.h5", preset="fast")
     code = (
