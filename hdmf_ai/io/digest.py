@@ -40,6 +40,7 @@ from ..errors import ResultsFileError
 __all__ = [
     "DIGEST_ATTRIBUTE",
     "BLOCKS_ATTRIBUTE",
+    "BlockDigests",
     "Streaming",
     "attributes_of",
     "block_rows",
@@ -50,6 +51,7 @@ __all__ = [
     "planned_values",
     "problems",
     "record",
+    "recorded_text",
     "snapshot",
     "streams",
     "verify_rows",
@@ -455,6 +457,53 @@ def verify_table(table: Any, *, source: Path | str | None = None, manager: Any =
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         raise ResultsFileError(where, found[0] + more)
     return checked
+
+
+def recorded_text(attrs: Mapping[str, Any], name: str) -> str | None:
+    """The text of attribute ``name`` (str, bytes or a 0-d array of either); None when absent or blank."""
+    value = attrs.get(name)
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value.item()
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return value if isinstance(value, str) and value else None
+
+
+class BlockDigests:
+    """The block digests recorded with a dataset, to check blocks of its rows one at a time.
+
+    ``rows_per_block`` rows each (the last block may be short); :meth:`mismatch` says whether a block read
+    differs from the one written. Made by :meth:`of`, from the dataset's attributes, dtype and shape.
+    """
+
+    def __init__(self, kind: str, row_shape: tuple[int, ...], rows_per_block: int, hexes: list[str]) -> None:
+        self.kind, self.rows_per_block, self.hexes = kind, rows_per_block, hexes
+        self._seed = xxhash.xxh3_64(_MAGIC + f"{kind}|{tuple(int(n) for n in row_shape)}\x00".encode())
+
+    @classmethod
+    def of(cls, attrs: Mapping[str, Any], dtype: np.dtype, shape: tuple[int, ...]) -> BlockDigests | None:
+        """The block digests of a dataset of ``dtype`` and ``shape``; None when it records none.
+
+        Raises ValueError when the record does not fit the dataset (its row count or its text)."""
+        recorded = recorded_text(attrs, BLOCKS_ATTRIBUTE)
+        if recorded is None:
+            return None
+        kind = _kind(np.dtype(dtype))
+        if not recorded.startswith(_BLOCK_PREFIX) or not shape or kind is None or kind == "text":
+            raise ValueError(f"block digests {recorded[:40]!r} do not fit a dataset of {dtype} and shape {shape}")
+        size_text, _, hexes = recorded[len(_BLOCK_PREFIX) :].partition(":")
+        size = int(size_text) if size_text.isdigit() else 0
+        blocks = [hexes[i : i + 16] for i in range(0, len(hexes), 16)]
+        if size <= 0 or len(blocks) != math.ceil(int(shape[0]) / size):
+            raise ValueError(f"{shape[0]} rows, while the block digests cover {len(blocks)} blocks of {size} rows")
+        return cls(kind, tuple(shape[1:]), size, blocks)
+
+    def mismatch(self, block: int, rows: np.ndarray) -> str | None:
+        """None when ``rows`` (block number ``block``, decoded) are those written; else the digest they have."""
+        digest = self._seed.copy()
+        digest.update(np.ascontiguousarray(rows, dtype=np.dtype(self.kind)).reshape(-1).view(np.uint8))
+        found = digest.hexdigest()
+        return None if found == self.hexes[block] else found
 
 
 def verify_rows(column: Any, start: int, stop: int) -> np.ndarray:

@@ -32,7 +32,7 @@ from ..errors import IncompleteTableWarning, MissingDependencyError, ResultsFile
 from ..evaluation import EvaluationTable
 from ..results_table import ResultsTable
 from ..typemap import get_manager
-from . import digest, h5chunks, remote, safety
+from . import digest, guarded, h5chunks, remote, safety
 from .backend import Backend
 from .build import ROOT_FLAG
 from .incomplete import RowLimited, trim_incomplete
@@ -325,6 +325,8 @@ def _resolve_references(table: DynamicTable, done: list[DynamicTable] | None = N
 def _to_numpy(data: Any) -> np.ndarray:
     arr = h5chunks.read_rows(data, slice(None))  # compressed HDF5 chunks decoded on every core
     if arr is None:
+        if isinstance(data, h5py.Dataset) and data.shape:  # HDF5 decodes: refuse chunks marked unfiltered first
+            h5chunks.check_filter_masks(data, 0, int(data.shape[0]))
         arr = np.asarray(data[()] if getattr(data, "shape", None) == () else data[:])
     if arr.dtype.kind == "O" and arr.size and isinstance(arr.flat[0], bytes):
         arr = np.array([b.decode("utf-8") for b in arr.ravel()], dtype=object).reshape(arr.shape)
@@ -435,11 +437,18 @@ def open(  # noqa: A001  (the public name mirrors the builtin on purpose: hdmf_a
 
     The file closes with the block. ``path`` may be a URL; ``storage_options`` as for :func:`read`.
 
+    Every read of a column's data (``rt["loss"].data[:10]``, ``rt["loss"][:10]``, ``rt[:10]``, a ragged
+    column, ``rt.column(name).read()``, the source table through ``samples``) returns the values written,
+    checked against the content digests block by block, or raises a ResultsFileError naming the file and the
+    dataset (:mod:`hdmf_ai.io.guarded`).
+
     Example: ``with hdmf_ai.open("results.zarr") as rt: first = rt["predicted_class"].data[:100]``
     """
     source = _source(path)
     with _opened(source, backend, storage_options) as (io, builder):
-        yield _pick(_construct(io, builder, source), table, source)
+        picked = _pick(_construct(io, builder, source), table, source)
+        guarded.guard_tables([picked], source)  # every read checked against the digests, every error typed
+        yield picked
 
 
 def list_tables(

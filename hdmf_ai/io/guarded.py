@@ -1,0 +1,368 @@
+"""Lazy column data that is checked as it is read: :class:`GuardedArray`, what :func:`hdmf_ai.open` gives.
+
+A table opened lazily reads its columns on demand, from HDF5 or Zarr. Each read of a :class:`GuardedArray`
+(slicing, ``numpy.asarray``, iteration; hdmf's ``VectorData``, ``VectorIndex``, ``EnumData`` and
+``DynamicTableRegion`` read through it) either returns values that match the content digests recorded when
+the file was written (:mod:`.digest`), or raises :class:`~hdmf_ai.errors.ResultsFileError` naming the file
+and the dataset:
+
+- numbers with block digests (about 1 MiB of rows each) are read block by block, and each block the selection
+  touches is checked before any of its rows is returned (the last few blocks read are kept);
+- datasets with a whole digest only (text, enum elements, numbers of tables grown past their block digests)
+  are checked whole at their first read: text is then kept in memory and served from there;
+- datasets without digests (files of other writers) are read as they are;
+- and every error of the backend or a decoder (h5py's ``OSError``, a codec's error) becomes a
+  ``ResultsFileError`` naming the dataset and the rows.
+
+Example: ``with hdmf_ai.open(path) as rt: rt["loss"].data[:10]`` reads and checks the first block of ``loss``.
+"""
+
+from __future__ import annotations
+
+import collections
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+from hdmf.common import DynamicTable, DynamicTableRegion, EnumData
+from hdmf.query import HDMFDataset
+
+from ..errors import HdmfAiError, ResultsFileError
+from . import digest, h5chunks
+from .incomplete import RowLimited
+
+__all__ = ["GuardedArray", "guard_tables", "stored"]
+
+#: blocks kept per column after they were checked: a row at a time (ragged cells, iteration) reads each once
+KEPT_BLOCKS = 4
+#: rows per piece of a dataset without block digests, when checked whole
+_PIECE_ROWS = 1 << 16
+
+
+def stored(data: Any) -> Any:
+    """The backend's array under ``data`` (a GuardedArray, a RowLimited view...), for its storage settings."""
+    while isinstance(data, HDMFDataset):
+        data = data.dataset
+    return data
+
+
+def _is_on_disk(data: Any) -> bool:
+    """Whether ``data`` is an h5py Dataset or zarr Array (an unfinished table's view of one included); not
+    hdmf's datasets of object references (they resolve to containers) nor data in memory."""
+    if isinstance(data, RowLimited):
+        data = data.dataset
+    if isinstance(data, h5py.Dataset):
+        return h5py.check_dtype(ref=data.dtype) is None
+    zarr = sys.modules.get("zarr")  # a process that never imported zarr holds no zarr array
+    return zarr is not None and isinstance(data, zarr.Array) and "reference" not in str(data.attrs.get("_DTYPE", ""))
+
+
+class GuardedArray(HDMFDataset):  # type: ignore[misc]  # hdmf is untyped
+    """A read-only view of an on-disk dataset whose every read is checked (see the module docstring).
+
+    Parameters
+    ----------
+    dataset
+        The h5py Dataset or zarr Array (or an unfinished table's RowLimited view of one).
+    name
+        The dataset's name in messages (``table/column``).
+    source
+        The file, named in errors.
+    elements
+        For an enum column's codes: the on-disk elements, whose digest the codes' whole digest folds in.
+    """
+
+    #: read_data (``_tableview``) hands integer positions to a GuardedArray as they are: it picks blocks
+    picks_rows = True
+
+    def __init__(self, dataset: Any, *, name: str, source: Path | str, elements: Any = None) -> None:
+        super().__init__(dataset=dataset)
+        self.name, self.source, self._elements = name, source, elements
+        self._lock = threading.Lock()
+        self._kept: collections.OrderedDict[int, np.ndarray] = collections.OrderedDict()
+        self._whole: np.ndarray | None = None  # text checked whole, kept
+        self._checked = False  # a whole digest checked (or none to check)
+        attrs = self._guard("its attributes", lambda: dict(getattr(stored(dataset), "attrs", {}) or {}))
+        self._shape = tuple(int(n) for n in self._guard("its shape", lambda: dataset.shape))
+        self._dtype = np.dtype(self._guard("its dtype", lambda: dataset.dtype))
+        try:
+            self._blocks = digest.BlockDigests.of(attrs, self._dtype, self._shape)
+        except ValueError as err:
+            raise ResultsFileError(source, f"dataset '{name}': its block digests do not fit it: {err}") from None
+        self._recorded = None if self._blocks is not None else digest.recorded_text(attrs, digest.DIGEST_ATTRIBUTE)
+
+    # -- what hdmf, numpy and Dask ask of an array -------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        found: np.dtype = self._dtype
+        return found
+
+    @property
+    def ndim(self) -> int:
+        return len(self._shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self._shape, dtype=np.int64))
+
+    @property
+    def chunks(self) -> Any:
+        return getattr(stored(self.dataset), "chunks", None)
+
+    @property
+    def shards(self) -> Any:
+        return getattr(stored(self.dataset), "shards", None)
+
+    @property
+    def attrs(self) -> Any:
+        return getattr(stored(self.dataset), "attrs", {})
+
+    @property
+    def file(self) -> Any:
+        return getattr(stored(self.dataset), "file", None)
+
+    @property
+    def store(self) -> Any:
+        return getattr(stored(self.dataset), "store", None)
+
+    def __len__(self) -> int:
+        if not self._shape:
+            raise TypeError(f"dataset '{self.name}' is a scalar: it has no length")
+        return self._shape[0]
+
+    def __repr__(self) -> str:
+        return f"<GuardedArray '{self.name}' {self._shape} {self._dtype} of {self.source}>"
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        arr = np.asarray(self[()] if not self._shape else self[:])
+        return arr if dtype is None else arr.astype(dtype)
+
+    def __iter__(self) -> Iterator[Any]:
+        if not self._shape:
+            raise TypeError(f"dataset '{self.name}' is a scalar: it cannot be iterated")
+        step = self._blocks.rows_per_block if self._blocks is not None else _PIECE_ROWS
+        for lo in range(0, self._shape[0], step):
+            yield from self[lo : min(self._shape[0], lo + step)]
+
+    def __getitem__(self, key: Any) -> Any:
+        first, rest = (key[0], key[1:]) if isinstance(key, tuple) and key else (key, ())
+        if not self._shape or (isinstance(key, tuple) and not key):  # a scalar, or data[()]
+            return self._everything()[key]
+        if first is Ellipsis:
+            first, rest = slice(None), key[1:] if isinstance(key, tuple) else ()
+            rest = (Ellipsis, *rest) if rest else ()
+        n = self._shape[0]
+        if isinstance(first, slice):
+            start, stop, step = first.indices(n)
+            if step < 0 or len(range(start, stop, step)) == 0:
+                positions = np.arange(start, stop, step, dtype=np.int64)
+                return self._pick(positions)[(slice(None), *rest)]
+            span = self._span(start, stop if step == 1 else start + (len(range(start, stop, step)) - 1) * step + 1)
+            return span[(slice(None, None, step), *rest)]
+        if isinstance(first, (int, np.integer)):
+            index = int(first) + n if int(first) < 0 else int(first)
+            if not 0 <= index < n:
+                raise IndexError(f"index {first} is out of range for dataset '{self.name}' of {n} rows")
+            return self._span(index, index + 1)[(0, *rest)]
+        positions = np.asarray(first)
+        if positions.dtype == np.bool_:
+            if positions.shape != (n,):
+                raise IndexError(f"a boolean mask of {positions.shape} for dataset '{self.name}' of {n} rows")
+            positions = np.flatnonzero(positions)
+        if positions.size and positions.dtype.kind not in "iu":
+            raise IndexError(f"dataset '{self.name}' is indexed by integers, not {positions.dtype}")
+        positions = positions.astype(np.int64).ravel()
+        positions = np.where(positions < 0, positions + n, positions)
+        if positions.size and (positions.min() < 0 or positions.max() >= n):
+            raise IndexError(f"positions out of range for dataset '{self.name}' of {n} rows")
+        picked = self._pick(positions).reshape(*np.shape(first), *self._shape[1:])
+        return picked[(slice(None),) * np.ndim(first) + rest] if rest else picked
+
+    # -- reading, checked ---------------------------------------------------------------------------------------
+
+    def _guard(self, what: str, read: Any) -> Any:
+        """``read()``, any error but ours a ResultsFileError naming the file, the dataset and ``what``."""
+        try:
+            return read()
+        except HdmfAiError:
+            raise
+        except (IndexError, TypeError) as err:
+            if what.startswith("rows"):  # a damaged file only: the selection was checked before
+                raise ResultsFileError(self.source, f"dataset '{self.name}' ({what}) cannot be read: {err}") from err
+            raise
+        except Exception as err:
+            raise ResultsFileError(self.source, f"dataset '{self.name}' ({what}) cannot be read: {err}") from err
+
+    def _raw(self, lo: int, hi: int) -> np.ndarray:
+        """Rows ``lo:hi`` from the backend, decoded, not yet checked."""
+
+        def read() -> np.ndarray:
+            inner = self.dataset
+            h5chunks.check_filter_masks(inner, lo, hi)
+            fast = h5chunks.read_rows(inner, slice(lo, hi))
+            return fast if fast is not None else np.asarray(inner[lo:hi])
+
+        rows: np.ndarray = self._guard(f"rows {lo} to {hi}", read)
+        if rows.shape != (hi - lo, *self._shape[1:]):
+            raise ResultsFileError(
+                self.source, f"dataset '{self.name}' (rows {lo} to {hi}) read as shape {rows.shape}: it is damaged"
+            )
+        return rows
+
+    def _everything(self) -> np.ndarray:
+        """The whole dataset, checked (a scalar, text and other datasets without block digests)."""
+        if self._whole is not None:
+            return self._whole
+        if not self._shape:
+            value = np.asarray(self._guard("its value", lambda: self.dataset[()]))
+            self._check_whole(value)
+            return value
+        if self._blocks is not None:
+            return self._span(0, self._shape[0])
+        whole = self._raw(0, self._shape[0])
+        self._check_whole(whole)
+        if whole.dtype.kind in "OSU":
+            self._whole = whole
+        return whole
+
+    def _check_whole(self, values: np.ndarray) -> None:
+        if self._checked or self._recorded is None:
+            self._checked = True
+            return
+        found = digest.of_values(values if values.shape else values.reshape(1))
+        if found is not None and self._elements is not None:
+            elements = self._guard("its elements", lambda: np.asarray(self._elements[:]))
+            found = digest.combine(found, digest.of_values(elements) or "")
+        if values.shape == () and found != self._recorded:  # a scalar: digested as a 0-d array
+            found = digest.of_values(values)
+        if found != self._recorded:
+            raise ResultsFileError(
+                self.source,
+                f"dataset '{self.name}': the values read differ from those written "
+                f"(content digest {self._recorded} recorded, {found} read)",
+            )
+        self._checked = True
+
+    def _ensure_checked(self) -> None:
+        """A dataset with a whole digest only: checked at its first read (read in pieces, not kept)."""
+        if self._checked or self._blocks is not None:
+            return
+        if self._recorded is None or self._dtype.kind in "OSU":
+            self._everything()
+            return
+        stream = digest.streaming_for(self)
+        n = self._shape[0]
+        if stream is None:
+            self._checked = True
+            return
+        for lo in range(0, n, _PIECE_ROWS):
+            stream.update(self._raw(lo, min(n, lo + _PIECE_ROWS)))
+        found = stream.hexdigest()
+        if self._elements is not None:
+            elements = self._guard("its elements", lambda: np.asarray(self._elements[:]))
+            found = digest.combine(found, digest.of_values(elements) or "")
+        if found != self._recorded:
+            raise ResultsFileError(
+                self.source,
+                f"dataset '{self.name}': the values read differ from those written "
+                f"(content digest {self._recorded} recorded, {found} read)",
+            )
+        self._checked = True
+
+    def _block(self, index: int) -> np.ndarray:
+        """Block ``index`` of a dataset with block digests, checked (kept among the last few)."""
+        assert self._blocks is not None
+        with self._lock:
+            kept = self._kept.get(index)
+            if kept is not None:
+                self._kept.move_to_end(index)
+                return kept
+        size = self._blocks.rows_per_block
+        lo, hi = index * size, min(self._shape[0], (index + 1) * size)
+        rows = self._raw(lo, hi)
+        found = self._blocks.mismatch(index, rows)
+        if found is not None:
+            raise ResultsFileError(
+                self.source,
+                f"dataset '{self.name}': rows {lo} to {hi} differ from those written "
+                f"(block digest {self._blocks.hexes[index]} recorded, {found} read)",
+            )
+        with self._lock:
+            self._kept[index] = rows
+            while len(self._kept) > KEPT_BLOCKS:
+                self._kept.popitem(last=False)
+        return rows
+
+    def _span(self, lo: int, hi: int) -> np.ndarray:
+        """Rows ``lo:hi`` (``lo < hi``), checked."""
+        if self._whole is not None:
+            return self._whole[lo:hi]
+        if self._blocks is None:
+            self._ensure_checked()
+            return self._whole[lo:hi] if self._whole is not None else self._raw(lo, hi)
+        size = self._blocks.rows_per_block
+        first, last = lo // size, (hi - 1) // size
+        if first == last:
+            return self._block(first)[lo - first * size : hi - first * size]
+        parts = [self._block(i) for i in range(first, last + 1)]
+        return np.concatenate(parts)[lo - first * size : hi - first * size]
+
+    def _pick(self, positions: np.ndarray) -> np.ndarray:
+        """The rows at ``positions`` (any order, repeats), each block they fall in read once."""
+        if positions.size == 0:
+            return np.empty((0, *self._shape[1:]), dtype=self._dtype)
+        if self._whole is not None:
+            kept: np.ndarray = self._whole[positions]
+            return kept
+        if self._blocks is None:
+            lo, hi = int(positions.min()), int(positions.max()) + 1
+            picked: np.ndarray = self._span(lo, hi)[positions - lo]
+            return picked
+        size = self._blocks.rows_per_block
+        out: np.ndarray | None = None
+        of_block = positions // size
+        for index in np.unique(of_block):
+            where = np.flatnonzero(of_block == index)
+            rows = self._block(int(index))[positions[where] - int(index) * size]
+            if out is None:
+                out = np.empty((positions.size, *rows.shape[1:]), dtype=rows.dtype)
+            out[where] = rows
+        assert out is not None
+        return out
+
+
+def _guarded(data: Any, name: str, source: Path | str, elements: Any = None) -> Any:
+    if isinstance(data, GuardedArray) or not _is_on_disk(data):
+        return data
+    return GuardedArray(data, name=name, source=source, elements=elements)
+
+
+def guard_tables(tables: list[DynamicTable], source: Path | str) -> None:
+    """Make every on-disk dataset of ``tables`` (and of the tables their regions point at, transitively) a
+    :class:`GuardedArray`: ids, columns, ragged indexes and enum elements."""
+    done: list[DynamicTable] = []
+    stack = list(tables)
+    while stack:
+        table = stack.pop()
+        if any(table is seen for seen in done):
+            continue
+        done.append(table)
+        for obj in (table.id, *table.columns):
+            name = f"{table.name}/{obj.name}"
+            elements = getattr(obj, "elements", None) if isinstance(obj, EnumData) else None
+            raw_elements = None
+            if elements is not None:
+                raw_elements = stored(elements.data) if _is_on_disk(elements.data) else None
+                elements.transform(lambda d, n=f"{table.name}/{elements.name}": _guarded(d, n, source))
+            obj.transform(lambda d, n=name, e=raw_elements: _guarded(d, n, source, e))
+            if isinstance(obj, DynamicTableRegion) and obj.table is not None:
+                stack.append(obj.table)
