@@ -42,6 +42,7 @@ __all__ = [
     "BLOCKS_ATTRIBUTE",
     "BlockDigests",
     "Streaming",
+    "TEXT_ATTRIBUTE",
     "attributes_of",
     "block_rows",
     "clear",
@@ -54,11 +55,15 @@ __all__ = [
     "recorded_text",
     "snapshot",
     "streams",
+    "text_digest",
     "verify_rows",
     "verify_table",
 ]
 
 DIGEST_ATTRIBUTE = "hdmf_ai_digest"
+#: a table's digest of the text of its attributes and its datasets' (descriptions, colnames, metadata): in HDF5
+#: they sit in the global heap, which no checksum covers
+TEXT_ATTRIBUTE = "hdmf_ai_text_digest"
 BLOCKS_ATTRIBUTE = "hdmf_ai_digest_blocks"
 MAX_BLOCKS = 2048  # 32 KiB of text at most: HDF5 keeps attributes below 64 KiB in the object header
 _BLOCK_BYTES = 1 << 20
@@ -77,13 +82,29 @@ def _kind(dtype: np.dtype) -> str | None:
     return None
 
 
-def block_rows(row_shape: tuple[int, ...], itemsize: int, rows: int) -> int:
-    """Rows per block digest: a power of two of about 1 MiB, doubled until at most :data:`MAX_BLOCKS` cover ``rows``."""
+def block_rows(row_shape: tuple[int, ...], itemsize: int, rows: int, chunk_rows: int | None = None) -> int:
+    """Rows per block digest: the rows of a stored chunk (``chunk_rows``; a lazy slice then reads and checks only
+    the chunks it falls in), else a power of two of about 1 MiB; doubled until at most :data:`MAX_BLOCKS`
+    cover ``rows``."""
     row_bytes = max(1, itemsize * int(np.prod(row_shape, dtype=np.int64)))
     size = 1 << max(0, (_BLOCK_BYTES // row_bytes).bit_length() - 1)
+    if chunk_rows is not None and chunk_rows > 0:
+        size = int(chunk_rows)
     while math.ceil(rows / size) > MAX_BLOCKS:
         size *= 2
     return size
+
+
+def _chunk_rows(data: Any) -> int | None:
+    """Rows per stored chunk of ``data``: an h5py or zarr array's (zarr: the inner chunks of a shard), or the
+    chunks a DataIO asks for; None for data in memory."""
+    from hdmf.data_utils import DataIO
+
+    # a DataIO: the chunks a write asks for (its data may be held apart: FilledH5DataIO)
+    chunks = (data.io_settings or {}).get("chunks") if isinstance(data, DataIO) else getattr(data, "chunks", None)
+    if isinstance(chunks, (tuple, list)) and chunks and isinstance(chunks[0], (int, np.integer)):
+        return int(chunks[0])
+    return None
 
 
 class Streaming:
@@ -157,15 +178,16 @@ class Streaming:
         return found
 
 
-def streaming_for(data: Any, rows: int | None = None) -> Streaming | None:
+def streaming_for(data: Any, rows: int | None = None, chunk_rows: int | None = None) -> Streaming | None:
     """A :class:`Streaming` digest for ``data``'s dtype and row shape (blocks sized for ``rows``, default its
-    length); None for values we do not digest."""
+    length, and aligned with its stored chunks, or ``chunk_rows``); None for values we do not digest."""
     dtype = _dtype_of(data)
     kind = None if dtype is None else _kind(dtype)
     shape = (len(data),) if isinstance(data, list) else tuple(data.shape)
     if dtype is None or kind is None or len(shape) == 0:
         return None
-    block = block_rows(shape[1:], dtype.itemsize, shape[0] if rows is None else rows)
+    chunk_rows = chunk_rows or _chunk_rows(data)
+    block = block_rows(shape[1:], dtype.itemsize, shape[0] if rows is None else rows, chunk_rows)
     return Streaming(kind, shape[1:], block)
 
 
@@ -194,9 +216,10 @@ def of_values(data: Any) -> str | None:
     return None if found is None else found[DIGEST_ATTRIBUTE]
 
 
-def attributes_of(data: Any) -> dict[str, str] | None:
-    """The digest attributes of ``data`` (whole and blocks), as :class:`Streaming` records them."""
-    stream = streaming_for(data)
+def attributes_of(data: Any, chunk_rows: int | None = None) -> dict[str, str] | None:
+    """The digest attributes of ``data`` (whole and blocks), as :class:`Streaming` records them; blocks of
+    ``chunk_rows`` rows (default: ``data``'s stored chunks, else about 1 MiB)."""
+    stream = streaming_for(data, chunk_rows=chunk_rows)
     if stream is None:
         return None
     for block in _blocks(data):
@@ -267,6 +290,7 @@ def missing_attributes(raw: Any, known: Mapping[str, Mapping[str, str]] | None =
     found: dict[str, dict[str, str]] = {}
     for path, group in _tables(raw):
         found.update(_table_attributes(path, group, raw, known or {}))
+        found.update(_text_attributes(path, group))  # always anew: a column added changes the text
     return found
 
 
@@ -299,6 +323,48 @@ def _table_attributes(
             digest = {**digest, DIGEST_ATTRIBUTE: combine(digest[DIGEST_ATTRIBUTE], elements[DIGEST_ATTRIBUTE])}
         found[f"{path}/{name}"] = digest
     return found
+
+
+def _attribute_text(value: Any) -> list[str] | None:
+    """The text of an attribute's value (a string, or a non-empty sequence or array of strings); None for
+    anything else (numbers, references)."""
+    if isinstance(value, (str, bytes)):
+        items: list[Any] = [value]
+    elif isinstance(value, (list, tuple, np.ndarray)):
+        items = list(np.asarray(value, dtype=object).ravel()) if len(value) else []
+    else:
+        return None
+    if not items or not all(isinstance(v, (str, bytes)) for v in items):
+        return None
+    return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in items]
+
+
+def text_digest(group: Mapping[str, Any], datasets: Mapping[str, Mapping[str, Any]]) -> str:
+    """The digest of the text attributes of a table's group and of its datasets (by name); attributes of ours
+    (``hdmf_ai_*``) and of the backend (``_*``, ``zarr_*``) are left out, so that the file as written and as
+    hdmf reads it give one digest. Each string goes in after its length: no two lists of strings collide."""
+    found = xxhash.xxh3_128(_MAGIC + b"text\x00")
+
+    def add(text: str) -> None:
+        raw = text.encode("utf-8", "surrogatepass")
+        found.update(struct.pack("<Q", len(raw)))
+        found.update(raw)
+
+    for owner, attrs in [("", group), *sorted(datasets.items())]:
+        for key in sorted(attrs):
+            if key.startswith(("hdmf_ai_", "_", "zarr_")):
+                continue
+            texts = _attribute_text(attrs[key])
+            if texts is None:
+                continue
+            for part in (owner, key, str(len(texts)), *texts):
+                add(part)
+    return _PREFIX + found.hexdigest()
+
+
+def _text_attributes(path: str, group: Any) -> dict[str, dict[str, str]]:
+    arrays = {name: dict(node.attrs) for name, node in _members(group) if _is_array(node)}
+    return {path: {TEXT_ATTRIBUTE: text_digest(dict(group.attrs), arrays)}}
 
 
 def record(
@@ -352,7 +418,7 @@ def planned_values(planned: Any) -> dict[str, dict[str, str]]:
         inner = getattr(data, "data", data)
         if inner is None:  # a DataIO that fills its dataset itself (io/hdf5.FilledH5DataIO) holds the values apart
             inner = getattr(data, "values", None)
-        digest = None if inner is None else attributes_of(inner)
+        digest = None if inner is None else attributes_of(inner, _chunk_rows(data))  # blocks: the chunks asked for
         if digest is not None:
             found[item.path] = digest
     return found

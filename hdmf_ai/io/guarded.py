@@ -29,13 +29,12 @@ from typing import Any
 import h5py
 import numpy as np
 from hdmf.common import DynamicTable, DynamicTableRegion, EnumData
-from hdmf.query import HDMFDataset
 
 from ..errors import HdmfAiError, ResultsFileError
 from . import digest, h5chunks
 from .incomplete import RowLimited
 
-__all__ = ["GuardedArray", "guard_tables", "stored"]
+__all__ = ["GuardedArray", "guard_tables", "load", "load_tables", "stored"]
 
 #: blocks kept per column after they were checked: a row at a time (ragged cells, iteration) reads each once
 KEPT_BLOCKS = 4
@@ -45,7 +44,7 @@ _PIECE_ROWS = 1 << 16
 
 def stored(data: Any) -> Any:
     """The backend's array under ``data`` (a GuardedArray, a RowLimited view...), for its storage settings."""
-    while isinstance(data, HDMFDataset):
+    while isinstance(data, (GuardedArray, RowLimited)):
         data = data.dataset
     return data
 
@@ -61,7 +60,7 @@ def _is_on_disk(data: Any) -> bool:
     return zarr is not None and isinstance(data, zarr.Array) and "reference" not in str(data.attrs.get("_DTYPE", ""))
 
 
-class GuardedArray(HDMFDataset):  # type: ignore[misc]  # hdmf is untyped
+class GuardedArray:
     """A read-only view of an on-disk dataset whose every read is checked (see the module docstring).
 
     Parameters
@@ -80,7 +79,7 @@ class GuardedArray(HDMFDataset):  # type: ignore[misc]  # hdmf is untyped
     picks_rows = True
 
     def __init__(self, dataset: Any, *, name: str, source: Path | str, elements: Any = None) -> None:
-        super().__init__(dataset=dataset)
+        self.dataset = dataset
         self.name, self.source, self._elements = name, source, elements
         self._lock = threading.Lock()
         self._kept: collections.OrderedDict[int, np.ndarray] = collections.OrderedDict()
@@ -366,3 +365,27 @@ def guard_tables(tables: list[DynamicTable], source: Path | str) -> None:
             obj.transform(lambda d, n=name, e=raw_elements: _guarded(d, n, source, e))
             if isinstance(obj, DynamicTableRegion) and obj.table is not None:
                 stack.append(obj.table)
+
+
+def load(data: Any) -> Any:
+    """A GuardedArray's values read (and checked) into numpy, text as ``str``; anything else as it is."""
+    if not isinstance(data, GuardedArray):
+        return data
+    arr = np.asarray(data)
+    if arr.dtype.kind == "O" and arr.size and isinstance(arr.flat[0], bytes):
+        arr = np.array([b.decode("utf-8") for b in arr.ravel()], dtype=object).reshape(arr.shape)
+    elif arr.dtype.kind == "S":
+        arr = np.char.decode(arr, "utf-8").astype(object)
+    return arr
+
+
+def load_tables(tables: list[DynamicTable]) -> None:
+    """Every GuardedArray of ``tables`` (ids, columns, enum elements) replaced by its values, checked: what
+    a table opened lazily needs before it is written to another file (never a copy of unchecked bytes)."""
+    for table in tables:
+        for obj in (table.id, *table.columns):
+            elements = getattr(obj, "elements", None) if isinstance(obj, EnumData) else None
+            if elements is not None and isinstance(elements.data, GuardedArray):
+                elements.transform(load)
+            if isinstance(obj.data, GuardedArray):
+                obj.transform(load)

@@ -193,7 +193,28 @@ def _home(builder: GroupBuilder | DatasetBuilder, namespace: str, type_map: Type
     return home
 
 
+def _check_text(builder: GroupBuilder, source: Path | str) -> None:
+    """Refuse a table whose text attributes (its description, colnames, metadata; its columns' descriptions)
+    differ from those written (:data:`.digest.TEXT_ATTRIBUTE`); tables without the digest are not checked."""
+    stack = [builder]
+    while stack:
+        group = stack.pop()
+        stack.extend(group.groups.values())
+        recorded = digest.recorded_text(group.attributes, digest.TEXT_ATTRIBUTE)
+        if recorded is None:
+            continue
+        datasets = {name: dataset.attributes for name, dataset in group.datasets.items()}
+        found = digest.text_digest(group.attributes, datasets)
+        if found != recorded:
+            raise ResultsFileError(
+                source,
+                f"table '{group.name}': the text of its attributes (descriptions, column names, metadata) differs "
+                f"from that written (text digest {recorded} recorded, {found} read)",
+            )
+
+
 def _construct(io: HDMFIO, builder: GroupBuilder, source: Path | str) -> AbstractContainer:
+    _check_text(builder, source)  # first: hdmf relabels namespaces below
     _relabel_namespaces(builder, io.manager.type_map)
     safety.check_table_lengths(builder, source)
     try:
