@@ -25,6 +25,7 @@ import hdmf_ai
 from hdmf_ai.io import digest
 from hdmf_ai.io.append import add_column
 from hdmf_ai.io.convert import convert
+from hdmf_ai.io.policy import Setting
 from hdmf_ai.io.zarr import consolidate
 
 N = 64
@@ -368,3 +369,50 @@ def test_convert_refuses_a_source_whose_values_changed(path: Path, tmp_path: Pat
     with pytest.raises(hdmf_ai.ResultsFileError, match="dataset 'results/loss'"):
         convert(path, other)
     assert not other.exists()
+
+
+def test_block_digests_follow_the_stored_chunks(path: Path) -> None:
+    """A lazy slice then reads and checks only the chunks it falls in (remote reads fetch no more)."""
+    hdmf_ai.write(full_table(5000), path, storage={"loss": Setting(chunk_rows=300)})
+    root = _group(path)
+    try:
+        recorded = str(root["results/loss"].attrs[digest.BLOCKS_ATTRIBUTE])
+        chunks = root["results/loss"].chunks
+    finally:
+        if isinstance(root, h5py.File):
+            root.close()
+    size, hexes = recorded.split(":")[1:]
+    assert int(size) == chunks[0] == 300
+    assert len(hexes) == 16 * -(-5000 // 300)
+
+
+@pytest.mark.parametrize(
+    ("owner", "key", "value"),
+    [
+        ("results", "description", "A changed description"),
+        ("results/loss", "description", "per-sample lOss"),
+        ("results", "source_code", ["https://example.org/other.py"]),
+        ("source", "description", "other samples"),
+    ],
+)
+def test_text_attributes_changed_are_refused_and_listed(path: Path, owner: str, key: str, value: Any) -> None:
+    hdmf_ai.write(full_table(N), path)
+    root = _group(path, "r+")
+    try:
+        root[owner].attrs[key] = value
+    finally:
+        _close(root, path)
+    table = owner.split("/")[0]
+    with pytest.raises(hdmf_ai.ResultsFileError, match=f"table '{table}': the text of its attributes"):
+        hdmf_ai.read(path)
+    with pytest.raises(hdmf_ai.ResultsFileError, match="the text of its attributes"):
+        hdmf_ai.list_tables(path)
+    assert any("the text of its attributes" in problem for problem in hdmf_ai.validate(path))
+
+
+def test_a_column_added_records_the_new_text(path: Path) -> None:
+    hdmf_ai.write(full_table(N), path)
+    add_column(path, name="margin", data=np.linspace(0, 1, N), description="distance to the boundary")
+    back = hdmf_ai.read(path)
+    assert back["margin"].description == "distance to the boundary"
+    assert hdmf_ai.validate(path) == []
