@@ -38,6 +38,8 @@ __all__ = ["GuardedArray", "guard_tables", "load", "load_tables", "stored"]
 
 #: blocks kept per column after they were checked: a row at a time (ragged cells, iteration) reads each once
 KEPT_BLOCKS = 4
+#: bytes of consecutive blocks read at once (their chunks decoded in parallel), at most
+RUN_BYTES = 64 * 2**20
 #: rows per piece of a dataset without block digests, when checked whole
 _PIECE_ROWS = 1 << 16
 
@@ -85,14 +87,26 @@ class GuardedArray:
         self._kept: collections.OrderedDict[int, np.ndarray] = collections.OrderedDict()
         self._whole: np.ndarray | None = None  # text checked whole, kept
         self._checked = False  # a whole digest checked (or none to check)
-        attrs = self._guard("its attributes", lambda: dict(getattr(stored(dataset), "attrs", {}) or {}))
         self._shape = tuple(int(n) for n in self._guard("its shape", lambda: dataset.shape))
         self._dtype = np.dtype(self._guard("its dtype", lambda: dataset.dtype))
+        self._prepared = False  # the digests are looked up at the first read: opening reads no attribute
+        self._blocks: digest.BlockDigests | None = None
+        self._recorded: str | None = None
+
+    def _prepare(self) -> None:
+        """The digests recorded with the dataset, looked up once (before the first read)."""
+        if self._prepared:
+            return
+        names = (digest.BLOCKS_ATTRIBUTE, digest.DIGEST_ATTRIBUTE)
+        attrs = self._guard("its attributes", lambda: _attributes(stored(self.dataset), names))
         try:
             self._blocks = digest.BlockDigests.of(attrs, self._dtype, self._shape)
         except ValueError as err:
-            raise ResultsFileError(source, f"dataset '{name}': its block digests do not fit it: {err}") from None
+            raise ResultsFileError(
+                self.source, f"dataset '{self.name}': its block digests do not fit it: {err}"
+            ) from None
         self._recorded = None if self._blocks is not None else digest.recorded_text(attrs, digest.DIGEST_ATTRIBUTE)
+        self._prepared = True
 
     # -- what hdmf, numpy and Dask ask of an array -------------------------------------------------------------
 
@@ -146,6 +160,7 @@ class GuardedArray:
         return arr if dtype is None else arr.astype(dtype)
 
     def __iter__(self) -> Iterator[Any]:
+        self._prepare()
         if not self._shape:
             raise TypeError(f"dataset '{self.name}' is a scalar: it cannot be iterated")
         step = self._blocks.rows_per_block if self._blocks is not None else _PIECE_ROWS
@@ -153,6 +168,7 @@ class GuardedArray:
             yield from self[lo : min(self._shape[0], lo + step)]
 
     def __getitem__(self, key: Any) -> Any:
+        self._prepare()
         first, rest = (key[0], key[1:]) if isinstance(key, tuple) and key else (key, ())
         if not self._shape or (isinstance(key, tuple) and not key):  # a scalar, or data[()]
             return self._everything()[key]
@@ -206,9 +222,11 @@ class GuardedArray:
 
         def read() -> np.ndarray:
             inner = self.dataset
-            h5chunks.check_filter_masks(inner, lo, hi)
-            fast = h5chunks.read_rows(inner, slice(lo, hi))
-            return fast if fast is not None else np.asarray(inner[lo:hi])
+            fast = h5chunks.read_rows(inner, slice(lo, hi))  # its decoder refuses chunks marked unfiltered
+            if fast is not None:
+                return fast
+            h5chunks.check_filter_masks(inner, lo, hi)  # HDF5 decodes: it would skip a filter marked skipped
+            return np.asarray(inner[lo:hi])
 
         rows: np.ndarray = self._guard(f"rows {lo} to {hi}", read)
         if rows.shape != (hi - lo, *self._shape[1:]):
@@ -277,19 +295,44 @@ class GuardedArray:
             )
         self._checked = True
 
-    def _block(self, index: int) -> np.ndarray:
-        """Block ``index`` of a dataset with block digests, checked (kept among the last few)."""
+    def _checked_blocks(self, indices: list[int]) -> Iterator[tuple[int, np.ndarray]]:
+        """``(index, rows)`` of each block in ``indices`` (ascending), checked; consecutive blocks are read
+        together, up to :data:`RUN_BYTES` at a time (the backend decodes their chunks in parallel). The last
+        few blocks read are kept, and not read again."""
         assert self._blocks is not None
-        with self._lock:
-            kept = self._kept.get(index)
+        size, n = self._blocks.rows_per_block, self._shape[0]
+        row_bytes = self._dtype.itemsize * int(np.prod(self._shape[1:], dtype=np.int64))
+        per_run = max(1, RUN_BYTES // max(1, size * row_bytes))
+        run: list[int] = []
+
+        def flush() -> Iterator[tuple[int, np.ndarray]]:
+            lo, hi = run[0] * size, min(n, (run[-1] + 1) * size)
+            rows = self._raw(lo, hi)
+            for k, index in enumerate(run):
+                yield index, self._check_block(index, rows[k * size : (k + 1) * size])
+            run.clear()
+
+        for index in indices:
+            with self._lock:
+                kept = self._kept.get(index)
+                if kept is not None:
+                    self._kept.move_to_end(index)
             if kept is not None:
-                self._kept.move_to_end(index)
-                return kept
-        size = self._blocks.rows_per_block
-        lo, hi = index * size, min(self._shape[0], (index + 1) * size)
-        rows = self._raw(lo, hi)
+                yield from flush() if run else ()
+                yield index, kept
+                continue
+            if run and (index != run[-1] + 1 or len(run) >= per_run):
+                yield from flush()
+            run.append(index)
+        if run:
+            yield from flush()
+
+    def _check_block(self, index: int, rows: np.ndarray) -> np.ndarray:
+        assert self._blocks is not None
         found = self._blocks.mismatch(index, rows)
         if found is not None:
+            size = self._blocks.rows_per_block
+            lo, hi = index * size, min(self._shape[0], (index + 1) * size)
             raise ResultsFileError(
                 self.source,
                 f"dataset '{self.name}': rows {lo} to {hi} differ from those written "
@@ -310,10 +353,9 @@ class GuardedArray:
             return self._whole[lo:hi] if self._whole is not None else self._raw(lo, hi)
         size = self._blocks.rows_per_block
         first, last = lo // size, (hi - 1) // size
-        if first == last:
-            return self._block(first)[lo - first * size : hi - first * size]
-        parts = [self._block(i) for i in range(first, last + 1)]
-        return np.concatenate(parts)[lo - first * size : hi - first * size]
+        parts = [rows for _, rows in self._checked_blocks(list(range(first, last + 1)))]
+        whole = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return whole[lo - first * size : hi - first * size]
 
     def _pick(self, positions: np.ndarray) -> np.ndarray:
         """The rows at ``positions`` (any order, repeats), each block they fall in read once."""
@@ -327,16 +369,22 @@ class GuardedArray:
             picked: np.ndarray = self._span(lo, hi)[positions - lo]
             return picked
         size = self._blocks.rows_per_block
-        out: np.ndarray | None = None
         of_block = positions // size
-        for index in np.unique(of_block):
-            where = np.flatnonzero(of_block == index)
-            rows = self._block(int(index))[positions[where] - int(index) * size]
-            if out is None:
-                out = np.empty((positions.size, *rows.shape[1:]), dtype=rows.dtype)
-            out[where] = rows
-        assert out is not None
+        order = np.argsort(of_block, kind="stable")
+        bounds = np.flatnonzero(np.diff(of_block[order])) + 1
+        groups = {int(of_block[g[0]]): g for g in np.split(order, bounds)}
+        out = np.empty((positions.size, *self._shape[1:]), dtype=self._dtype)
+        for index, rows in self._checked_blocks(sorted(groups)):
+            where = groups[index]
+            out[where] = rows[positions[where] - index * size]
         return out
+
+
+def _attributes(array: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    attrs = getattr(array, "attrs", None)
+    if attrs is None:
+        return {}
+    return {name: attrs[name] for name in names if name in attrs}
 
 
 def _guarded(data: Any, name: str, source: Path | str, elements: Any = None) -> Any:
