@@ -156,7 +156,10 @@ def _chunk_entry(data: bytes, address: int) -> tuple[str, int, int]:
     raise LookupError(f"no chunk index entry points at {address}")
 
 
-FILTERED = ("results/loss", "results/embedding", "results/predicted_class", "results/tvt_split")
+#: datasets of each kind of value (float64, 2-D float32, uint32; then int32, and a source table's float64)
+#: whose filter masks and datatypes are damaged
+FILTERED = ("results/loss", "results/embedding", "results/predicted_class")
+DATATYPED = (*FILTERED, "results/cluster_label", "source/age")
 
 
 def chunk_bytes(good: Path, scratch: Path) -> Iterator[tuple[str, Path]]:
@@ -245,16 +248,7 @@ def datatype(good: Path, scratch: Path) -> Iterator[tuple[str, Path]]:
     headers = {name: addr for name, (addr, _) in _headers(good).items()}
 
     def variants() -> Iterator[tuple[str, str, dict[int, bytes]]]:
-        for name in (
-            "results/loss",
-            "results/embedding",
-            "results/cluster_label",
-            "results/predicted_class",
-            "results/samples",
-            "results/id",
-            "source/age",
-            "results/tvt_split",
-        ):
+        for name in DATATYPED:
             body = _message(data, headers[name], DATATYPE)
             klass, bits = data[body] & 0x0F, data[body + 1]
             yield name, "byte order", {body + 1: bytes([bits ^ 0x01])}
