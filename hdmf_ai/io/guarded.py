@@ -247,7 +247,7 @@ class GuardedArray:
             return self._span(0, self._shape[0])
         whole = self._raw(0, self._shape[0])
         self._check_whole(whole)
-        if whole.dtype.kind in "OSU":
+        if whole.dtype.kind in "OSUT":
             self._whole = whole
         return whole
 
@@ -273,7 +273,7 @@ class GuardedArray:
         """A dataset with a whole digest only: checked at its first read (read in pieces, not kept)."""
         if self._checked or self._blocks is not None:
             return
-        if self._recorded is None or self._dtype.kind in "OSU":
+        if self._recorded is None or self._dtype.kind in "OSUT":
             self._everything()
             return
         stream = digest.streaming_for(self)
