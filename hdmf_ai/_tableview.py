@@ -75,6 +75,8 @@ def read_data(data: Any, rows: slice | np.ndarray | None = None) -> np.ndarray:
         arr = np.asarray(data[()] if getattr(data, "shape", None) == () else data[rows or slice(None)])
     elif rows.size == 0:
         arr = np.asarray(data[0:0])
+    elif getattr(data, "picks_rows", False):  # a checked lazy column (io/guarded.py): it reads only their blocks
+        arr = np.asarray(data[rows])
     else:
         lo, hi = int(rows.min()), int(rows.max()) + 1
         arr = np.asarray(data[lo:hi])[rows - lo]

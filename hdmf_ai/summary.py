@@ -26,12 +26,13 @@ from typing import Any
 import numpy as np
 from hdmf.common import DynamicTable, DynamicTableRegion, EnumData, VectorIndex
 
-from .errors import ColumnError, MissingDependencyError, ResultsFileError
+from .errors import ColumnError, HdmfAiError, MissingDependencyError, ResultsFileError
 from .evaluation import EvaluationTable
-from .io import list_tables, read_evaluations
+from .io import guarded, list_tables, read_evaluations
 from .io import open as open_table
 from .io.backend import Backend
-from .io.incomplete import RowLimited, incomplete_note, unfinished_tables
+from .io.guarded import GuardedArray
+from .io.incomplete import incomplete_note, unfinished_tables
 from .io.registry import backend_for
 from .results_table import ResultsTable
 
@@ -162,9 +163,14 @@ def inspect_file(path: str | os.PathLike[str], *, backend: str | None = None, me
     chosen = backend_for(source, backend)
     with unfinished_tables() as unfinished:  # stated in the summary, not as warnings
         infos = list_tables(source, backend=backend)  # raises the clear errors for missing or corrupt files
-    with unfinished_tables():  # the same tables opened again: known already
-        tables = _summarize_tables(source, chosen, infos, unfinished, backend=backend, metrics=metrics)
-    namespaces = chosen.cached_namespaces(source)
+    try:
+        with unfinished_tables():  # the same tables opened again: known already
+            tables = _summarize_tables(source, chosen, infos, unfinished, backend=backend, metrics=metrics)
+        namespaces = chosen.cached_namespaces(source)
+    except (HdmfAiError, FileNotFoundError):
+        raise
+    except Exception as err:  # a backend's or a decoder's error the read path did not name: name the file
+        raise ResultsFileError(source, f"cannot be described: {type(err).__name__}: {err}") from err
     return FileSummary(str(source), chosen.name, _size_on_disk(source), namespaces, tuple(tables))
 
 
@@ -280,8 +286,9 @@ def _column_info(column: Any, chosen: Backend) -> ColumnInfo:
     data = column.data
     # chunk shape, codec chain and stored bytes of an on-disk array; nothing for data in memory. An unfinished
     # table's columns are views of their first rows: the storage is the dataset's
-    stored_as = data.dataset if isinstance(data, RowLimited) else data
-    chunks, codecs, stored = chosen.storage_of(stored_as) or (None, (), None)
+    if isinstance(data, GuardedArray) and data.shape and data.shape[0]:
+        data[:1]  # its first block read and checked: a datatype or shape changed in the file shows here
+    chunks, codecs, stored = chosen.storage_of(guarded.stored(data)) or (None, (), None)
     shape = tuple(int(s) for s in getattr(data, "shape", np.shape(data)))
     dtype = np.dtype(getattr(data, "dtype", None) or np.asarray(data).dtype)
     return ColumnInfo(

@@ -25,6 +25,7 @@ import hdmf_ai
 from hdmf_ai.io import digest
 from hdmf_ai.io.append import add_column
 from hdmf_ai.io.convert import convert
+from hdmf_ai.io.policy import Setting
 from hdmf_ai.io.zarr import consolidate
 
 N = 64
@@ -285,7 +286,7 @@ def test_a_ragged_column_and_its_index_record_digests(path: Path) -> None:
 
 def test_a_lazy_slice_is_checked_by_the_blocks_it_falls_in(path: Path) -> None:
     rng = np.random.default_rng(5)
-    embedding = rng.normal(size=(1000, 1024))  # 8 KiB rows: blocks of 128 rows
+    embedding = rng.normal(size=(1000, 1024))  # 8 KiB rows: blocks of a stored chunk's rows
     rt = hdmf_ai.ResultsTable(name="results", description="wide rows")
     rt.add_embedding(embedding)
     hdmf_ai.write(rt, path)
@@ -295,7 +296,11 @@ def test_a_lazy_slice_is_checked_by_the_blocks_it_falls_in(path: Path) -> None:
     _set(path, "results/embedding", 700, np.zeros(1024))
     with hdmf_ai.open(path) as lazy:
         np.testing.assert_array_equal(digest.verify_rows(lazy["embedding"], 0, 640), embedding[:640])
-        with pytest.raises(hdmf_ai.ResultsFileError, match="'results/embedding': rows 640 to 768 differ"):
+        size = lazy["embedding"].data.chunks[0]  # a block digest per stored chunk: a slice reads only its chunks
+        first = 700 // size * size
+        with pytest.raises(
+            hdmf_ai.ResultsFileError, match=f"'results/embedding': rows {first} to {first + size} differ"
+        ):
             digest.verify_rows(lazy["embedding"], 650, 700)
 
 
@@ -364,3 +369,50 @@ def test_convert_refuses_a_source_whose_values_changed(path: Path, tmp_path: Pat
     with pytest.raises(hdmf_ai.ResultsFileError, match="dataset 'results/loss'"):
         convert(path, other)
     assert not other.exists()
+
+
+def test_block_digests_follow_the_stored_chunks(path: Path) -> None:
+    """A lazy slice then reads and checks only the chunks it falls in (remote reads fetch no more)."""
+    hdmf_ai.write(full_table(5000), path, storage={"loss": Setting(chunk_rows=300)})
+    root = _group(path)
+    try:
+        recorded = str(root["results/loss"].attrs[digest.BLOCKS_ATTRIBUTE])
+        chunks = root["results/loss"].chunks
+    finally:
+        if isinstance(root, h5py.File):
+            root.close()
+    size, hexes = recorded.split(":")[1:]
+    assert int(size) == chunks[0] == 300
+    assert len(hexes) == 16 * -(-5000 // 300)
+
+
+@pytest.mark.parametrize(
+    ("owner", "key", "value"),
+    [
+        ("results", "description", "A changed description"),
+        ("results/loss", "description", "per-sample lOss"),
+        ("results", "source_code", ["https://example.org/other.py"]),
+        ("source", "description", "other samples"),
+    ],
+)
+def test_text_attributes_changed_are_refused_and_listed(path: Path, owner: str, key: str, value: Any) -> None:
+    hdmf_ai.write(full_table(N), path)
+    root = _group(path, "r+")
+    try:
+        root[owner].attrs[key] = value
+    finally:
+        _close(root, path)
+    table = owner.split("/")[0]
+    with pytest.raises(hdmf_ai.ResultsFileError, match=f"table '{table}': the text of its attributes"):
+        hdmf_ai.read(path)
+    with pytest.raises(hdmf_ai.ResultsFileError, match="the text of its attributes"):
+        hdmf_ai.list_tables(path)
+    assert any("the text of its attributes" in problem for problem in hdmf_ai.validate(path))
+
+
+def test_a_column_added_records_the_new_text(path: Path) -> None:
+    hdmf_ai.write(full_table(N), path)
+    add_column(path, name="margin", data=np.linspace(0, 1, N), description="distance to the boundary")
+    back = hdmf_ai.read(path)
+    assert back["margin"].description == "distance to the boundary"
+    assert hdmf_ai.validate(path) == []

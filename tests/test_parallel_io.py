@@ -280,3 +280,46 @@ def test_the_reference_reads_a_file_of_many_chunks(tmp_path: Path) -> None:
     for name in ("predicted_probability", "predicted_value", "embedding"):
         got = np.asarray(table["columns"][name]["values"], dtype=float)
         np.testing.assert_array_equal(got, np.asarray(rt[name].data, dtype=float), err_msg=name)
+
+
+# -- filter masks: a chunk written with every filter, marked as if one was skipped ----------------------------
+
+
+def _masked(tmp_path: Path, mask: int, **filters: Any) -> tuple[h5py.File, np.ndarray]:
+    """A dataset of one chunk written with every filter (by h5py), whose stored filter mask is then ``mask``."""
+    values = np.arange(64, dtype="<f8").reshape(16, 4)
+    with h5py.File(tmp_path / "masked.h5", "w") as f:
+        reference = f.create_dataset("ref", data=values, chunks=(16, 4), **filters)  # h5py's own filters ran
+        _, stored = reference.id.read_direct_chunk((0, 0))
+        dataset = f.create_dataset("x", shape=values.shape, dtype=values.dtype, chunks=(16, 4), **filters)
+        dataset.id.write_direct_chunk((0, 0), stored, mask)
+    return h5py.File(tmp_path / "masked.h5", "r"), values  # opened anew: no decoded chunk in HDF5's cache
+
+
+@pytest.mark.parametrize("bit", [0, 1, 2], ids=["shuffle", "deflate", "fletcher32"])
+def test_a_chunk_marked_as_skipping_a_filter_is_refused_by_the_decoder(tmp_path: Path, bit: int) -> None:
+    f, _ = _masked(tmp_path, 1 << bit, shuffle=True, compression="gzip", fletcher32=True)
+    with f, pytest.raises(OSError, match=r"dataset '/x', chunk at row 0: its filter mask 0x\d marks \w+ skipped"):
+        h5chunks.read_rows(f["x"], slice(None))
+
+
+def test_hdf5_reads_a_masked_chunk_as_other_values_and_the_mask_check_refuses_it(tmp_path: Path) -> None:
+    f, values = _masked(tmp_path, 1, shuffle=True)  # shuffle only: HDF5 decodes it, h5chunks does not
+    with f:
+        assert h5chunks.pipeline(f["x"]) is None
+        assert not np.array_equal(f["x"][:], values)  # the danger: HDF5 skips the unshuffle, silently
+        with pytest.raises(OSError, match="filter mask 0x1 marks shuffle skipped"):
+            h5chunks.check_filter_masks(f["x"], 0, 16)
+        h5chunks.check_filter_masks(f["x"], 16, 16)  # no rows: nothing read, nothing checked
+
+
+def test_read_refuses_a_masked_chunk_of_a_column_hdf5_decodes(tmp_path: Path) -> None:
+    path = hdmf_ai.write(full_table(20), tmp_path / "results.h5")
+    with h5py.File(path, "r+") as f:
+        del f["results/loss"]
+        reference = f.create_dataset("ref", data=np.linspace(0, 1, 20), chunks=(20,), shuffle=True)
+        _, stored = reference.id.read_direct_chunk((0,))
+        dataset = f.create_dataset("results/loss", shape=(20,), dtype="<f8", chunks=(20,), shuffle=True)
+        dataset.id.write_direct_chunk((0,), stored, 1)
+    with pytest.raises(hdmf_ai.ResultsFileError, match=r"results/loss.*filter mask 0x1 marks shuffle skipped"):
+        hdmf_ai.read(path)

@@ -14,6 +14,7 @@ from hdmf.build import BuildManager
 from hdmf.common import DynamicTable, DynamicTableRegion, SimpleMultiContainer
 from hdmf.query import ContainerResolver
 
+from . import guarded
 from .policy import Planned
 
 __all__ = [
@@ -60,6 +61,7 @@ def root_container(tables: list[DynamicTable]) -> SimpleMultiContainer:
         raise TypeError("write() takes a DynamicTable (e.g. a ResultsTable) or a list of them")
     wanted = with_referenced(tables)
     check_distinct_names(wanted)
+    guarded.load_tables(wanted)  # a table opened lazily: its values read, and checked, before they are written
     for table in wanted:
         parent = table.parent
         if getattr(parent, ROOT_FLAG, False):

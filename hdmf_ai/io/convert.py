@@ -21,6 +21,7 @@ from hdmf.container import Container, Data
 
 from ..errors import ResultsFileError
 from . import digest
+from .guarded import GuardedArray
 from .policy import DEFAULT_PRESET, Preset, Setting
 from .read import list_tables
 from .read import open as open_results
@@ -59,7 +60,7 @@ def convert(
         tables = [c for c in root.children if isinstance(c, DynamicTable)] if root is not table else [table]
         recorded = digest.snapshot(tables)  # the source's content digests, checked once its values are loaded
         for obj in [root, *root.all_children()]:
-            if isinstance(obj, Data) and isinstance(obj.data, (h5py.Dataset, zarr.Array)):
+            if isinstance(obj, Data) and isinstance(obj.data, (h5py.Dataset, zarr.Array, GuardedArray)):
                 obj.transform(_loaded)  # the new file gets the new settings, not a copy of the old layout
         changed, _ = digest.problems(tables, recorded=recorded)
         if changed:  # never carry changed values into a new file under fresh digests

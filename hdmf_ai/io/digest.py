@@ -40,7 +40,9 @@ from ..errors import ResultsFileError
 __all__ = [
     "DIGEST_ATTRIBUTE",
     "BLOCKS_ATTRIBUTE",
+    "BlockDigests",
     "Streaming",
+    "TEXT_ATTRIBUTE",
     "attributes_of",
     "block_rows",
     "clear",
@@ -50,13 +52,18 @@ __all__ = [
     "planned_values",
     "problems",
     "record",
+    "recorded_text",
     "snapshot",
     "streams",
+    "text_digest",
     "verify_rows",
     "verify_table",
 ]
 
 DIGEST_ATTRIBUTE = "hdmf_ai_digest"
+#: a table's digest of the text of its attributes and its datasets' (descriptions, colnames, metadata): in HDF5
+#: they sit in the global heap, which no checksum covers
+TEXT_ATTRIBUTE = "hdmf_ai_text_digest"
 BLOCKS_ATTRIBUTE = "hdmf_ai_digest_blocks"
 MAX_BLOCKS = 2048  # 32 KiB of text at most: HDF5 keeps attributes below 64 KiB in the object header
 _BLOCK_BYTES = 1 << 20
@@ -75,13 +82,29 @@ def _kind(dtype: np.dtype) -> str | None:
     return None
 
 
-def block_rows(row_shape: tuple[int, ...], itemsize: int, rows: int) -> int:
-    """Rows per block digest: a power of two of about 1 MiB, doubled until at most :data:`MAX_BLOCKS` cover ``rows``."""
+def block_rows(row_shape: tuple[int, ...], itemsize: int, rows: int, chunk_rows: int | None = None) -> int:
+    """Rows per block digest: the rows of a stored chunk (``chunk_rows``; a lazy slice then reads and checks only
+    the chunks it falls in), else a power of two of about 1 MiB; doubled until at most :data:`MAX_BLOCKS`
+    cover ``rows``."""
     row_bytes = max(1, itemsize * int(np.prod(row_shape, dtype=np.int64)))
     size = 1 << max(0, (_BLOCK_BYTES // row_bytes).bit_length() - 1)
+    if chunk_rows is not None and chunk_rows > 0:
+        size = int(chunk_rows)
     while math.ceil(rows / size) > MAX_BLOCKS:
         size *= 2
     return size
+
+
+def _chunk_rows(data: Any) -> int | None:
+    """Rows per stored chunk of ``data``: an h5py or zarr array's (zarr: the inner chunks of a shard), or the
+    chunks a DataIO asks for; None for data in memory."""
+    from hdmf.data_utils import DataIO
+
+    # a DataIO: the chunks a write asks for (its data may be held apart: FilledH5DataIO)
+    chunks = (data.io_settings or {}).get("chunks") if isinstance(data, DataIO) else getattr(data, "chunks", None)
+    if isinstance(chunks, (tuple, list)) and chunks and isinstance(chunks[0], (int, np.integer)):
+        return int(chunks[0])
+    return None
 
 
 class Streaming:
@@ -155,15 +178,16 @@ class Streaming:
         return found
 
 
-def streaming_for(data: Any, rows: int | None = None) -> Streaming | None:
+def streaming_for(data: Any, rows: int | None = None, chunk_rows: int | None = None) -> Streaming | None:
     """A :class:`Streaming` digest for ``data``'s dtype and row shape (blocks sized for ``rows``, default its
-    length); None for values we do not digest."""
+    length, and aligned with its stored chunks, or ``chunk_rows``); None for values we do not digest."""
     dtype = _dtype_of(data)
     kind = None if dtype is None else _kind(dtype)
     shape = (len(data),) if isinstance(data, list) else tuple(data.shape)
     if dtype is None or kind is None or len(shape) == 0:
         return None
-    block = block_rows(shape[1:], dtype.itemsize, shape[0] if rows is None else rows)
+    chunk_rows = chunk_rows or _chunk_rows(data)
+    block = block_rows(shape[1:], dtype.itemsize, shape[0] if rows is None else rows, chunk_rows)
     return Streaming(kind, shape[1:], block)
 
 
@@ -192,9 +216,10 @@ def of_values(data: Any) -> str | None:
     return None if found is None else found[DIGEST_ATTRIBUTE]
 
 
-def attributes_of(data: Any) -> dict[str, str] | None:
-    """The digest attributes of ``data`` (whole and blocks), as :class:`Streaming` records them."""
-    stream = streaming_for(data)
+def attributes_of(data: Any, chunk_rows: int | None = None) -> dict[str, str] | None:
+    """The digest attributes of ``data`` (whole and blocks), as :class:`Streaming` records them; blocks of
+    ``chunk_rows`` rows (default: ``data``'s stored chunks, else about 1 MiB)."""
+    stream = streaming_for(data, chunk_rows=chunk_rows)
     if stream is None:
         return None
     for block in _blocks(data):
@@ -265,6 +290,7 @@ def missing_attributes(raw: Any, known: Mapping[str, Mapping[str, str]] | None =
     found: dict[str, dict[str, str]] = {}
     for path, group in _tables(raw):
         found.update(_table_attributes(path, group, raw, known or {}))
+        found.update(_text_attributes(path, group))  # always anew: a column added changes the text
     return found
 
 
@@ -297,6 +323,48 @@ def _table_attributes(
             digest = {**digest, DIGEST_ATTRIBUTE: combine(digest[DIGEST_ATTRIBUTE], elements[DIGEST_ATTRIBUTE])}
         found[f"{path}/{name}"] = digest
     return found
+
+
+def _attribute_text(value: Any) -> list[str] | None:
+    """The text of an attribute's value (a string, or a non-empty sequence or array of strings); None for
+    anything else (numbers, references)."""
+    if isinstance(value, (str, bytes)):
+        items: list[Any] = [value]
+    elif isinstance(value, (list, tuple, np.ndarray)):
+        items = list(np.asarray(value, dtype=object).ravel()) if len(value) else []
+    else:
+        return None
+    if not items or not all(isinstance(v, (str, bytes)) for v in items):
+        return None
+    return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in items]
+
+
+def text_digest(group: Mapping[str, Any], datasets: Mapping[str, Mapping[str, Any]]) -> str:
+    """The digest of the text attributes of a table's group and of its datasets (by name); attributes of ours
+    (``hdmf_ai_*``) and of the backend (``_*``, ``zarr_*``) are left out, so that the file as written and as
+    hdmf reads it give one digest. Each string goes in after its length: no two lists of strings collide."""
+    found = xxhash.xxh3_128(_MAGIC + b"text\x00")
+
+    def add(text: str) -> None:
+        raw = text.encode("utf-8", "surrogatepass")
+        found.update(struct.pack("<Q", len(raw)))
+        found.update(raw)
+
+    for owner, attrs in [("", group), *sorted(datasets.items())]:
+        for key in sorted(attrs):
+            if key.startswith(("hdmf_ai_", "_", "zarr_")):
+                continue
+            texts = _attribute_text(attrs[key])
+            if texts is None:
+                continue
+            for part in (owner, key, str(len(texts)), *texts):
+                add(part)
+    return _PREFIX + found.hexdigest()
+
+
+def _text_attributes(path: str, group: Any) -> dict[str, dict[str, str]]:
+    arrays = {name: dict(node.attrs) for name, node in _members(group) if _is_array(node)}
+    return {path: {TEXT_ATTRIBUTE: text_digest(dict(group.attrs), arrays)}}
 
 
 def record(
@@ -350,7 +418,7 @@ def planned_values(planned: Any) -> dict[str, dict[str, str]]:
         inner = getattr(data, "data", data)
         if inner is None:  # a DataIO that fills its dataset itself (io/hdf5.FilledH5DataIO) holds the values apart
             inner = getattr(data, "values", None)
-        digest = None if inner is None else attributes_of(inner)
+        digest = None if inner is None else attributes_of(inner, _chunk_rows(data))  # blocks: the chunks asked for
         if digest is not None:
             found[item.path] = digest
     return found
@@ -455,6 +523,53 @@ def verify_table(table: Any, *, source: Path | str | None = None, manager: Any =
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         raise ResultsFileError(where, found[0] + more)
     return checked
+
+
+def recorded_text(attrs: Mapping[str, Any], name: str) -> str | None:
+    """The text of attribute ``name`` (str, bytes or a 0-d array of either); None when absent or blank."""
+    value = attrs.get(name)
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value.item()
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return value if isinstance(value, str) and value else None
+
+
+class BlockDigests:
+    """The block digests recorded with a dataset, to check blocks of its rows one at a time.
+
+    ``rows_per_block`` rows each (the last block may be short); :meth:`mismatch` says whether a block read
+    differs from the one written. Made by :meth:`of`, from the dataset's attributes, dtype and shape.
+    """
+
+    def __init__(self, kind: str, row_shape: tuple[int, ...], rows_per_block: int, hexes: list[str]) -> None:
+        self.kind, self.rows_per_block, self.hexes = kind, rows_per_block, hexes
+        self._seed = xxhash.xxh3_64(_MAGIC + f"{kind}|{tuple(int(n) for n in row_shape)}\x00".encode())
+
+    @classmethod
+    def of(cls, attrs: Mapping[str, Any], dtype: np.dtype, shape: tuple[int, ...]) -> BlockDigests | None:
+        """The block digests of a dataset of ``dtype`` and ``shape``; None when it records none.
+
+        Raises ValueError when the record does not fit the dataset (its row count or its text)."""
+        recorded = recorded_text(attrs, BLOCKS_ATTRIBUTE)
+        if recorded is None:
+            return None
+        kind = _kind(np.dtype(dtype))
+        if not recorded.startswith(_BLOCK_PREFIX) or not shape or kind is None or kind == "text":
+            raise ValueError(f"block digests {recorded[:40]!r} do not fit a dataset of {dtype} and shape {shape}")
+        size_text, _, hexes = recorded[len(_BLOCK_PREFIX) :].partition(":")
+        size = int(size_text) if size_text.isdigit() else 0
+        blocks = [hexes[i : i + 16] for i in range(0, len(hexes), 16)]
+        if size <= 0 or len(blocks) != math.ceil(int(shape[0]) / size):
+            raise ValueError(f"{shape[0]} rows, while the block digests cover {len(blocks)} blocks of {size} rows")
+        return cls(kind, tuple(shape[1:]), size, blocks)
+
+    def mismatch(self, block: int, rows: np.ndarray) -> str | None:
+        """None when ``rows`` (block number ``block``, decoded) are those written; else the digest they have."""
+        digest = self._seed.copy()
+        digest.update(np.ascontiguousarray(rows, dtype=np.dtype(self.kind)).reshape(-1).view(np.uint8))
+        found = digest.hexdigest()
+        return None if found == self.hexes[block] else found
 
 
 def verify_rows(column: Any, start: int, stop: int) -> np.ndarray:

@@ -41,6 +41,7 @@ import numpy as np
 
 __all__ = [
     "Pipeline",
+    "check_filter_masks",
     "deflate",
     "fletcher32",
     "isal_zlib",
@@ -383,6 +384,7 @@ def read_rows(dataset: Any, rows: slice | np.ndarray) -> np.ndarray | None:
     if positions.size == 0:
         return out
     if found.level is None:
+        check_filter_masks(dataset, int(positions.min()), int(positions.max()) + 1)
         # nothing to inflate: HDF5 picks rows out of checksummed chunks faster than a copy of each chunk to
         # Python does (1,000 random rows of 1M x 100 float32, 1 MiB chunks: 140 vs 290 ms)
         unique, inverse = np.unique(positions, return_inverse=True)
@@ -405,10 +407,57 @@ def _chunk(dataset: h5py.Dataset, found: Pipeline, lo: int, rows: slice | np.nda
     """Rows ``rows`` of the chunk that starts at row ``lo``."""
     offset = (lo, *(0,) * (dataset.ndim - 1))
     mask, stored = dataset.id.read_direct_chunk(offset)
-    if mask:  # HDF5 skipped a filter of this chunk (an optional one that failed): its own path knows which
-        values: np.ndarray = dataset[lo : lo + found.chunk_rows]
-        return values[rows]
     try:
+        if mask:  # every chunk is written with all its filters (mask 0): a filter marked skipped is damage
+            raise OSError(f"its filter mask {mask:#x} marks {_skipped(dataset, mask)} skipped")
         return found.decode(stored, "decoding", rows)
     except OSError as err:  # the dataset's name only now: looking it up costs as much as a small chunk's inflate
         raise OSError(f"dataset '{dataset.name}', chunk at row {lo}: {err}") from err
+
+
+#: filters that never fail on their own (HDF5 skips an optional filter that fails, and marks it in the chunk's
+#: filter mask): a chunk that says one was skipped is damaged. Plugin filters (Blosc, Zstd...) may skip for real.
+_NEVER_SKIPPED = frozenset({SHUFFLE, DEFLATE, FLETCHER32, 4, 5, 6})  # and szip, N-bit, scale-offset
+
+
+def _skipped(dataset: h5py.Dataset, mask: int) -> str:
+    plist = dataset.id.get_create_plist()
+    names = [plist.get_filter(i)[3].decode(errors="replace") for i in range(plist.get_nfilters()) if mask >> i & 1]
+    return ", ".join(names) or "filters the dataset does not have"
+
+
+def _refused_mask(dataset: h5py.Dataset, mask: int) -> bool:
+    """Whether ``mask`` skips a filter of ``dataset`` that never fails, or a filter it does not have."""
+    plist = dataset.id.get_create_plist()
+    n = plist.get_nfilters()
+    if mask >> n:
+        return True
+    return any(mask >> i & 1 and plist.get_filter(i)[0] in _NEVER_SKIPPED for i in range(n))
+
+
+def check_filter_masks(dataset: Any, start: int, stop: int) -> None:
+    """Raise OSError when a chunk of rows ``start:stop`` of ``dataset`` (h5py; others are left alone) marks a
+    filter skipped that never fails: HDF5 would decode its bytes without that filter, as other values."""
+    if not isinstance(dataset, h5py.Dataset) or dataset.chunks is None or stop <= start or dataset.ndim == 0:
+        return
+    if not dataset.id.get_create_plist().get_nfilters():
+        return
+    unit = int(dataset.chunks[0])
+    tails = [range(0, int(n), int(c)) for n, c in zip(dataset.shape[1:], dataset.chunks[1:], strict=True)]
+    for lo in range(start // unit * unit, stop, unit):
+        for tail in _product(tails):
+            info = dataset.id.get_chunk_info_by_coord((lo, *tail))
+            if info.filter_mask and _refused_mask(dataset, info.filter_mask):
+                raise OSError(
+                    f"dataset '{dataset.name}', chunk at row {lo}: its filter mask {info.filter_mask:#x} marks "
+                    f"{_skipped(dataset, info.filter_mask)} skipped"
+                )
+
+
+def _product(ranges: list[range]) -> Iterator[tuple[int, ...]]:
+    if not ranges:
+        yield ()
+        return
+    for head in ranges[0]:
+        for tail in _product(ranges[1:]):
+            yield (head, *tail)

@@ -32,7 +32,7 @@ from ..errors import IncompleteTableWarning, MissingDependencyError, ResultsFile
 from ..evaluation import EvaluationTable
 from ..results_table import ResultsTable
 from ..typemap import get_manager
-from . import digest, h5chunks, remote, safety
+from . import digest, guarded, h5chunks, remote, safety
 from .backend import Backend
 from .build import ROOT_FLAG
 from .incomplete import RowLimited, trim_incomplete
@@ -193,7 +193,37 @@ def _home(builder: GroupBuilder | DatasetBuilder, namespace: str, type_map: Type
     return home
 
 
-def _construct(io: HDMFIO, builder: GroupBuilder, source: Path | str) -> AbstractContainer:
+def _text_problems(builder: GroupBuilder) -> list[str]:
+    """The tables whose text attributes (their description, colnames, metadata; their columns' descriptions)
+    differ from those written (:data:`.digest.TEXT_ATTRIBUTE`); tables without the digest are not checked."""
+    found: list[str] = []
+    stack = [builder]
+    while stack:
+        group = stack.pop()
+        stack.extend(group.groups.values())
+        recorded = digest.recorded_text(group.attributes, digest.TEXT_ATTRIBUTE)
+        if recorded is None:
+            continue
+        datasets = {name: dataset.attributes for name, dataset in group.datasets.items()}
+        actual = digest.text_digest(group.attributes, datasets)
+        if actual != recorded:
+            found.append(
+                f"table '{group.name}': the text of its attributes (descriptions, column names, metadata) differs "
+                f"from that written (text digest {recorded} recorded, {actual} read)"
+            )
+    return found
+
+
+def _construct(
+    io: HDMFIO, builder: GroupBuilder, source: Path | str, text: list[str] | None = None
+) -> AbstractContainer:
+    """The containers of ``builder``. Text attributes that differ from their digest are refused, or, with
+    ``text`` given, added to it (``read`` and ``validate`` name a broken rule first)."""
+    changed = _text_problems(builder)  # first: namespaces are relabelled below
+    if changed and text is None:
+        raise ResultsFileError(source, changed[0])
+    if text is not None:
+        text += changed
     _relabel_namespaces(builder, io.manager.type_map)
     safety.check_table_lengths(builder, source)
     try:
@@ -325,6 +355,8 @@ def _resolve_references(table: DynamicTable, done: list[DynamicTable] | None = N
 def _to_numpy(data: Any) -> np.ndarray:
     arr = h5chunks.read_rows(data, slice(None))  # compressed HDF5 chunks decoded on every core
     if arr is None:
+        if isinstance(data, h5py.Dataset) and data.shape:  # HDF5 decodes: refuse chunks marked unfiltered first
+            h5chunks.check_filter_masks(data, 0, int(data.shape[0]))
         arr = np.asarray(data[()] if getattr(data, "shape", None) == () else data[:])
     if arr.dtype.kind == "O" and arr.size and isinstance(arr.flat[0], bytes):
         arr = np.array([b.decode("utf-8") for b in arr.ravel()], dtype=object).reshape(arr.shape)
@@ -354,14 +386,17 @@ def read(
         For URLs: fsspec's options, e.g. ``{"endpoint_url": ...}`` for an S3-compatible store,
         ``{"profile": ...}`` or ``{"anon": True}`` (see :mod:`hdmf_ai.io.remote`).
     verify
-        Check the values read against the content digests recorded when they were written (default; see
-        ``hdmf_ai.io.digest``): a mismatch is a ResultsFileError naming the dataset. Files without
-        digests read as they are.
+        Check the values read against the content digests recorded when they were written, and the text of
+        the tables' attributes against theirs (default; see ``hdmf_ai.io.digest``): a mismatch is a
+        ResultsFileError naming the dataset or the table. Files without digests read as they are.
     """
     source = _source(path)
     with _opened(source, backend, storage_options) as (io, builder):
-        picked = _pick(_constructed_in_memory(io, builder, source), table, source)
+        text: list[str] = []
+        picked = _pick(_constructed_in_memory(io, builder, source, text), table, source)
         _refuse_broken_rules(picked, source)  # first: it names the rule a damaged value breaks
+        if verify and text:  # the text digest (io/digest.py): descriptions, colnames, metadata changed
+            raise ResultsFileError(source, text[0])
         if verify:  # content digests (io/digest.py): values changed since they were written are an error
             digest.verify_table(picked, source=source, manager=io.manager)
         _resolve_references(picked)
@@ -403,9 +438,11 @@ def _rule_problems(source: Path, backend: str | None, notes: list[str] | None = 
         with warnings.catch_warnings():  # validate's schema pass has said so already, once
             warnings.filterwarnings("ignore", category=IncompleteTableWarning)
             with _opened(source, backend) as (io, builder):
-                tables = _results_tables(_constructed_in_memory(io, builder, source))
+                text: list[str] = []
+                tables = _results_tables(_constructed_in_memory(io, builder, source, text))
                 for table in tables:
                     found += [f"table '{table.name}': {problem}" for problem in invariants.problems(table)]
+                found += text
                 changed, checked = digest.problems(tables, io.manager)  # content digests (io/digest.py)
                 found += changed
                 if not checked and notes is not None:
@@ -415,12 +452,15 @@ def _rule_problems(source: Path, backend: str | None, notes: list[str] | None = 
     return found
 
 
-def _constructed_in_memory(io: HDMFIO, builder: GroupBuilder, source: Path | str) -> AbstractContainer:
-    """What :func:`read` copies into memory (within the read budget), then constructed."""
+def _constructed_in_memory(
+    io: HDMFIO, builder: GroupBuilder, source: Path | str, text: list[str] | None = None
+) -> AbstractContainer:
+    """What :func:`read` copies into memory (within the read budget), then constructed (``text``: as for
+    :func:`_construct`)."""
     budget = safety.ReadBudget(source)
     for part in _parts_to_load(builder, io.manager):
         _load_into_memory(part, budget)
-    return _construct(io, builder, source)
+    return _construct(io, builder, source, text)
 
 
 @contextlib.contextmanager
@@ -435,11 +475,18 @@ def open(  # noqa: A001  (the public name mirrors the builtin on purpose: hdmf_a
 
     The file closes with the block. ``path`` may be a URL; ``storage_options`` as for :func:`read`.
 
+    Every read of a column's data (``rt["loss"].data[:10]``, ``rt["loss"][:10]``, ``rt[:10]``, a ragged
+    column, ``rt.column(name).read()``, the source table through ``samples``) returns the values written,
+    checked against the content digests block by block, or raises a ResultsFileError naming the file and the
+    dataset (:mod:`hdmf_ai.io.guarded`).
+
     Example: ``with hdmf_ai.open("results.zarr") as rt: first = rt["predicted_class"].data[:100]``
     """
     source = _source(path)
     with _opened(source, backend, storage_options) as (io, builder):
-        yield _pick(_construct(io, builder, source), table, source)
+        picked = _pick(_construct(io, builder, source), table, source)
+        guarded.guard_tables([picked], source)  # every read checked against the digests, every error typed
+        yield picked
 
 
 def list_tables(
