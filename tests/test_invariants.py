@@ -244,7 +244,9 @@ def test_open_refuses_what_breaks_a_rule_without_reading_a_value(written: Path) 
 
 def test_a_negative_fold_is_refused(written: Path) -> None:
     Edit(written).values("cv_split", first(-1))
-    with pytest.raises(hdmf_ai.ResultsFileError, match="column 'cv_split': expected folds counted from 0; got the fold -1"):
+    with pytest.raises(
+        hdmf_ai.ResultsFileError, match="column 'cv_split': expected folds counted from 0; got the fold -1"
+    ):
         hdmf_ai.read(written)
     assert "table 'results': column 'cv_split': expected folds counted from 0; got the fold -1" in hdmf_ai.validate(
         written

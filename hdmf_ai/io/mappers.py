@@ -255,7 +255,9 @@ def colnames_problem(builder: GroupBuilder) -> str | None:
     if repeated:
         return f"colnames: expected each column named once; got {repeated} more than once"
     if stored is None and columns:
-        return f"colnames: expected the names of the table's columns (it holds the datasets {sorted(columns)}); got none"
+        return (
+            f"colnames: expected the names of the table's columns (it holds the datasets {sorted(columns)}); got none"
+        )
     reached = {name for name in names if name in columns}
     grown = True
     while grown:
