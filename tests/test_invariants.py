@@ -189,7 +189,8 @@ def colnames_edit(how: Callable[[list[str]], list[str] | None]) -> Callable[[Sem
 
 
 STRUCTURE: dict[str, tuple[Callable[[SemanticEdit], None], str]] = {
-    "colnames deleted": (colnames_edit(lambda names: None), r"colnames: expected the names of the table's columns \(it holds the datasets \["),
+    "colnames deleted": (
+        colnames_edit(lambda names: None), r"colnames: expected the names of the table's columns \(it holds"),
     "colnames naming a column twice": (
         colnames_edit(lambda names: [*names, "loss"]), r"colnames: expected each column named once; got \['loss'\]"),
     "colnames leaving a column out": (

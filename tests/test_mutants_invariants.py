@@ -384,7 +384,7 @@ def test_metadata_problems_read_no_value() -> None:
     ]
 
 
-# -- check_slice: rows of one column read lazily ------------------------------------------------------------------------
+# -- check_slice: rows of one column read lazily -----------------------------------------------------------------------
 
 
 def test_check_slice_bounds_class_indices_by_the_probability_width_of_the_table() -> None:
@@ -416,7 +416,7 @@ def test_check_slice_of_a_ragged_index_needs_the_last_end_only_for_the_whole_col
 def test_check_slice_of_ids_finds_one_repeated_within_the_rows() -> None:
     rt = table(column("loss", np.zeros(3)), ids=np.array([0, 1, 2]))
     invariants.check_slice(rt.id, np.array([2, 0]))
-    with pytest.raises(ColumnError, match="column 'id': expected unique row ids; got 1 repeated, e.g. 1"):
+    with pytest.raises(ColumnError, match=r"column 'id': expected unique row ids; got 1 repeated, e\.g\. 1"):
         invariants.check_slice(rt.id, np.array([1, 1]))
 
 
