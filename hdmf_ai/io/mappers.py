@@ -272,12 +272,13 @@ def colnames_problem(builder: GroupBuilder) -> str | None:
 
 def _points_into(dataset: DatasetBuilder, columns: dict[str, DatasetBuilder], reached: set[str]) -> bool:
     """Whether ``dataset`` is the index of a reached column, or the elements of one."""
-    target = dataset.attributes.get("target")
-    if any(getattr(target, "builder", target) is columns[name] for name in reached):
-        return True
-    return any(getattr(columns[n].attributes.get("elements"), "builder", None) is dataset for n in reached) or any(
-        columns[n].attributes.get("elements") is dataset for n in reached
-    )
+    target = _referenced(dataset.attributes.get("target"))
+    return any(target is columns[n] or _referenced(columns[n].attributes.get("elements")) is dataset for n in reached)
+
+
+def _referenced(stored: Any) -> Any:
+    """The builder a reference attribute points at (backends give a ReferenceBuilder or the builder itself)."""
+    return stored.builder if isinstance(stored, ReferenceBuilder) else stored
 
 
 class EvaluationTableMap(SignatureMapper, DynamicTableMap):
