@@ -52,8 +52,9 @@ def metadata_problems(table: DynamicTable) -> list[str]:
     return _broken(list(_table_rules(table)))
 
 
-def check_slice(column: Any, values: np.ndarray, *, whole: bool = False) -> None:
-    """Check rows of one column read lazily (``values``: any slice or selection of its rows, as numpy).
+def check_slice(column: Any, values: Any, *, whole: bool = False) -> None:
+    """Check rows of one column read lazily (``values``: whole rows, any slice or selection of them, or one
+    value of a 1-D column, as hdmf reads a ragged index: ``index.data[i]``).
 
     Raises :class:`~hdmf_ai.errors.ColumnError` naming the column at the first rule the rows break: enum codes,
     class indices, splits and source rows within their bounds, probabilities finite and in [0, 1] (top-k ones
@@ -61,10 +62,13 @@ def check_slice(column: Any, values: np.ndarray, *, whole: bool = False) -> None
     their values, ids unique within the rows. Bounds come from the metadata of the column and its table
     (elements, probability width, ``n_splits``, the source table's length): nothing else is read. With
     ``whole`` (``values`` are the whole column), the last row end of a ragged index must also be the number
-    of its values. Example: ``check_slice(table["predicted_class"], table["predicted_class"].data[:100])``.
+    of its values. One end at a time cannot show an index that falls: check a ragged index whole once (one
+    integer per row) before its rows are served. Example:
+    ``check_slice(table["predicted_class"], table["predicted_class"].data[:100])``.
     """
     table = column.parent if isinstance(column.parent, DynamicTable) else None
-    for name, check in _column_rules(column, values, _n_classes(table), whole=whole):
+    rows = np.atleast_1d(np.asarray(values))
+    for name, check in _column_rules(column, rows, _n_classes(table), whole=whole):
         _apply(name, check)
 
 

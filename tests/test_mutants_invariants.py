@@ -411,6 +411,9 @@ def test_check_slice_of_a_ragged_index_needs_the_last_end_only_for_the_whole_col
         invariants.check_slice(index, np.array([3, 7]))
     with pytest.raises(ColumnError, match="expected row ends that never decrease; got ends that go back"):
         invariants.check_slice(index, np.array([3, 2]))
+    invariants.check_slice(index, np.int64(6))  # one end, as hdmf reads a row: index.data[i]
+    with pytest.raises(ColumnError, match="expected row ends within the 6 values; got 7"):
+        invariants.check_slice(index, np.int64(7))
 
 
 def test_check_slice_of_ids_finds_one_repeated_within_the_rows() -> None:
