@@ -177,6 +177,8 @@ def at(name: str, index: Any, value: Any) -> Change:
 
 
 def transform(name: str, how: Callable[[np.ndarray], np.ndarray]) -> Change:
+    """Replace the values of the dataset ``name`` by ``how(values)``."""
+
     def change(edit: Edit) -> bool:
         if not edit.exists(name):
             return False
@@ -187,8 +189,10 @@ def transform(name: str, how: Callable[[np.ndarray], np.ndarray]) -> Change:
 
 
 def attribute(name: str, **changes: Any) -> Change:
+    """Set (or, with None, delete) attributes of the object ``name``."""
+
     def change(edit: Edit) -> bool:
-        if not edit.exists(name) and name != TABLE:
+        if not edit.exists(name):
             return False
         edit.attrs(name, **changes)
         return True
@@ -197,6 +201,8 @@ def attribute(name: str, **changes: Any) -> Change:
 
 
 def resized(name: str, rows: Callable[[int], int]) -> Change:
+    """Give the dataset ``name`` ``rows(its rows)`` rows."""
+
     def change(edit: Edit) -> bool:
         if not edit.exists(name):
             return False
@@ -207,6 +213,8 @@ def resized(name: str, rows: Callable[[int], int]) -> Change:
 
 
 def both(*changes: Change) -> Change:
+    """Every one of ``changes`` (each made, even after one that does not apply)."""
+
     def change(edit: Edit) -> bool:
         return all([c(edit) for c in changes])
 
@@ -214,6 +222,8 @@ def both(*changes: Change) -> Change:
 
 
 def colnames(how: Callable[[list[str]], list[str]]) -> Change:
+    """Replace the results table's ``colnames`` by ``how(colnames)``."""
+
     def change(edit: Edit) -> bool:
         if edit.hdf5:
             with h5py.File(edit.path, "r") as f:
