@@ -5,6 +5,7 @@ zarr (checksums stay consistent: this is a semantic edit, as a buggy tool or a c
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,13 @@ import h5py
 import numpy as np
 import pytest
 import zarr
+from attack.semantic import Edit as SemanticEdit
+from attack.semantic import Ref
 from builders import N_CLASSES, full_table
 
 import hdmf_ai
+from hdmf_ai import invariants
+from hdmf_ai.io import guarded
 
 N = 12
 
@@ -80,6 +85,7 @@ DAMAGE: dict[str, tuple[Callable[[Edit], None], str]] = {
     "top-k probabilities out of order": (
         lambda e: e.values("topk_probabilities", lambda a: a[:, ::-1].copy()), "topk_probabilities"),
     "a fold beyond n_splits": (lambda e: e.values("cv_split", first(5)), "cv_split"),
+    "a negative fold": (lambda e: e.values("cv_split", first(-1)), "cv_split"),
     "n_splits lowered": (lambda e: e.attribute("cv_split", "n_splits", 2), "cv_split"),
     "duplicate ids": (lambda e: e.values("id", repeat_first_id), "id"),
     "a source row beyond the source table": (lambda e: e.values("samples", first(N + 5)), "results/samples"),
@@ -166,3 +172,121 @@ def test_the_error_counts_the_other_broken_rules(written: Path) -> None:
 
 def test_parameters_text_survives_as_json(written: Path) -> None:
     assert json.loads(hdmf_ai.read(written).parameters[0]) == {"C": 1.0, "penalty": "l2"}
+
+
+# -- what a lazy open holds in memory: names, attributes, links (tests/attack/semantic.py edits them the same way) ---
+
+
+def colnames_edit(how: Callable[[list[str]], list[str] | None]) -> Callable[[SemanticEdit], None]:
+    def change(edit: SemanticEdit) -> None:
+        if edit.hdf5:
+            with h5py.File(edit.path, "r") as f:
+                stored = [n.decode() if isinstance(n, bytes) else str(n) for n in f["results"].attrs["colnames"]]
+        else:
+            stored = list(zarr.open_group(str(edit.path), path="results", mode="r").attrs["colnames"])
+        edit.attrs("results", colnames=how(stored))
+
+    return change
+
+
+STRUCTURE: dict[str, tuple[Callable[[SemanticEdit], None], str]] = {
+    "colnames deleted": (
+        colnames_edit(lambda names: None), r"colnames: expected the names of the table's columns \(it holds"),
+    "colnames naming a column twice": (
+        colnames_edit(lambda names: [*names, "loss"]), r"colnames: expected each column named once; got \['loss'\]"),
+    "colnames leaving a column out": (
+        colnames_edit(lambda names: [n for n in names if n != "predicted_class"]),
+        r"colnames: expected every column listed; got the datasets \['predicted_class'\] not listed"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("damage", STRUCTURE)
+def test_colnames_that_do_not_match_the_columns_are_refused_by_every_reader(written: Path, damage: str) -> None:
+    change, message = STRUCTURE[damage]
+    change(SemanticEdit(written))
+    SemanticEdit(written).strip_digests()  # as another writer's file (colnames are text: digested too)
+    for call in (hdmf_ai.read, hdmf_ai.list_tables):
+        with pytest.raises(hdmf_ai.ResultsFileError, match=rf"{written.name}: .*results': {message}"):
+            call(written)
+    with pytest.raises(hdmf_ai.ResultsFileError, match=message), hdmf_ai.open(written):
+        pass
+    assert any(re.search(message, problem) for problem in hdmf_ai.validate(written))
+
+
+LINKS: dict[str, tuple[dict[str, Any], str]] = {
+    "probabilities pointed at the top-k probabilities": (
+        {"probabilities": Ref("results/topk_probabilities")},
+        "column 'predicted_class': expected 'probabilities' pointing at the column 'predicted_probability' of the "
+        "same table; got 'topk_probabilities' of table 'results'"),
+    "training labels pointed at the split": (
+        {"training_labels": Ref("results/tvt_split")},
+        "column 'predicted_class': expected 'training_labels' pointing at the column 'true_label' of the same "
+        "table; got 'tvt_split' of table 'results'"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("damage", LINKS)
+def test_a_link_pointed_at_another_column_is_refused_on_read_and_open(written: Path, damage: str) -> None:
+    attrs, message = LINKS[damage]
+    SemanticEdit(written).attrs("results/predicted_class", **attrs)
+    with pytest.raises(hdmf_ai.ResultsFileError, match=re.escape(message)):
+        hdmf_ai.read(written)
+    with pytest.raises(hdmf_ai.ResultsFileError, match=re.escape(message)), hdmf_ai.open(written):
+        pass
+    assert f"table 'results': {message}" in hdmf_ai.validate(written)
+
+
+def test_open_refuses_what_breaks_a_rule_without_reading_a_value(written: Path) -> None:
+    edit = SemanticEdit(written)
+    edit.attrs("results", parameters=["{not json"])
+    edit.attrs("results/cv_split", n_splits=0)
+    edit.strip_digests()  # as another writer's file: the text digest would refuse the parameters first
+    expected = r"breaks the hdmf-ai rules: column 'cv_split': expected n_splits >= 1; got n_splits=0 \(and 1 more"
+    with pytest.raises(hdmf_ai.ResultsFileError, match=expected), hdmf_ai.open(written):
+        pass
+
+
+def test_a_negative_fold_is_refused(written: Path) -> None:
+    Edit(written).values("cv_split", first(-1))
+    with pytest.raises(
+        hdmf_ai.ResultsFileError, match="column 'cv_split': expected folds counted from 0; got the fold -1"
+    ):
+        hdmf_ai.read(written)
+    assert "table 'results': column 'cv_split': expected folds counted from 0; got the fold -1" in hdmf_ai.validate(
+        written
+    )
+
+
+def test_validate_names_a_region_pointed_at_a_group_the_schema_validator_cannot_check(tmp_path: Path) -> None:
+    written = hdmf_ai.write(full_table(N), tmp_path / "results.h5")
+    SemanticEdit(written).attrs("results/samples", table=Ref("specifications"))
+    found = hdmf_ai.validate(written)  # hdmf's validator raises a TypeError on it: a problem, not a crash
+    assert any(": the schema validator cannot check it (TypeError: " in p for p in found), found
+
+
+# -- check_slice: the cheap rules on rows read lazily (what io/guarded.py calls on each read) --------------------------
+
+
+@pytest.mark.parametrize("damage", [d for d in DAMAGE if d not in ("n_splits lowered", "parameters that are not JSON")])
+def test_check_slice_finds_on_the_opened_column_what_read_refuses(written: Path, damage: str) -> None:
+    edit, column = DAMAGE[damage]
+    edit(Edit(written))
+    name = "samples" if column == "results/samples" else column
+    SemanticEdit(written).strip_digests()  # as another writer's file: only the rules can tell
+    with hdmf_ai.open(written) as rt:
+        lazy = rt.id if name == "id" else rt[name]
+        # every read of an opened column is held to its rules (io/guarded.py calls check_slice)
+        expected = f"{written.name}: table '[^']+': column '{name}': expected "
+        with pytest.raises(hdmf_ai.ResultsFileError, match=expected):
+            lazy.data[:]
+        values = np.asarray(guarded.stored(lazy.data)[:])  # the stored values, read past the guard
+        with pytest.raises(hdmf_ai.ColumnError, match=f"column '{name}': expected "):
+            invariants.check_slice(lazy, values, whole=True)
+        assert invariants.check_slice(lazy, values[:0]) is None  # no rows: nothing to break
+
+
+def test_check_slice_keeps_every_column_of_an_intact_file(written: Path) -> None:
+    with hdmf_ai.open(written) as rt:
+        for lazy in [rt.id, *rt.columns]:
+            invariants.check_slice(lazy, np.asarray(lazy.data[:]), whole=True)
+            invariants.check_slice(lazy, np.asarray(lazy.data[2:5]))

@@ -15,7 +15,8 @@ from builders import full_table
 from hdmf.common import DynamicTable, DynamicTableRegion, VectorData, VectorIndex
 
 from hdmf_ai import invariants
-from hdmf_ai.columns import CrossValidationSplit, EnumColumn
+from hdmf_ai.columns import ClassLabel, CrossValidationSplit, EnumColumn, TopKClasses
+from hdmf_ai.errors import ColumnError
 
 
 def table(*columns: Any, ids: Any = None, **attributes: Any) -> DynamicTable:
@@ -279,3 +280,182 @@ def test_ids_and_parameters_of_a_type_no_rule_expects_are_named_as_unreadable() 
     assert problem.startswith("column 'id': unreadable values (")
     [problem] = invariants.problems(table(column("loss", [1.0]), parameters=5))
     assert problem.startswith("column 'parameters': unreadable values (")
+
+
+# -- rules added with the semantic attack (tests/attack/semantic.py) ---------------------------------------------------
+
+
+def test_a_negative_fold_is_named_with_or_without_n_splits() -> None:
+    with_n = CrossValidationSplit(data=np.array([0, -1, 2], np.int32), n_splits=3)
+    without = column("cv_split", np.array([0, -3, 1], np.int32))
+    assert invariants.problems(table(with_n)) == ["column 'cv_split': expected folds counted from 0; got the fold -1"]
+    assert invariants.problems(table(without)) == ["column 'cv_split': expected folds counted from 0; got the fold -3"]
+
+
+def test_a_fold_zero_with_n_splits_zero_breaks_only_the_n_splits_rule() -> None:
+    cv = CrossValidationSplit(data=np.array([0, 1], np.int32), n_splits=0)
+    assert invariants.problems(table(cv)) == [
+        "column 'cv_split': expected n_splits >= 1; got n_splits=0",
+        "column 'cv_split': expected values below 1 (n_splits=0); got the value 1",
+    ]
+
+
+def test_a_column_named_twice_is_named() -> None:
+    rt = table(column("loss", np.zeros(2)), column("gain", np.zeros(2)))
+    assert invariants.problems(rt) == []
+    rt.fields["colnames"] = ("loss", "gain", "loss", "gain", "loss")
+    assert invariants.problems(rt) == [
+        "column 'colnames': expected each column named once; got ['gain', 'loss'] named more than once"
+    ]
+
+
+def test_an_enum_without_elements_is_named() -> None:
+    enum = EnumColumn(name="true_label", description="labels", data=np.array([0, 1], np.uint8), elements=["a", "b"])
+    rt = table(enum)
+    assert invariants.metadata_problems(rt) == []
+    enum.fields.pop("elements")
+    assert invariants.metadata_problems(rt) == ["column 'true_label': expected an enum's elements; got no elements"]
+
+
+def linked(**links: str) -> DynamicTable:
+    """predicted_class and topk_classes with the columns they link to, each link set as ``links`` names it."""
+    labels = ClassLabel(data=np.array([0, 1], np.uint32))
+    top = TopKClasses(data=np.array([[0], [1]], np.uint32))
+    columns = [
+        probabilities(2, rows=2),
+        column("topk_probabilities", np.array([[0.5], [0.5]])),
+        column("true_label", np.array([0, 1])),
+        column("tvt_split", np.array([0, 1], np.uint8)),
+        labels,
+        top,
+    ]
+    rt = table(*columns)
+    by_name = {c.name: c for c in columns}
+    for key, target in links.items():
+        col, attribute = key.split("__")
+        setattr(by_name[col], attribute, by_name[target])
+    return rt
+
+
+def test_links_to_the_columns_the_schema_names_keep_the_rule() -> None:
+    rt = linked(
+        predicted_class__probabilities="predicted_probability",
+        topk_classes__probabilities="topk_probabilities",
+        predicted_class__training_labels="true_label",
+    )
+    assert invariants.problems(rt) == []
+    assert invariants.problems(linked()) == []  # links are optional (the reference package sets none)
+
+
+@pytest.mark.parametrize(
+    ("link", "target", "expected"),
+    [
+        ("predicted_class__probabilities", "topk_probabilities", "predicted_probability"),
+        ("topk_classes__probabilities", "predicted_probability", "topk_probabilities"),
+        ("predicted_class__training_labels", "tvt_split", "true_label"),
+    ],
+)
+def test_a_link_to_another_column_is_named(link: str, target: str, expected: str) -> None:
+    name, attribute = link.split("__")
+    assert invariants.metadata_problems(linked(**{link: target})) == [
+        f"column '{name}': expected '{attribute}' pointing at the column '{expected}' of the same table; "
+        f"got '{target}' of table 'results'"
+    ]
+
+
+def test_a_link_to_the_right_name_in_another_table_is_named() -> None:
+    other = table(column("true_label", np.array([0, 1])))
+    rt = linked()
+    rt["predicted_class"].training_labels = other["true_label"]
+    rt2 = table(ClassLabel(name="predicted_class", data=np.array([0], np.uint32)))
+    rt2["predicted_class"].training_labels = other["true_label"]  # a table without true_label of its own
+    for broken in (rt, rt2):
+        assert invariants.metadata_problems(broken) == [
+            "column 'predicted_class': expected 'training_labels' pointing at the column 'true_label' of the same "
+            "table; got 'true_label' of table 'results'"
+        ]
+
+
+def test_metadata_problems_read_no_value() -> None:
+    rt = table(column("predicted_value", np.array([np.nan])), CrossValidationSplit(data=np.array([0]), n_splits=-1))
+    assert invariants.metadata_problems(rt) == ["column 'cv_split': expected n_splits >= 1; got n_splits=-1"]
+    assert invariants.problems(rt)[1:] == [
+        "column 'predicted_value': expected finite values (no NaN or inf); got nan at index 0"
+    ]
+
+
+# -- check_slice: rows of one column read lazily -----------------------------------------------------------------------
+
+
+def test_check_slice_bounds_class_indices_by_the_probability_width_of_the_table() -> None:
+    labels = column("predicted_class", np.array([0, 1, 2], np.uint32))
+    table(probabilities(3), labels)
+    invariants.check_slice(labels, np.array([2, 0], np.uint32))
+    with pytest.raises(ColumnError, match=r"column 'predicted_class': expected values below 3 .*; got the value 3"):
+        invariants.check_slice(labels, np.array([0, 3], np.uint32))
+    alone = column("predicted_class", np.array([0], np.uint32))  # no table, no width: no bound
+    invariants.check_slice(alone, np.array([40], np.uint32))
+    flat = column("predicted_class", np.array([0], np.uint32))
+    table(column("predicted_probability", np.array([0.5])), flat)  # 1-D probabilities: no width
+    invariants.check_slice(flat, np.array([40], np.uint32))
+
+
+def test_check_slice_of_a_ragged_index_needs_the_last_end_only_for_the_whole_column() -> None:
+    rt = ragged([2, 3, 6])
+    index = rt["tokens"] if isinstance(rt["tokens"], VectorIndex) else rt.columns[1]
+    invariants.check_slice(index, np.array([2, 3]))  # the first rows: ending before the values is right
+    invariants.check_slice(index, np.array([6]))
+    with pytest.raises(ColumnError, match="expected a last row end at the 6 values; got 3"):
+        invariants.check_slice(index, np.array([2, 3]), whole=True)
+    with pytest.raises(ColumnError, match="expected row ends within the 6 values; got 7"):
+        invariants.check_slice(index, np.array([3, 7]))
+    with pytest.raises(ColumnError, match="expected row ends that never decrease; got ends that go back"):
+        invariants.check_slice(index, np.array([3, 2]))
+    invariants.check_slice(index, np.int64(6))  # one end, as hdmf reads a row: index.data[i]
+    with pytest.raises(ColumnError, match="expected row ends within the 6 values; got 7"):
+        invariants.check_slice(index, np.int64(7))
+
+
+def test_check_slice_of_ids_finds_one_repeated_within_the_rows() -> None:
+    rt = table(column("loss", np.zeros(3)), ids=np.array([0, 1, 2]))
+    invariants.check_slice(rt.id, np.array([2, 0]))
+    with pytest.raises(ColumnError, match=r"column 'id': expected unique row ids; got 1 repeated, e\.g\. 1"):
+        invariants.check_slice(rt.id, np.array([1, 1]))
+
+
+def test_check_slice_of_a_region_and_of_an_enum_uses_their_targets_length() -> None:
+    samples = region([3, 0])
+    invariants.check_slice(samples, np.array([3]))
+    with pytest.raises(ColumnError, match=r"column 'samples': expected values below 4 \(the 4 rows"):
+        invariants.check_slice(samples, np.array([4]))
+    enum = EnumColumn(name="true_label", description="l", data=np.array([0], np.uint8), elements=["a", "b"])
+    invariants.check_slice(enum, np.array([1], np.uint8))
+    with pytest.raises(ColumnError, match=r"column 'true_label': expected values below 2 \(the 2 enum elements\)"):
+        invariants.check_slice(enum, np.array([2], np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("name", "rows", "message"),
+    [
+        ("predicted_probability", np.array([[0.5, np.nan]]), "expected finite values"),
+        ("topk_probabilities", np.array([[0.2, 0.3]]), "expected each row in descending order"),
+        ("tvt_split", np.array([3], np.uint8), "expected values below 3"),
+        ("cv_split", np.array([-1], np.int32), "expected folds counted from 0"),
+        ("embedding", np.array([np.inf]), "expected finite values"),
+    ],
+)
+def test_check_slice_applies_the_rule_of_the_column(name: str, rows: np.ndarray, message: str) -> None:
+    col = column(name, rows[:0])
+    with pytest.raises(ColumnError, match=f"column '{name}': {message}"):
+        invariants.check_slice(col, rows)
+
+
+def test_check_slice_names_values_no_rule_can_read() -> None:
+    with pytest.raises(ColumnError, match=r"column 'predicted_probability': expected values of a type its rules "):
+        invariants.check_slice(column("predicted_probability", []), np.array([["a", "b"]]))
+
+
+def test_the_probabilities_link_of_a_class_column_of_another_name_is_not_held_to_the_schema_names() -> None:
+    probs = probabilities(2, rows=2)
+    mine = ClassLabel(name="my_class", data=np.array([0, 1], np.uint32), probabilities=probs)
+    assert invariants.metadata_problems(table(probs, mine)) == []

@@ -8,16 +8,17 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import hdmf.common
 import numpy as np
 import pytest
-from hdmf.build import BuildManager
+from hdmf.build import BuildManager, DatasetBuilder, GroupBuilder, ReferenceBuilder
 from hdmf.common import SimpleMultiContainer
 from hdmf.spec import DatasetSpec, NamespaceBuilder
 
 import hdmf_ai
-from hdmf_ai.io.mappers import ColumnMap, ResultsTableMap
+from hdmf_ai.io.mappers import ColumnMap, ResultsTableMap, colnames_problem
 from hdmf_ai.typemap import REGISTRY
 
 SCHEMA_YAML = Path(hdmf_ai.__file__).parent / "schema" / "namespace.yaml"
@@ -208,3 +209,49 @@ def test_an_extra_type_map_merges_in_and_ours_win() -> None:
     assert type_map.namespace_catalog.get_namespace("hdmf-ai").version == "0.3.0"
     assert type_map.get_dt_container_cls("ResultsTable", "hdmf-ai") is hdmf_ai.ResultsTable
     assert type_map.get_dt_container_cls("Units", "core") is pynwb.misc.Units
+
+
+# -- colnames_problem: a ResultsTable's colnames against its datasets, before hdmf builds the table -----------------
+
+
+def _dataset(name: str, **attributes: Any) -> DatasetBuilder:
+    return DatasetBuilder(name, data=[0], attributes={"data_type": "VectorData", **attributes})
+
+
+def _group(colnames: list[str] | None, *datasets: DatasetBuilder) -> GroupBuilder:
+    attributes = {} if colnames is None else {"colnames": np.array(colnames, dtype=object)}
+    untyped = DatasetBuilder("id", data=[0], attributes={"data_type": "ElementIdentifiers"})
+    return GroupBuilder("results", attributes=attributes, datasets={d.name: d for d in (untyped, *datasets)})
+
+
+def test_colnames_may_leave_out_the_indexes_and_enum_elements_of_listed_columns() -> None:
+    tokens, elements = _dataset("tokens"), _dataset("label_elements")
+    index = _dataset("tokens_index", target=ReferenceBuilder(tokens))
+    index_of_index = _dataset("tokens_index_index", target=index)  # a column of lists of lists
+    label = _dataset("label", elements=ReferenceBuilder(elements))
+    plain = DatasetBuilder("scratch", data=[0])  # no data_type: not a column
+    group = _group(["label", "tokens"], tokens, elements, index, index_of_index, label, plain)
+    assert colnames_problem(group) is None
+    assert colnames_problem(_group(None)) is None  # a table without columns needs no colnames
+
+
+@pytest.mark.parametrize(
+    ("colnames", "problem"),
+    [
+        (None, "colnames: expected the names of the table's columns (it holds the datasets ['a', 'b']); got none"),
+        (["a", "b", "a"], "colnames: expected each column named once; got ['a'] more than once"),
+        (["b"], "colnames: expected every column listed; got the datasets ['a'] not listed nor indexing one"),
+    ],
+)
+def test_colnames_that_do_not_match_the_datasets_are_named(colnames: list[str] | None, problem: str) -> None:
+    assert colnames_problem(_group(colnames, _dataset("a"), _dataset("b"))) == problem
+
+
+def test_an_index_or_elements_of_an_unlisted_dataset_are_unlisted_too() -> None:
+    hidden, elements = _dataset("hidden"), _dataset("hidden_elements")
+    hidden.attributes["elements"] = ReferenceBuilder(elements)
+    index = _dataset("hidden_index", target=ReferenceBuilder(hidden))
+    assert colnames_problem(_group(["a"], _dataset("a"), hidden, elements, index)) == (
+        "colnames: expected every column listed; got the datasets ['hidden', 'hidden_elements', 'hidden_index'] "
+        "not listed nor indexing one"
+    )

@@ -326,8 +326,16 @@ def _table_attributes(
 
 
 def _attribute_text(value: Any) -> list[str] | None:
-    """The text of an attribute's value (a string, or a non-empty sequence or array of strings); None for
-    anything else (numbers, references)."""
+    """The text of an attribute's value (a string, or a non-empty sequence or array of strings; a number, such as
+    ``n_splits``, as its decimal text); None for anything else (references, other arrays)."""
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)):
+        return [f"bool:{bool(value)}"]
+    if isinstance(value, (int, np.integer)):
+        return [f"int:{int(value)}"]
+    if isinstance(value, (float, np.floating)):
+        return [f"float:{float(value)!r}"]
     if isinstance(value, (str, bytes)):
         items: list[Any] = [value]
     elif isinstance(value, (list, tuple, np.ndarray)):
@@ -340,9 +348,10 @@ def _attribute_text(value: Any) -> list[str] | None:
 
 
 def text_digest(group: Mapping[str, Any], datasets: Mapping[str, Mapping[str, Any]]) -> str:
-    """The digest of the text attributes of a table's group and of its datasets (by name); attributes of ours
-    (``hdmf_ai_*``) and of the backend (``_*``, ``zarr_*``) are left out, so that the file as written and as
-    hdmf reads it give one digest. Each string goes in after its length: no two lists of strings collide."""
+    """The digest of the text and number attributes (``n_splits``...) of a table's group and of its datasets (by
+    name); attributes of ours (``hdmf_ai_*``) and of the backend (``_*``, ``zarr_*``) are left out, so that the
+    file as written and as hdmf reads it give one digest. Each string goes in after its length: no two lists of
+    strings collide."""
     found = xxhash.xxh3_128(_MAGIC + b"text\x00")
 
     def add(text: str) -> None:

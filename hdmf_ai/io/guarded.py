@@ -28,9 +28,10 @@ from typing import Any
 
 import h5py
 import numpy as np
-from hdmf.common import DynamicTable, DynamicTableRegion, EnumData
+from hdmf.common import DynamicTable, DynamicTableRegion, EnumData, VectorIndex
 
-from ..errors import HdmfAiError, ResultsFileError
+from .. import invariants
+from ..errors import ColumnError, HdmfAiError, ResultsFileError
 from . import digest, h5chunks
 from .incomplete import RowLimited
 
@@ -75,14 +76,21 @@ class GuardedArray:
         The file, named in errors.
     elements
         For an enum column's codes: the on-disk elements, whose digest the codes' whole digest folds in.
+    column
+        The hdmf column the dataset belongs to: every read is also held to its rules
+        (:func:`hdmf_ai.invariants.check_slice`; a ragged index whole, once, at its first read), which is what
+        catches a file without digests that breaks them.
     """
 
     #: read_data (``_tableview``) hands integer positions to a GuardedArray as they are: it picks blocks
     picks_rows = True
 
-    def __init__(self, dataset: Any, *, name: str, source: Path | str, elements: Any = None) -> None:
+    def __init__(
+        self, dataset: Any, *, name: str, source: Path | str, elements: Any = None, column: Any = None
+    ) -> None:
         self.dataset = dataset
-        self.name, self.source, self._elements = name, source, elements
+        self.name, self.source, self._elements, self._column = name, source, elements, column
+        self._rules_checked_whole = False  # a ragged index: held to its rules whole, once
         self._lock = threading.Lock()
         self._kept: collections.OrderedDict[int, np.ndarray] = collections.OrderedDict()
         self._whole: np.ndarray | None = None  # text checked whole, kept
@@ -168,6 +176,25 @@ class GuardedArray:
             yield from self[lo : min(self._shape[0], lo + step)]
 
     def __getitem__(self, key: Any) -> Any:
+        values = self._read(key)
+        if self._column is not None:
+            self._hold_to_rules(values)
+        return values
+
+    def _hold_to_rules(self, values: Any) -> None:
+        """The column's rules on the rows read (a ragged index: on the whole index, at the first read)."""
+        column, whole = self._column, False
+        if isinstance(column, VectorIndex) and not self._rules_checked_whole:
+            values, whole = self._read(slice(None)), True
+        try:
+            invariants.check_slice(column, values, whole=whole)
+        except ColumnError as err:
+            table = getattr(column.parent, "name", "?")
+            raise ResultsFileError(self.source, f"table '{table}': {err}") from None
+        self._rules_checked_whole |= whole
+
+    def _read(self, key: Any) -> Any:
+        """``self[key]``, checked against the digests (not yet against the column's rules)."""
         self._prepare()
         first, rest = (key[0], key[1:]) if isinstance(key, tuple) and key else (key, ())
         if not self._shape or (isinstance(key, tuple) and not key):  # a scalar, or data[()]
@@ -387,10 +414,10 @@ def _attributes(array: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: attrs[name] for name in names if name in attrs}
 
 
-def _guarded(data: Any, name: str, source: Path | str, elements: Any = None) -> Any:
+def _guarded(data: Any, name: str, source: Path | str, elements: Any = None, column: Any = None) -> Any:
     if isinstance(data, GuardedArray) or not _is_on_disk(data):
         return data
-    return GuardedArray(data, name=name, source=source, elements=elements)
+    return GuardedArray(data, name=name, source=source, elements=elements, column=column)
 
 
 def guard_tables(tables: list[DynamicTable], source: Path | str) -> None:
@@ -410,7 +437,7 @@ def guard_tables(tables: list[DynamicTable], source: Path | str) -> None:
             if elements is not None:
                 raw_elements = stored(elements.data) if _is_on_disk(elements.data) else None
                 elements.transform(lambda d, n=f"{table.name}/{elements.name}": _guarded(d, n, source))
-            obj.transform(lambda d, n=name, e=raw_elements: _guarded(d, n, source, e))
+            obj.transform(lambda d, n=name, e=raw_elements, c=obj: _guarded(d, n, source, e, c))
             if isinstance(obj, DynamicTableRegion) and obj.table is not None:
                 stack.append(obj.table)
 

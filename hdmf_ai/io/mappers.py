@@ -35,6 +35,7 @@ __all__ = [
     "RegionMap",
     "ResultsTableMap",
     "SignatureMapper",
+    "colnames_problem",
 ]
 
 type Builder = GroupBuilder | DatasetBuilder
@@ -201,7 +202,20 @@ class FeatureAttributionMap(ColumnMap):
 
 class ResultsTableMap(SignatureMapper, DynamicTableMap):
     """``ResultsTable``: a DynamicTable (hdmf's mapping of columns on write) plus four text attributes
-    that every backend returns in its own form (a str, bytes, or an array of either)."""
+    that every backend returns in its own form (a str, bytes, or an array of either).
+
+    ``colnames`` is checked against the datasets before anything is built: hdmf makes up the names of a table
+    without them (in another order) and leaves out a column they do not list, silently.
+    """
+
+    def construct(
+        self, builder: Builder, manager: BuildManager, parent: AbstractContainer | None = None
+    ) -> AbstractContainer:
+        if isinstance(builder, GroupBuilder):
+            problem = colnames_problem(builder)
+            if problem is not None:
+                raise ConstructError(builder, problem)
+        return super().construct(builder, manager, parent)
 
     def _text_attribute(self, builder: GroupBuilder, name: str) -> Any:
         stored = builder.attributes.get(name)
@@ -226,6 +240,45 @@ class ResultsTableMap(SignatureMapper, DynamicTableMap):
     @ObjectMapper.constructor_arg("colnames")
     def colnames_carg(self, builder: GroupBuilder, manager: BuildManager) -> Any:
         return _text(builder.attributes.get("colnames")) or self.NO_OVERRIDE
+
+
+def colnames_problem(builder: GroupBuilder) -> str | None:
+    """What is wrong with a table's ``colnames`` attribute, given its datasets; None when nothing is.
+
+    Every typed dataset but ``id`` must be a column ``colnames`` lists once, or hang off one: its index (a
+    VectorIndex whose ``target`` is a column or an index of one) or its enum's ``elements``.
+    """
+    stored = builder.attributes.get("colnames")
+    names = _text(stored) or []
+    columns = {name: b for name, b in builder.datasets.items() if name != "id" and "data_type" in b.attributes}
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        return f"colnames: expected each column named once; got {repeated} more than once"
+    if stored is None and columns:
+        return (
+            f"colnames: expected the names of the table's columns (it holds the datasets {sorted(columns)}); got none"
+        )
+    reached = {name for name in names if name in columns}
+    grown = True
+    while grown:
+        found = {n for n, b in columns.items() if n not in reached and _points_into(b, columns, reached)}
+        reached |= found
+        grown = bool(found)
+    unlisted = sorted(set(columns) - reached)
+    if unlisted:
+        return f"colnames: expected every column listed; got the datasets {unlisted} not listed nor indexing one"
+    return None
+
+
+def _points_into(dataset: DatasetBuilder, columns: dict[str, DatasetBuilder], reached: set[str]) -> bool:
+    """Whether ``dataset`` is the index of a reached column, or the elements of one."""
+    target = _referenced(dataset.attributes.get("target"))
+    return any(target is columns[n] or _referenced(columns[n].attributes.get("elements")) is dataset for n in reached)
+
+
+def _referenced(stored: Any) -> Any:
+    """The builder a reference attribute points at (backends give a ReferenceBuilder or the builder itself)."""
+    return stored.builder if isinstance(stored, ReferenceBuilder) else stored
 
 
 class EvaluationTableMap(SignatureMapper, DynamicTableMap):

@@ -422,12 +422,21 @@ def read_evaluations(
         return picked
 
 
-def _refuse_broken_rules(table: ResultsTable, source: Path | str) -> None:
+def _refuse_broken_rules(table: ResultsTable, source: Path | str, broken: list[str] | None = None) -> None:
     """The rules the writer enforces, held to on read: damaged values are an error, not other numbers."""
-    broken = invariants.problems(table)
+    broken = invariants.problems(table) if broken is None else broken
     if broken:
         more = f" (and {len(broken) - 1} more: hdmf_ai.validate lists them)" if len(broken) > 1 else ""
         raise ResultsFileError(source, f"table '{table.name}' breaks the hdmf-ai rules: {broken[0]}{more}")
+
+
+def _schema_problems(validator: ValidatorMap, builder: GroupBuilder) -> list[Any]:
+    """hdmf's validator on ``builder``; its own failure on a damaged file (a reference to an untyped object
+    raises a TypeError inside it) is a problem of the file, named."""
+    try:
+        return list(validator.validate(builder))
+    except Exception as err:
+        return [f"{builder.path}: the schema validator cannot check it ({type(err).__name__}: {err})"]
 
 
 def _rule_problems(source: Path, backend: str | None, notes: list[str] | None = None) -> list[str]:
@@ -485,6 +494,7 @@ def open(  # noqa: A001  (the public name mirrors the builtin on purpose: hdmf_a
     source = _source(path)
     with _opened(source, backend, storage_options) as (io, builder):
         picked = _pick(_construct(io, builder, source), table, source)
+        _refuse_broken_rules(picked, source, invariants.metadata_problems(picked))  # attributes and links
         guarded.guard_tables([picked], source)  # every read checked against the digests, every error typed
         yield picked
 
@@ -548,7 +558,7 @@ def validate(
         # a namespace without NWB's types (hdmf-ai) checks the ResultsTables of an NWB file, not the NWBFile
         whole = not nwb_file or io.manager.get_builder_dt(root) in spec.catalog.get_registered_types()
         parts = [root] if whole else _results_builders(root, io.manager)
-        schema_problems = [str(problem) for part in parts for problem in validator.validate(part)]
+        schema_problems = [str(problem) for part in parts for problem in _schema_problems(validator, part)]
     finally:
         io.close()
     return schema_problems + _rule_problems(source, backend, notes)

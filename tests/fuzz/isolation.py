@@ -6,6 +6,7 @@ Children come from a fork server that imported hdmf-ai once: a fresh interpreter
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
@@ -14,6 +15,11 @@ __all__ = ["run_isolated"]
 
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["hdmf_ai"])
+#: ``Process.start()`` polls every other child of this process (``multiprocessing.process._cleanup``). When that
+#: poll, in one thread, and a ``join`` in another read a child's exit status from the fork server at once, the
+#: second read meets the end of the pipe and records exit code 255: a crash that did not happen (1 in about 400
+#: calls from two threads). Starting and reaping under one lock keeps the reads apart.
+_REAPING = threading.Lock()
 
 
 def _child(conn: Connection, target: Callable[..., Any], args: tuple[Any, ...]) -> None:
@@ -31,7 +37,8 @@ def run_isolated(target: Callable[..., Any], *args: Any, timeout: float = 60.0) 
     """
     receiver, sender = _CONTEXT.Pipe(duplex=False)
     child = _CONTEXT.Process(target=_child, args=(sender, target, args))
-    child.start()
+    with _REAPING:
+        child.start()
     sender.close()
     # the report is read before joining: a long one would otherwise block the child in send()
     report = None
@@ -40,12 +47,16 @@ def run_isolated(target: Callable[..., Any], *args: Any, timeout: float = 60.0) 
             report = receiver.recv()
     except EOFError:  # the child died before it reported: its exit code tells how
         pass
-    child.join(timeout if report is not None else 0)
-    if child.is_alive():
-        child.kill()
-        child.join()
+    with _REAPING:
+        child.join(timeout if report is not None else 0)
+        hung = child.is_alive()
+        if hung:
+            child.kill()
+            child.join()
+        exitcode = child.exitcode
+    if hung:
         return "hang", timeout
     receiver.close()
-    if child.exitcode != 0 or report is None:
-        return "crash", child.exitcode
+    if exitcode != 0 or report is None:
+        return "crash", exitcode
     return report
