@@ -1,22 +1,32 @@
 """The Zarr store every read goes through: :class:`GuardedStore` (see :mod:`.safety` for what it refuses).
 
 Its own module because it subclasses zarr's ``WrapperStore``: only reading a Zarr store imports zarr.
+
+Every chunk it hands out has been held to its array's metadata first (:class:`_Chunks`): what its compressed
+bytes declare they decode to fits the declared chunk shape (zarr's codecs allocate what a frame states), and,
+in a sharded array, the shard index names no chunk missing (when the writer promised every chunk) and no two
+chunks at overlapping bytes. The array's metadata is taken from its own ``zarr.json`` and from the root's
+consolidated copy, which zarr decodes by, and the two must agree on everything that says how to decode.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import os
 import stat
+import struct
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Self
 
-from zarr.abc.store import ByteRequest, Store
+from zarr.abc.store import ByteRequest, RangeByteRequest, Store, SuffixByteRequest
 from zarr.core.buffer import Buffer, BufferPrototype
 from zarr.storage import WrapperStore
 
 from ..errors import ResultsFileError
-from .safety import ALL_CHUNKS_ATTRIBUTE, check_key
+from .safety import ALL_CHUNKS_ATTRIBUTE, TEXT_ELEMENT_BYTES, check_key, decoded_size_problem
 
 __all__ = ["GuardedStore"]
 
@@ -51,6 +61,13 @@ def _check_metadata(key: str, raw: bytes, source: object) -> None:
             check_key(str(child), source)
 
 
+def _json(raw: Buffer, key: str, source: object) -> Any:
+    try:
+        return json.loads(raw.to_bytes())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ResultsFileError(source, f"the metadata of '{key or '/'}' is not valid JSON: {err}") from err
+
+
 def _walk(value: Any, at: str = "") -> Iterable[tuple[str, Any]]:
     yield at or "/", value
     if isinstance(value, dict):
@@ -59,6 +76,191 @@ def _walk(value: Any, at: str = "") -> Iterable[tuple[str, Any]]:
     elif isinstance(value, list):
         for i, v in enumerate(value):
             yield from _walk(v, f"{at}[{i}]")
+
+
+#: codecs whose output is their input's size (array to array, array to bytes, or byte shuffles and checksums)
+_SIZE_KEEPING = {"bytes", "vlen-utf8", "vlen-bytes", "transpose", "numcodecs.shuffle", "shuffle", "numcodecs.delta"}
+_CHECKSUMS = {"crc32c": 4, "numcodecs.crc32c": 4, "numcodecs.fletcher32": 4, "numcodecs.adler32": 4}
+_COMPRESSORS = {
+    "blosc": "blosc",
+    "zstd": "zstd",
+    "gzip": "gzip",
+    "zlib": "zlib",
+    "lz4": "lz4",
+    "bz2": "bz2",
+    "lzma": "lzma",
+}
+#: what the decoding of a chunk depends on: the node's metadata and the consolidated copy must agree on it
+_DECODING_KEYS = (
+    "shape",
+    "data_type",
+    "chunk_grid",
+    "chunk_key_encoding",
+    "codecs",
+    "fill_value",
+    "chunks",
+    "dtype",
+    "compressor",
+    "filters",
+    "order",
+    "dimension_separator",
+)
+_EMPTY = 2**64 - 1
+
+
+def _codec_name(codec: Any) -> str:
+    if isinstance(codec, dict):
+        return str(codec.get("name", codec.get("id", "")))
+    return str(codec)
+
+
+def _compressor(name: str) -> str | None:
+    return _COMPRESSORS.get(name.removeprefix("numcodecs."))
+
+
+def _chain_problem(chain: list[Any], raw: memoryview, bound: int) -> str | None:
+    """Why bytes encoded by the bytes-to-bytes codecs ``chain`` (in the order they were applied) must not be
+    decoded: the outermost compressor declares more than ``bound``, or sits inside a codec that hides it."""
+    compressors = [c for c in chain if _compressor(_codec_name(c))]
+    if not compressors:
+        return None
+    if len(compressors) > 1:
+        return f"a chain of {len(compressors)} compressors, whose decoded size cannot be bounded"
+    for codec in reversed(chain):  # from the outside in
+        name = _codec_name(codec)
+        if name in _CHECKSUMS:
+            raw = raw[: max(len(raw) - _CHECKSUMS[name], 0)]
+        elif (compressor := _compressor(name)) is not None:
+            return decoded_size_problem(compressor, raw, bound)
+        elif name not in _SIZE_KEEPING:
+            return f"a compressor inside the codec '{name}', whose decoded size cannot be bounded"
+    return None
+
+
+@dataclass(frozen=True)
+class _Chunks:
+    """What an array's metadata says its stored objects may be: chunk bound, codecs, sharding."""
+
+    chain: list[Any]  # bytes-to-bytes codecs of a chunk (of an inner chunk when sharded), in encoding order
+    bound: int  # the most bytes a chunk decodes to
+    inner: int = 0  # chunks per shard (0: not sharded)
+    index_at_end: bool = True
+    index_checksum: int = 4
+
+    @classmethod
+    def of(cls, document: dict[str, Any]) -> _Chunks | None:
+        """From an array's metadata document (v3 ``zarr.json`` or v2 ``.zarray``); None for a group."""
+        if document.get("node_type", "array") != "array" or "shape" not in document:
+            return None
+        if "zarr_format" in document and document["zarr_format"] == 3:
+            chunk = document["chunk_grid"]["configuration"]["chunk_shape"]
+            codecs = list(document.get("codecs", []))
+            itemsize = _itemsize(document["data_type"], 3)
+        else:
+            chunk, itemsize = document["chunks"], _itemsize(document["dtype"], 2)
+            codecs = [
+                *(document.get("filters") or []),
+                *([document["compressor"]] if document.get("compressor") else []),
+            ]
+        if codecs and _codec_name(codecs[0]) == "sharding_indexed":
+            config = codecs[0]["configuration"]
+            inner_shape = config["chunk_shape"]
+            per_shard = math.prod(int(s) // int(i) for s, i in zip(chunk, inner_shape, strict=True))
+            checksum = sum(_CHECKSUMS.get(_codec_name(c), 0) for c in config.get("index_codecs", []))
+            inner = _Chunks(_after_array_codec(config["codecs"]), _bound(inner_shape, itemsize))
+            return cls(
+                inner.chain,
+                inner.bound,
+                per_shard,
+                config.get("index_location", "end") == "end",
+                checksum,
+            )
+        return cls(_after_array_codec(codecs) if document.get("zarr_format") == 3 else codecs, _bound(chunk, itemsize))
+
+    def problem(self, raw: Buffer, byte_range: ByteRequest | None, promised: bool) -> str | None:
+        """Why a stored object (a chunk, a shard, or part of one) of this array must not be decoded."""
+        view = memoryview(raw.as_numpy_array()).cast("B")
+        if not self.inner:
+            return None if byte_range is not None else _chain_problem(self.chain, view, self.bound)
+        index_bytes = 16 * self.inner + self.index_checksum
+        if byte_range is None:  # a whole shard: its index, then each chunk
+            index = view[-index_bytes:] if self.index_at_end else view[:index_bytes]
+            if len(view) < index_bytes:
+                return f"a shard of {len(view)} bytes, shorter than its index"
+            entries = self._entries(index)
+            if (problem := self._index_problem(entries, len(view), promised)) is not None:
+                return problem
+            for offset, length in entries:
+                if offset != _EMPTY and (
+                    found := _chain_problem(self.chain, view[offset : offset + length], self.bound)
+                ):
+                    return found
+            return None
+        index_request = isinstance(byte_range, SuffixByteRequest) and byte_range.suffix == index_bytes
+        index_request |= (
+            isinstance(byte_range, RangeByteRequest)
+            and (byte_range.start, byte_range.end)
+            == (
+                0,
+                index_bytes,
+            )
+            and not self.index_at_end
+        )
+        if index_request:
+            return self._index_problem(self._entries(view), None, promised)
+        return _chain_problem(self.chain, view, self.bound)
+
+    def _entries(self, index: memoryview) -> list[tuple[int, int]]:
+        return [struct.unpack_from("<QQ", index, 16 * i) for i in range(self.inner)]
+
+    def _index_problem(self, entries: list[tuple[int, int]], size: int | None, promised: bool) -> str | None:
+        """Chunks the index marks missing though every chunk was written, or placed at overlapping bytes."""
+        placed = sorted((offset, length, i) for i, (offset, length) in enumerate(entries) if offset != _EMPTY)
+        if promised and len(placed) < len(entries):
+            missing = next(i for i, (offset, _) in enumerate(entries) if offset == _EMPTY)
+            return f"a shard index that marks chunk {missing} missing (the store was written with every chunk)"
+        for (offset, length, i), (following, _, j) in itertools.pairwise(placed):
+            if offset + length > following:
+                return f"a shard index that places chunks {i} and {j} at overlapping bytes"
+        if size is not None and placed and placed[-1][0] + placed[-1][1] > size:
+            return f"a shard index that places chunk {placed[-1][2]} past the end of the shard"
+        return None
+
+
+def _after_array_codec(codecs: list[Any]) -> list[Any]:
+    """The bytes-to-bytes codecs of a v3 chain: those after its array-to-bytes codec (``bytes``, ``vlen-*``)."""
+    names = [_codec_name(c) for c in codecs]
+    for position, name in enumerate(names):
+        if name in ("bytes", "vlen-utf8", "vlen-bytes", "sharding_indexed"):
+            return codecs[position + 1 :]
+    return codecs
+
+
+def _itemsize(data_type: Any, zarr_format: int) -> int | None:
+    """Bytes per element, or None for variable-length types (text)."""
+    try:
+        if zarr_format == 3:
+            from zarr.core.dtype import get_data_type_from_json
+
+            size = getattr(get_data_type_from_json(data_type, zarr_format=3), "item_size", None)
+            return None if size is None else int(size)
+        import numpy as np
+
+        dtype = np.dtype(data_type if isinstance(data_type, str) else [tuple(f) for f in data_type])
+        return None if dtype.kind == "O" else dtype.itemsize
+    except (TypeError, ValueError):
+        return None
+
+
+def _bound(chunk: list[int], itemsize: int | None) -> int:
+    n = math.prod(int(c) for c in chunk)
+    return n * itemsize if itemsize is not None else (n + 1) * TEXT_ELEMENT_BYTES
+
+
+def _decoding(document: Any) -> dict[str, Any]:
+    if not isinstance(document, dict):
+        return {}
+    return {key: document.get(key) for key in _DECODING_KEYS if key in document}
 
 
 class GuardedStore(WrapperStore[Store]):
@@ -80,6 +282,7 @@ class GuardedStore(WrapperStore[Store]):
         # open, and hdmf-zarr and zarr ask for the root's several times (a request each on S3 or HTTP)
         self._metadata: dict[str, Buffer | None] = {}
         self._plain_dirs: set[str] = set()  # directories of a local store already seen not to be links
+        self._chunks: dict[str, list[_Chunks]] = {}  # per array: what its stored objects may be
 
     def _with_store(self, store: Store) -> Self:
         return type(self)(store, self.source)
@@ -134,6 +337,61 @@ class GuardedStore(WrapperStore[Store]):
             "the store is damaged or incomplete",
         )
 
+    async def _chunk_rules(self, key: str, prototype: BufferPrototype) -> tuple[str, list[_Chunks]]:
+        """The array a chunk key belongs to, and the rules of its metadata (node and consolidated copy)."""
+        array = _array_of(key)
+        if array in self._chunks:
+            return array, self._chunks[array]
+        documents: list[Any] = []
+        for _ in range(key.count("/") + 1):  # a v2 chunk of nested keys: up to the array that has metadata
+            for name in ("zarr.json", ".zarray"):
+                raw = await self.get(f"{array}/{name}" if array else name, prototype)
+                if raw is not None:
+                    documents = [_json(raw, array, self.source), await self._consolidated(array, name, prototype)]
+                    break
+            if documents or "/" not in array:
+                break
+            array = array.rsplit("/", 1)[0]
+        node, consolidated = [*documents, None, None][:2]
+        if isinstance(node, dict) and isinstance(consolidated, dict) and _decoding(node) != _decoding(consolidated):
+            differ = sorted(k for k in _DECODING_KEYS if node.get(k) != consolidated.get(k))
+            raise ResultsFileError(
+                self.source,
+                f"array '{array}': its metadata and the store's consolidated metadata disagree on {', '.join(differ)}",
+            )
+        try:
+            rules = [r for d in documents if isinstance(d, dict) and (r := _Chunks.of(d)) is not None]
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise ResultsFileError(self.source, f"array '{array}': its metadata cannot be understood: {err!r}") from err
+        self._chunks[array] = rules
+        return array, rules
+
+    async def _consolidated(self, array: str, name: str, prototype: BufferPrototype) -> Any:
+        """The root's consolidated copy of an array's metadata, or None."""
+        root = await self.get("zarr.json" if name == "zarr.json" else ".zmetadata", prototype)
+        document = _json(root, "", self.source) if root is not None else None
+        if not isinstance(document, dict):
+            return None
+        if name == "zarr.json":
+            entries = (document.get("consolidated_metadata") or {}).get("metadata") or {}
+            return entries.get(array) if isinstance(entries, dict) else None
+        entries = document.get("metadata") or {}
+        return entries.get(f"{array}/.zarray") if isinstance(entries, dict) else None
+
+    async def _held_to_metadata(
+        self, key: str, value: Buffer | None, byte_range: ByteRequest | None, prototype: BufferPrototype
+    ) -> None:
+        """Refuse a chunk (or shard, or part of one) that its array's metadata says must not be decoded."""
+        if value is None or _is_metadata(key):
+            return
+        array, rules = await self._chunk_rules(key, prototype)
+        if not rules:
+            return
+        promised = await self._promised_all_chunks(prototype)
+        for rule in rules:
+            if (problem := rule.problem(value, byte_range, promised)) is not None:
+                raise ResultsFileError(self.source, f"array '{array}': its chunk '{key}' holds {problem}; refused")
+
     def _checked(self, key: str, value: Buffer | None, promised: bool) -> Buffer | None:
         if value is None:
             if promised and not _is_metadata(key):
@@ -153,6 +411,7 @@ class GuardedStore(WrapperStore[Store]):
         checked = self._checked(key, value, promised)
         if cacheable:
             self._metadata[key] = checked
+        await self._held_to_metadata(key, checked, byte_range, prototype)
         return checked
 
     def get_sync(
@@ -164,16 +423,18 @@ class GuardedStore(WrapperStore[Store]):
             return self._metadata[key]
         value = super().get_sync(key, prototype=prototype, byte_range=byte_range)
         promised = False
+        from zarr.core.buffer import default_buffer_prototype
+        from zarr.core.sync import sync
+
         if value is None and not _is_metadata(key):
             if self._promise is None:
-                from zarr.core.buffer import default_buffer_prototype
-                from zarr.core.sync import sync
-
                 sync(self._promised_all_chunks(prototype or default_buffer_prototype()))
             promised = bool(self._promise)
         checked = self._checked(key, value, promised)
         if cacheable:
             self._metadata[key] = checked
+        if checked is not None and not _is_metadata(key):
+            sync(self._held_to_metadata(key, checked, byte_range, prototype or default_buffer_prototype()))
         return checked
 
     async def get_partial_values(
@@ -186,6 +447,8 @@ class GuardedStore(WrapperStore[Store]):
         if any(v is None for v in values) and await self._promised_all_chunks(prototype):
             for (key, _), value in zip(key_ranges, values, strict=True):
                 self._checked(key, value, promised=True)
+        for (key, byte_range), value in zip(key_ranges, values, strict=True):
+            await self._held_to_metadata(key, value, byte_range, prototype)
         return values
 
     async def get_ranges(
@@ -209,6 +472,8 @@ class GuardedStore(WrapperStore[Store]):
         ):
             if any(value is None for _, value in group) and await self._promised_all_chunks(prototype):
                 raise self._missing(key)
+            for index, value in group:
+                await self._held_to_metadata(key, value, byte_ranges[index], prototype)
             yield group
 
     async def _get_many(

@@ -11,7 +11,8 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# the tests directory, in place of this script's own (whose modules, such as zarr.py, would shadow packages)
+sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from attack.core import BAD, applies, families, pristine_files, run_family, verdict
 
