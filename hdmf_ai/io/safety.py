@@ -17,7 +17,7 @@ the readers call:
   before any decoder runs (zstd frames and Blosc headers state their size; gzip, zlib, bz2 and lzma streams are
   decoded incrementally with a cap, and the output dropped). Zarr's codecs (and HDF5's Blosc filter)
   allocate what a frame declares: a chunk of a few KiB could otherwise ask for gigabytes.
-- Depth and numbers of objects: :data:`MAX_DEPTH` nested groups and :data:`MAX_OBJECTS` objects at most
+- Depth and numbers of objects: :data:`MAX_DEPTH` nested groups and :func:`max_objects` objects at most
   (hdmf builds every group and dataset it finds, recursively: 2,500 nested groups exhausted its stack).
 - Eager reads: :class:`ReadBudget` refuses datasets whose declared shape would not fit in memory before
   anything is allocated (a file can declare ``shape=(10**12,)`` in a few bytes).
@@ -47,9 +47,11 @@ __all__ = [
     "ALL_CHUNKS_ATTRIBUTE",
     "MAX_DEPTH",
     "MAX_OBJECTS",
+    "MAX_OBJECTS_ENV",
     "READ_BUDGET_ENV",
     "TEXT_ELEMENT_BYTES",
-    "check_counts",
+    "count_problem",
+    "max_objects",
     "chunk_bomb_problems",
     "decoded_size_problem",
     "not_a_regular_file",
@@ -71,8 +73,11 @@ _STRING_BYTES = 64
 
 #: the deepest nesting of groups a file may have (a results file has 4 or 5 levels; NWB files about 8)
 MAX_DEPTH = 64
-#: the most objects (groups, datasets, links) a file may hold: hdmf builds a Python object for each
-MAX_OBJECTS = 100_000
+#: the most objects (groups, datasets, links) a file may hold by default: hdmf builds a Python object for each,
+#: and its validator takes some 4 ms per object (10,000: 40 s); raise it with :data:`MAX_OBJECTS_ENV`
+MAX_OBJECTS = 10_000
+#: Environment variable: the most objects a file may hold (default :data:`MAX_OBJECTS`)
+MAX_OBJECTS_ENV = "HDMF_AI_MAX_OBJECTS"
 #: what one element of a variable-length (text) chunk may decode to, at most, for the bound of the chunk
 TEXT_ELEMENT_BYTES = 2**20
 
@@ -98,16 +103,22 @@ def not_a_regular_file(path: str | os.PathLike[str], *, directory: bool = False)
     return f"is {kind}, not a regular file; refused"
 
 
-def check_counts(depth: int, objects: int, name: str, source: object) -> None:
-    """Refuse an object nested deeper than :data:`MAX_DEPTH` or past :data:`MAX_OBJECTS` objects."""
+def max_objects() -> int:
+    """The most objects a file may hold: ``$HDMF_AI_MAX_OBJECTS``, or :data:`MAX_OBJECTS`."""
+    configured = os.environ.get(MAX_OBJECTS_ENV, "")
+    return int(configured) if configured.isdigit() else MAX_OBJECTS
+
+
+def count_problem(depth: int, objects: int, name: str) -> str | None:
+    """Why an object nested ``depth`` deep, the ``objects``-th of its file, is refused (None: it is not)."""
     if depth > MAX_DEPTH:
-        raise ResultsFileError(
-            source, f"object '{name}' is nested {depth} groups deep, deeper than the {MAX_DEPTH} allowed; refused"
+        return f"object '{name}' is nested {depth} groups deep, deeper than the {MAX_DEPTH} allowed; refused"
+    if objects > (limit := max_objects()):
+        return (
+            f"holds more than {limit:,} objects (at '{name}'); refused as a results file (raise "
+            f"${MAX_OBJECTS_ENV} to read it)"
         )
-    if objects > MAX_OBJECTS:
-        raise ResultsFileError(
-            source, f"holds more than {MAX_OBJECTS:,} objects (at '{name}'); refused as a results file"
-        )
+    return None
 
 
 # -- decompression bombs ---------------------------------------------------------------------------------------
@@ -288,7 +299,10 @@ def check_hdf5(file: h5py.File, source: object) -> set[int]:
         # returned, which stops it. Low-level calls (no h5py Group/Dataset objects): this runs on every open.
         seen[0] += 1
         try:
-            check_counts(name.count(b"/") + 1, seen[0], "/" + name.decode(errors="replace"), source)
+            counted = count_problem(name.count(b"/") + 1, seen[0], "/" + name.decode(errors="replace"))
+            if counted is not None:
+                problems.append(counted)
+                return counted
             if info.type == h5py.h5l.TYPE_EXTERNAL:
                 link = file.get(name.decode(errors="replace"), getlink=True)
                 where = f"{getattr(link, 'filename', '?')}:{getattr(link, 'path', '?')}"
@@ -298,8 +312,6 @@ def check_hdf5(file: h5py.File, source: object) -> set[int]:
                 if isinstance(obj, h5py.h5d.DatasetID):
                     problems.extend(_hdf5_dataset_problems(obj, "/" + name.decode(errors="replace"), filters))
                     problems.extend(chunk_bomb_problems(obj, "/" + name.decode(errors="replace"), fd))
-        except ResultsFileError as err:
-            problems.append(str(err).removeprefix(f"{source}: "))
         except Exception as err:  # a damaged object header
             failed.append(err)
             return "failed"

@@ -35,10 +35,9 @@ from .incomplete import COMPLETE_ROWS, TARGET_ROWS
 from .policy import LZ4, Blosc, Delta, Gzip, Setting, Shuffle, Zstd
 from .safety import (
     ALL_CHUNKS_ATTRIBUTE,
-    MAX_DEPTH,
-    MAX_OBJECTS,
     ContainedReferences,
     check_key,
+    count_problem,
     not_a_regular_file,
 )
 from .zarrguard import GuardedStore
@@ -328,7 +327,7 @@ _NODE_METADATA = ("zarr.json", ".zgroup", ".zarray")
 
 def tree_problem(path: Path) -> str | None:
     """Why a local store's tree of groups cannot be read: nested deeper than :data:`~.safety.MAX_DEPTH` or more
-    than :data:`~.safety.MAX_OBJECTS` nodes, or a node's metadata that is not a regular file. None if fine.
+    than :func:`~.safety.max_objects` nodes, or a node's metadata that is not a regular file. None if fine.
 
     Directories that hold a node's metadata are walked (without following links); below a directory without
     (chunks) nothing is: its files are examined as they are read, by the guarded store. One ``scandir`` per
@@ -351,11 +350,8 @@ def tree_problem(path: Path) -> str | None:
                 where = Path(entry.path).relative_to(path)
                 return f"its metadata '{where}' is not a regular file (a link, a directory, a FIFO or a device)"
         nodes += 1
-        where = str(directory.relative_to(path)) or "/"
-        if depth > MAX_DEPTH:
-            return f"the node '{where}' is nested {depth} groups deep, deeper than the {MAX_DEPTH} allowed; refused"
-        if nodes > MAX_OBJECTS:
-            return f"holds more than {MAX_OBJECTS:,} groups and arrays (at '{where}'); refused as a results file"
+        if (problem := count_problem(depth, nodes, str(directory.relative_to(path)) or "/")) is not None:
+            return problem
         stack.extend((Path(entry.path), depth + 1) for entry in entries if entry.is_dir(follow_symlinks=False))
     return None
 

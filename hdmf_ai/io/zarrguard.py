@@ -177,8 +177,11 @@ class _Chunks:
             )
         return cls(_after_array_codec(codecs) if document.get("zarr_format") == 3 else codecs, _bound(chunk, itemsize))
 
-    def problem(self, raw: Buffer, byte_range: ByteRequest | None, promised: bool) -> str | None:
-        """Why a stored object (a chunk, a shard, or part of one) of this array must not be decoded."""
+    def problem(
+        self, raw: Buffer, byte_range: ByteRequest | None, promised: bool, size: int | None = None
+    ) -> str | None:
+        """Why a stored object (a chunk, a shard, or part of one) of this array must not be decoded. ``size``:
+        the whole shard's, when its index was asked for alone."""
         view = memoryview(raw.as_numpy_array()).cast("B")
         if not self.inner:
             return None if byte_range is not None else _chain_problem(self.chain, view, self.bound)
@@ -196,19 +199,16 @@ class _Chunks:
                 ):
                     return found
             return None
-        index_request = isinstance(byte_range, SuffixByteRequest) and byte_range.suffix == index_bytes
-        index_request |= (
-            isinstance(byte_range, RangeByteRequest)
-            and (byte_range.start, byte_range.end)
-            == (
-                0,
-                index_bytes,
-            )
-            and not self.index_at_end
-        )
-        if index_request:
-            return self._index_problem(self._entries(view), None, promised)
+        if self.is_index(byte_range):
+            return self._index_problem(self._entries(view), size, promised)
         return _chain_problem(self.chain, view, self.bound)
+
+    def is_index(self, byte_range: ByteRequest | None) -> bool:
+        """Whether a request for part of a shard asks for its index."""
+        index_bytes = 16 * self.inner + self.index_checksum
+        if self.index_at_end:
+            return isinstance(byte_range, SuffixByteRequest) and byte_range.suffix == index_bytes
+        return isinstance(byte_range, RangeByteRequest) and (byte_range.start, byte_range.end) == (0, index_bytes)
 
     def _entries(self, index: memoryview) -> list[tuple[int, int]]:
         return [struct.unpack_from("<QQ", index, 16 * i) for i in range(self.inner)]
@@ -314,11 +314,42 @@ class GuardedStore(WrapperStore[Store]):
                 )
             if stat.S_ISDIR(mode) and depth < len(parts):
                 self._plain_dirs.add(relative)
+            elif stat.S_ISREG(mode) and depth < len(parts):
+                raise ResultsFileError(self.source, f"'{relative}' is a file where a directory belongs")
             elif not stat.S_ISREG(mode):
                 raise ResultsFileError(self.source, f"'{relative}' is not a regular file (a device, FIFO or socket)")
 
     def __str__(self) -> str:
         return str(self._store)
+
+    async def getsize_prefix(self, prefix: str) -> int:
+        """The stored size of a node, once every object under it is seen to be a regular file of the store
+        (zarr's listing passes over links and FIFOs: their bytes would not be counted, and not be refused)."""
+        root = getattr(self._store, "root", None)
+        if isinstance(root, os.PathLike):
+            self._check_tree(prefix.rstrip("/"), os.fspath(root))
+        return await super().getsize_prefix(prefix)
+
+    def _check_tree(self, prefix: str, root: str) -> None:
+        check_key(prefix, self.source)
+        top = os.path.join(root, prefix) if prefix else root
+        try:
+            mode = os.lstat(top).st_mode
+        except FileNotFoundError:
+            return
+        except OSError as err:
+            raise ResultsFileError(self.source, f"'{prefix}' cannot be examined: {err}") from err
+        if not stat.S_ISDIR(mode):
+            kind = "a file" if stat.S_ISREG(mode) else "a link, FIFO or device"
+            raise ResultsFileError(self.source, f"'{prefix or '/'}' is {kind} where a node's directory belongs")
+        for directory, subdirectories, files in os.walk(top, followlinks=False):
+            for name in [*subdirectories, *files]:
+                entry_mode = os.lstat(os.path.join(directory, name)).st_mode
+                if not (stat.S_ISREG(entry_mode) or stat.S_ISDIR(entry_mode)):
+                    relative = os.path.relpath(os.path.join(directory, name), root)
+                    raise ResultsFileError(
+                        self.source, f"'{relative}' is not a regular file (a link, a FIFO or a device)"
+                    )
 
     async def _promised_all_chunks(self, prototype: BufferPrototype) -> bool:
         if self._promise is None:
@@ -389,7 +420,8 @@ class GuardedStore(WrapperStore[Store]):
             return
         promised = await self._promised_all_chunks(prototype)
         for rule in rules:
-            if (problem := rule.problem(value, byte_range, promised)) is not None:
+            size = await self._store.getsize(key) if rule.inner and rule.is_index(byte_range) else None
+            if (problem := rule.problem(value, byte_range, promised, size)) is not None:
                 raise ResultsFileError(self.source, f"array '{array}': its chunk '{key}' holds {problem}; refused")
 
     def _checked(self, key: str, value: Buffer | None, promised: bool) -> Buffer | None:

@@ -25,12 +25,12 @@ from hdmf_ai.io.h5chunks import fletcher32
 from .core import Family, damaged_copy
 from .zarr import edit_metadata, first_chunk, reshard, set_crc
 
-__all__ = ["FAMILIES", "UNFIXED", "blosc_bomb", "gzip_bomb", "zstd_bomb"]
+__all__ = ["FAMILIES", "UNFIXED", "add_zarr_groups", "remove_nested", "blosc_bomb", "gzip_bomb", "zstd_bomb"]
 
 #: what the bombs declare (or, for gzip, which declares nothing, hold)
 BOMB_BYTES = 2**31 - 2**18
 NESTING = 2_500
-MANY = 20_000
+MANY = 12_000
 
 
 def _is_zarr(path: Path) -> bool:
@@ -113,7 +113,10 @@ def _zarr_bombs(good: Path, scratch: Path) -> Iterator[tuple[str, Path]]:
     yield "zstd frame of 4 GiB in results/loss (compact chain)", path
     # gzip, which states no size
     path = _copy(good, scratch, "gzip")
-    gzip_chain = [{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "gzip", "configuration": {"level": 5}}]
+    gzip_chain = [
+        {"name": "bytes", "configuration": {"endian": "little"}},
+        {"name": "gzip", "configuration": {"level": 5}},
+    ]
     edit_metadata(path, "results/loss", lambda d: d.update(codecs=[*gzip_chain, {"name": "crc32c"}]))
     chunk = first_chunk(path, "results/loss")
     chunk.write_bytes(gzip_bomb() + b"\0\0\0\0")
@@ -217,12 +220,26 @@ def files_and_directories(good: Path, scratch: Path) -> Iterator[tuple[str, Path
 # -- nesting and numbers of objects -----------------------------------------------------------------------
 
 
-def _zarr_groups(store: Path, names: list[str]) -> None:
-    """Groups added to a store: their zarr.json, and entries in the consolidated metadata."""
-    group = json.dumps({"zarr_format": 3, "node_type": "group", "attributes": {}})
-    for name in names:
-        (store / name).mkdir(parents=True, exist_ok=True)
-        (store / name / "zarr.json").write_text(group)
+def add_zarr_groups(store: Path, names: list[str]) -> None:
+    """Groups added to a store: their zarr.json, and entries in the consolidated metadata. Each is made inside
+    its parent through a directory descriptor: a chain of 2,500 is longer than a path may be (4,096 bytes)."""
+    group = json.dumps({"zarr_format": 3, "node_type": "group", "attributes": {}}).encode()
+    opened = {"": os.open(store, os.O_RDONLY)}
+    try:
+        for name in names:
+            parent, _, leaf = name.rpartition("/")
+            if parent not in opened:
+                opened[parent] = os.open(store / parent, os.O_RDONLY)
+            os.mkdir(leaf, dir_fd=opened[parent])
+            opened[name] = os.open(leaf, os.O_RDONLY, dir_fd=opened[parent])
+            fd = os.open("zarr.json", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=opened[name])
+            os.write(fd, group)
+            os.close(fd)
+            if parent:  # a chain keeps only the descriptor of its deepest group
+                os.close(opened.pop(parent))
+    finally:
+        for fd in opened.values():
+            os.close(fd)
     root = store / "zarr.json"
     document = json.loads(root.read_bytes())
     entries = document["consolidated_metadata"]["metadata"]
@@ -232,12 +249,14 @@ def _zarr_groups(store: Path, names: list[str]) -> None:
 
 def _hdf5_groups(file: Path, names: list[str]) -> None:
     with h5py.File(file, "r+") as f:
+        made: dict[str, h5py.Group] = {"": f}
         for name in names:
-            f.require_group(name)
+            parent, _, leaf = name.rpartition("/")
+            made[name] = (made[parent] if parent in made else f.require_group(parent)).create_group(leaf)
 
 
 def _add_groups(path: Path, names: list[str]) -> None:
-    (_zarr_groups if _is_zarr(path) else _hdf5_groups)(path, names)
+    (add_zarr_groups if _is_zarr(path) else _hdf5_groups)(path, names)
 
 
 def nesting(good: Path, scratch: Path) -> Iterator[tuple[str, Path]]:
@@ -246,11 +265,33 @@ def nesting(good: Path, scratch: Path) -> Iterator[tuple[str, Path]]:
         path = _copy(good, scratch, f"nested-{where or 'root'}")
         chain = [f"{where}n" + "/n" * depth for depth in range(NESTING)]
         _add_groups(path, chain)
-        yield f"{NESTING} nested groups in /{where}", path
+        try:
+            yield f"{NESTING} nested groups in /{where}", path
+        finally:  # also when the generator is closed early: nothing this deep may be left to shutil.rmtree
+            if _is_zarr(path):
+                remove_nested(path, chain)
+
+
+def remove_nested(store: Path, chain: list[str]) -> None:
+    """Remove a chain of nested groups from a store, deepest first, through directory descriptors (the chain is
+    longer than a path may be, and ``shutil.rmtree`` would recurse once per level, past Python's limit)."""
+    top, _, _ = chain[0].rpartition("/")
+    fds = [os.open(store / top if top else store, os.O_RDONLY)]
+    try:
+        for name in chain:
+            fds.append(os.open(name.rpartition("/")[2], os.O_RDONLY, dir_fd=fds[-1]))
+        for name, fd in zip(reversed(chain), reversed(fds[1:]), strict=True):
+            os.unlink("zarr.json", dir_fd=fd)
+            os.close(fd)
+            fds.pop()
+            os.rmdir(name.rpartition("/")[2], dir_fd=fds[-1])
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def many_objects(good: Path, scratch: Path) -> Iterator[tuple[str, Path]]:
-    """20,000 empty groups beside the tables."""
+    """12,000 empty groups beside the tables: more than a results file may hold (safety.MAX_OBJECTS)."""
     path = _copy(good, scratch, "many")
     _add_groups(path, [f"g{i}" for i in range(MANY)])
     yield f"{MANY} groups at the root", path

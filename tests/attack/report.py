@@ -14,7 +14,7 @@ from pathlib import Path
 # the tests directory, in place of this script's own (whose modules, such as zarr.py, would shadow packages)
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from attack.core import BAD, applies, families, pristine_files, run_family, verdict
+from attack.core import BAD, applies, families, pristine_files, run_family, verdict  # noqa: E402
 
 COLUMNS = ("typed", "intact", "problems", "valid", *sorted(BAD))
 

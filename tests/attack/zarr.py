@@ -19,6 +19,8 @@ import zarr
 import zarr.codecs
 import zarr.codecs.numcodecs as numcodecs_v3
 
+from hdmf_ai.io.zarr import consolidate
+
 from .core import Family, damaged_copy, flip
 
 __all__ = ["FAMILIES", "UNFIXED", "edit_metadata", "reshard", "first_chunk", "set_crc"]
@@ -102,7 +104,7 @@ def reshard(store: Path, array: str, *, chunk_rows: int = 10, codecs: str = "sam
             overwrite=True,
         )
         new[...] = values
-    zarr.consolidate_metadata(str(store))
+    consolidate(store)
 
 
 # -- chunks ---------------------------------------------------------------------------------------------------
