@@ -333,7 +333,22 @@ EDITS: dict[str, Callable[[dict[str, Any]], None]] = {
     "shape": lambda d: d.update(shape=[59]),
     "dtype": lambda d: d.update(data_type="int64"),
     "endian": lambda d: d["codecs"][0]["configuration"].update(endian="big"),
+    "description": lambda d: d["attributes"].update(description="not what was written"),
 }
+
+
+def test_zarr_consolidated_group_attributes_disagreeing_with_the_node_are_refused(
+    pristine: dict[str, Path], tmp_path: Path
+) -> None:
+    path = copy_of(pristine["zarr"], tmp_path)
+    edit_metadata(
+        path,
+        "results",
+        lambda d: d["attributes"].update(colnames=d["attributes"]["colnames"][::-1]),
+        where="consolidated",
+    )
+    for call in (hdmf_ai.read, hdmf_ai.list_tables):
+        refused(lambda call=call: call(path), path.name, "'results'", "attribute 'colnames'")
 
 
 @pytest.mark.parametrize("edit", sorted(EDITS))

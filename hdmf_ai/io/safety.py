@@ -187,10 +187,14 @@ def _streamed_size(make: Any, raw: memoryview, bound: int) -> int:
     return total
 
 
-def decoded_size_problem(codec: str, raw: bytes | memoryview, bound: int) -> str | None:
+def decoded_size_problem(codec: str, raw: bytes | memoryview, bound: int, *, exact: bool = False) -> str | None:
     """Why the compressed bytes ``raw`` of codec ``codec`` (``zstd``, ``blosc``, ``lz4``, ``gzip``, ``zlib``,
     ``bz2``, ``lzma``) must not be decoded: they declare (or decode to) more than ``bound`` bytes, or their
-    size cannot be known before decoding. None for other codecs, which decode to their input's size or less."""
+    size cannot be known before decoding. None for other codecs, which decode to their input's size or less.
+
+    ``exact``: the chunk must decode to ``bound`` bytes exactly (a chunk of numbers holds its whole chunk shape,
+    padded at the edge): checked where the codec states its size (zstd, Blosc, LZ4) without decoding.
+    """
     view = memoryview(raw).cast("B")
     try:
         if codec == "zstd":
@@ -213,6 +217,8 @@ def decoded_size_problem(codec: str, raw: bytes | memoryview, bound: int) -> str
         return f"a {codec} stream that cannot be read: {err}"
     if size > bound:
         return f"{codec} data that decodes to {size:,} bytes or more, past the {bound:,} its chunk shape allows"
+    if exact and codec not in _STREAMED and size != bound:
+        return f"{codec} data that decodes to {size:,} bytes; its chunk shape and data type hold {bound:,}"
     return None
 
 

@@ -26,6 +26,7 @@ from zarr.core.buffer import Buffer, BufferPrototype
 from zarr.storage import WrapperStore
 
 from ..errors import ResultsFileError
+from .incomplete import COMPLETE_ROWS, TARGET_ROWS
 from .safety import ALL_CHUNKS_ATTRIBUTE, TEXT_ELEMENT_BYTES, check_key, decoded_size_problem
 
 __all__ = ["GuardedStore"]
@@ -62,10 +63,29 @@ def _check_metadata(key: str, raw: bytes, source: object) -> None:
 
 
 def _json(raw: Buffer, key: str, source: object) -> Any:
+    return _json_bytes(raw.to_bytes(), key, source)
+
+
+def _json_bytes(raw: bytes, key: str, source: object) -> Any:
     try:
-        return json.loads(raw.to_bytes())
+        return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as err:
         raise ResultsFileError(source, f"the metadata of '{key or '/'}' is not valid JSON: {err}") from err
+
+
+_PROGRESS = (COMPLETE_ROWS, TARGET_ROWS)
+
+
+def _differences(own: dict[str, Any], listed: dict[str, Any], *, shapes: bool) -> list[str]:
+    """What a node's own metadata and its consolidated copy disagree on (a run's progress left out)."""
+    keys = [k for k in ("node_type", *_DECODING_KEYS) if shapes or k != "shape"]
+    differ = [k for k in keys if own.get(k) != listed.get(k)]
+    mine, theirs = dict(own.get("attributes") or {}), dict(listed.get("attributes") or {})
+    for progress in _PROGRESS:
+        mine.pop(progress, None)
+        theirs.pop(progress, None)
+    differ += [f"attribute '{k}'" for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k)]
+    return differ
 
 
 def _walk(value: Any, at: str = "") -> Iterable[tuple[str, Any]]:
@@ -118,11 +138,16 @@ def _compressor(name: str) -> str | None:
     return _COMPRESSORS.get(name.removeprefix("numcodecs."))
 
 
-def _chain_problem(chain: list[Any], raw: memoryview, bound: int) -> str | None:
+def _chain_problem(chain: list[Any], raw: memoryview, bound: int, exact: bool = False) -> str | None:
     """Why bytes encoded by the bytes-to-bytes codecs ``chain`` (in the order they were applied) must not be
-    decoded: the outermost compressor declares more than ``bound``, or sits inside a codec that hides it."""
+    decoded: the outermost compressor declares more than ``bound``, or sits inside a codec that hides it.
+    ``exact``: they must decode to ``bound`` bytes exactly (numbers: a chunk is stored whole)."""
     compressors = [c for c in chain if _compressor(_codec_name(c))]
     if not compressors:
+        if exact and all(_codec_name(c) in _SIZE_KEEPING or _codec_name(c) in _CHECKSUMS for c in chain):
+            stored = len(raw) - sum(_CHECKSUMS.get(_codec_name(c), 0) for c in chain)
+            if stored != bound:
+                return f"{stored:,} bytes of data; its chunk shape and data type hold {bound:,}"
         return None
     if len(compressors) > 1:
         return f"a chain of {len(compressors)} compressors, whose decoded size cannot be bounded"
@@ -131,7 +156,7 @@ def _chain_problem(chain: list[Any], raw: memoryview, bound: int) -> str | None:
         if name in _CHECKSUMS:
             raw = raw[: max(len(raw) - _CHECKSUMS[name], 0)]
         elif (compressor := _compressor(name)) is not None:
-            return decoded_size_problem(compressor, raw, bound)
+            return decoded_size_problem(compressor, raw, bound, exact=exact)
         elif name not in _SIZE_KEEPING:
             return f"a compressor inside the codec '{name}', whose decoded size cannot be bounded"
     return None
@@ -146,36 +171,40 @@ class _Chunks:
     inner: int = 0  # chunks per shard (0: not sharded)
     index_at_end: bool = True
     index_checksum: int = 4
+    exact: bool = False  # a chunk decodes to ``bound`` bytes exactly (fixed-size data, no codec changing sizes)
 
     @classmethod
     def of(cls, document: dict[str, Any]) -> _Chunks | None:
         """From an array's metadata document (v3 ``zarr.json`` or v2 ``.zarray``); None for a group."""
         if document.get("node_type", "array") != "array" or "shape" not in document:
             return None
-        if "zarr_format" in document and document["zarr_format"] == 3:
+        if document.get("zarr_format") == 3:
             chunk = document["chunk_grid"]["configuration"]["chunk_shape"]
             codecs = list(document.get("codecs", []))
             itemsize = _itemsize(document["data_type"], 3)
         else:
             chunk, itemsize = document["chunks"], _itemsize(document["dtype"], 2)
-            codecs = [
-                *(document.get("filters") or []),
-                *([document["compressor"]] if document.get("compressor") else []),
-            ]
+            compressor = document.get("compressor")
+            codecs = [*(document.get("filters") or []), *([compressor] if compressor else [])]
         if codecs and _codec_name(codecs[0]) == "sharding_indexed":
             config = codecs[0]["configuration"]
             inner_shape = config["chunk_shape"]
             per_shard = math.prod(int(s) // int(i) for s, i in zip(chunk, inner_shape, strict=True))
             checksum = sum(_CHECKSUMS.get(_codec_name(c), 0) for c in config.get("index_codecs", []))
-            inner = _Chunks(_after_array_codec(config["codecs"]), _bound(inner_shape, itemsize))
-            return cls(
-                inner.chain,
-                inner.bound,
-                per_shard,
-                config.get("index_location", "end") == "end",
-                checksum,
+            inner = cls.of(
+                {**document, "chunk_grid": {"configuration": {"chunk_shape": inner_shape}}, "codecs": config["codecs"]}
             )
-        return cls(_after_array_codec(codecs) if document.get("zarr_format") == 3 else codecs, _bound(chunk, itemsize))
+            if inner is None:
+                return None
+            return cls(
+                inner.chain, inner.bound, per_shard, config.get("index_location", "end") == "end", checksum, inner.exact
+            )
+        if document.get("zarr_format") == 3:
+            before = codecs[: len(codecs) - len(_after_array_codec(codecs)) - 1]
+            exact = itemsize is not None and all(_codec_name(c) == "transpose" for c in before)
+            return cls(_after_array_codec(codecs), _bound(chunk, itemsize), exact=exact)
+        exact = itemsize is not None and not document.get("filters")
+        return cls(codecs, _bound(chunk, itemsize), exact=exact)
 
     def problem(
         self, raw: Buffer, byte_range: ByteRequest | None, promised: bool, size: int | None = None
@@ -184,7 +213,7 @@ class _Chunks:
         the whole shard's, when its index was asked for alone."""
         view = memoryview(raw.as_numpy_array()).cast("B")
         if not self.inner:
-            return None if byte_range is not None else _chain_problem(self.chain, view, self.bound)
+            return None if byte_range is not None else _chain_problem(self.chain, view, self.bound, self.exact)
         index_bytes = 16 * self.inner + self.index_checksum
         if byte_range is None:  # a whole shard: its index, then each chunk
             index = view[-index_bytes:] if self.index_at_end else view[:index_bytes]
@@ -201,7 +230,7 @@ class _Chunks:
             return None
         if self.is_index(byte_range):
             return self._index_problem(self._entries(view), size, promised)
-        return _chain_problem(self.chain, view, self.bound)
+        return _chain_problem(self.chain, view, self.bound, self.exact)
 
     def is_index(self, byte_range: ByteRequest | None) -> bool:
         """Whether a request for part of a shard asks for its index."""
@@ -225,6 +254,27 @@ class _Chunks:
         if size is not None and placed and placed[-1][0] + placed[-1][1] > size:
             return f"a shard index that places chunk {placed[-1][2]} past the end of the shard"
         return None
+
+
+def _dtype_problem(document: Any) -> str | None:
+    """Why an array's data type disagrees with the one hdmf-zarr recorded in its ``_DTYPE`` attribute (numbers:
+    kind and size; an edited ``data_type`` reads the same bytes as other numbers)."""
+    import numpy as np
+
+    if not isinstance(document, dict):
+        return None
+    recorded = (document.get("attributes") or {}).get("_DTYPE")
+    stated = document.get("data_type", document.get("dtype"))
+    if not isinstance(recorded, str) or not isinstance(stated, str):
+        return None
+    try:
+        want, got = np.dtype(recorded), np.dtype(stated)
+    except TypeError:
+        return None
+    numeric = "biufc"
+    if want.kind in numeric and got.kind in numeric and (want.kind, want.itemsize) != (got.kind, got.itemsize):
+        return f"its data type is {stated}; hdmf recorded {recorded} when it was written"
+    return None
 
 
 def _after_array_codec(codecs: list[Any]) -> list[Any]:
@@ -283,6 +333,7 @@ class GuardedStore(WrapperStore[Store]):
         self._metadata: dict[str, Buffer | None] = {}
         self._plain_dirs: set[str] = set()  # directories of a local store already seen not to be links
         self._chunks: dict[str, list[_Chunks]] = {}  # per array: what its stored objects may be
+        self._compared = False  # the consolidated metadata held to the nodes' own (local stores, once)
 
     def _with_store(self, store: Store) -> Self:
         return type(self)(store, self.source)
@@ -328,7 +379,41 @@ class GuardedStore(WrapperStore[Store]):
         root = getattr(self._store, "root", None)
         if isinstance(root, os.PathLike):
             self._check_tree(prefix.rstrip("/"), os.fspath(root))
+            await self._count_chunks(prefix.rstrip("/"), os.fspath(root))
         return await super().getsize_prefix(prefix)
+
+    async def _count_chunks(self, array: str, root: str) -> None:
+        """Refuse an array of a store written with every chunk that has fewer chunk objects than its grid: the
+        stored size would be reported for data that is not all there (reading it refuses the missing chunk)."""
+        from zarr.core.buffer import default_buffer_prototype
+
+        prototype = default_buffer_prototype()
+        raw = await self.get(f"{array}/zarr.json" if array else "zarr.json", prototype)
+        document = _json(raw, array, self.source) if raw is not None else None
+        if not isinstance(document, dict) or document.get("node_type") != "array":
+            return
+        if not await self._promised_all_chunks(prototype):
+            return
+        parent = array.rsplit("/", 1)[0] if "/" in array else ""
+        group = await self.get(f"{parent}/zarr.json" if parent else "zarr.json", prototype)
+        if group is not None and COMPLETE_ROWS.encode() in group.to_bytes():
+            return  # a batched run not finished: its arrays are allocated ahead of the rows written
+        try:
+            grid = document["chunk_grid"]["configuration"]["chunk_shape"]
+            encoding = document.get("chunk_key_encoding") or {}
+            separator = (encoding.get("configuration") or {}).get("separator", "/")
+            expected = math.prod(-(-int(n) // max(int(c), 1)) for n, c in zip(document["shape"], grid, strict=True))
+        except (KeyError, TypeError, ValueError):
+            return
+        if encoding.get("name", "default") != "default" or separator != "/":
+            return
+        found = sum(len(files) for _, _, files in os.walk(os.path.join(root, *array.split("/"), "c")))
+        if found < expected:
+            raise ResultsFileError(
+                self.source,
+                f"array '{array}': {expected - found} of its {expected} chunks are missing (the store was written "
+                "with every chunk); the store is damaged or incomplete",
+            )
 
     def _check_tree(self, prefix: str, root: str) -> None:
         check_key(prefix, self.source)
@@ -368,6 +453,48 @@ class GuardedStore(WrapperStore[Store]):
             "the store is damaged or incomplete",
         )
 
+    def _compare_consolidated(self, root_document: bytes) -> None:
+        """Refuse a local store whose consolidated metadata (what hdmf-zarr reads shapes and attributes from)
+        says other than the nodes' own ``zarr.json``: other attributes, type, or decoding. Attributes of an
+        unfinished batched run's progress are left out, and so are shapes under it (the writer refreshes the
+        consolidated copy after each step: a run killed in between leaves it one step behind)."""
+        root = getattr(self._store, "root", None)
+        if self._compared or not isinstance(root, os.PathLike):
+            return
+        self._compared = True
+        try:
+            entries = (json.loads(root_document).get("consolidated_metadata") or {}).get("metadata") or {}
+        except (ValueError, AttributeError):
+            return  # the root's own check says what is wrong with it
+        if not isinstance(entries, dict):
+            return
+        unfinished: set[str] = set()
+        own_documents: dict[str, Any] = {}
+        for node in sorted(entries, key=lambda n: n.count("/")):
+            key = f"{node}/zarr.json"
+            self._check(key)
+            try:
+                with open(os.path.join(os.fspath(root), *key.split("/")), "rb") as f:
+                    own = _json_bytes(f.read(), node, self.source)
+            except FileNotFoundError:
+                raise ResultsFileError(
+                    self.source, f"the consolidated metadata describes '{node}', which the store does not hold"
+                ) from None
+            own_documents[node] = own
+            if isinstance(own, dict) and COMPLETE_ROWS in (own.get("attributes") or {}):
+                unfinished.add(node)
+        for node, own in own_documents.items():
+            listed = entries[node]
+            if not isinstance(own, dict) or not isinstance(listed, dict):
+                continue
+            parent = node.rsplit("/", 1)[0] if "/" in node else ""
+            differ = _differences(own, listed, shapes=parent not in unfinished and node not in unfinished)
+            if differ:
+                raise ResultsFileError(
+                    self.source,
+                    f"'{node}': its own metadata and the store's consolidated metadata disagree on {', '.join(differ)}",
+                )
+
     async def _chunk_rules(self, key: str, prototype: BufferPrototype) -> tuple[str, list[_Chunks]]:
         """The array a chunk key belongs to, and the rules of its metadata (node and consolidated copy)."""
         array = _array_of(key)
@@ -390,6 +517,8 @@ class GuardedStore(WrapperStore[Store]):
                 self.source,
                 f"array '{array}': its metadata and the store's consolidated metadata disagree on {', '.join(differ)}",
             )
+        if (problem := _dtype_problem(node)) is not None:
+            raise ResultsFileError(self.source, f"array '{array}': {problem}")
         try:
             rules = [r for d in documents if isinstance(d, dict) and (r := _Chunks.of(d)) is not None]
         except (KeyError, TypeError, ValueError, AttributeError) as err:
@@ -443,6 +572,8 @@ class GuardedStore(WrapperStore[Store]):
         checked = self._checked(key, value, promised)
         if cacheable:
             self._metadata[key] = checked
+        if key == "zarr.json" and checked is not None:
+            self._compare_consolidated(checked.to_bytes())
         await self._held_to_metadata(key, checked, byte_range, prototype)
         return checked
 
@@ -465,6 +596,8 @@ class GuardedStore(WrapperStore[Store]):
         checked = self._checked(key, value, promised)
         if cacheable:
             self._metadata[key] = checked
+        if key == "zarr.json" and checked is not None:
+            self._compare_consolidated(checked.to_bytes())
         if checked is not None and not _is_metadata(key):
             sync(self._held_to_metadata(key, checked, byte_range, prototype or default_buffer_prototype()))
         return checked

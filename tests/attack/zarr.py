@@ -60,16 +60,14 @@ def edit_metadata(store: Path, array: str, edit: Callable[[dict[str, Any]], None
         node = store / array / "zarr.json"
         document = json.loads(node.read_bytes())
         edit(document)
-        node.write_text(json.dumps(document))
+        node.write_text(json.dumps(document, indent=2))  # as zarr writes it: sizes stay comparable
     if where in ("consolidated", "both"):
+        if array == "" and where == "both":
+            return  # the root's zarr.json is its own node: edited once
         root = store / "zarr.json"
         document = json.loads(root.read_bytes())
-        entries = document["consolidated_metadata"]["metadata"]
-        if array == "":
-            edit(document)
-        else:
-            edit(entries[array])
-        root.write_text(json.dumps(document))
+        edit(document if array == "" else document["consolidated_metadata"]["metadata"][array])
+        root.write_text(json.dumps(document, indent=2))
 
 
 def reshard(store: Path, array: str, *, chunk_rows: int = 10, codecs: str = "same") -> None:
