@@ -334,6 +334,8 @@ class GuardedStore(WrapperStore[Store]):
         self._plain_dirs: set[str] = set()  # directories of a local store already seen not to be links
         self._chunks: dict[str, list[_Chunks]] = {}  # per array: what its stored objects may be
         self._compared = False  # the consolidated metadata held to the nodes' own (local stores, once)
+        # what that found: raised again on every request (zarr falls back from a failed consolidated open)
+        self._disagreement: ResultsFileError | None = None
 
     def _with_store(self, store: Store) -> Self:
         return type(self)(store, self.source)
@@ -344,6 +346,8 @@ class GuardedStore(WrapperStore[Store]):
         A chunk that is a symbolic link (to another column's chunk, another store, ``/dev/zero``) or a FIFO
         would be read as this column's data, or block the reader: refused before anything is opened.
         """
+        if self._disagreement is not None:
+            raise self._disagreement
         check_key(key, self.source)
         root = getattr(self._store, "root", None)
         if not isinstance(root, os.PathLike):
@@ -459,9 +463,18 @@ class GuardedStore(WrapperStore[Store]):
         unfinished batched run's progress are left out, and so are shapes under it (the writer refreshes the
         consolidated copy after each step: a run killed in between leaves it one step behind)."""
         root = getattr(self._store, "root", None)
+        if self._disagreement is not None:
+            raise self._disagreement
         if self._compared or not isinstance(root, os.PathLike):
             return
         self._compared = True
+        try:
+            self._compare_nodes(root_document, os.fspath(root))
+        except ResultsFileError as err:
+            self._disagreement = err
+            raise
+
+    def _compare_nodes(self, root_document: bytes, root: str) -> None:
         try:
             entries = (json.loads(root_document).get("consolidated_metadata") or {}).get("metadata") or {}
         except (ValueError, AttributeError):
@@ -474,7 +487,7 @@ class GuardedStore(WrapperStore[Store]):
             key = f"{node}/zarr.json"
             self._check(key)
             try:
-                with open(os.path.join(os.fspath(root), *key.split("/")), "rb") as f:
+                with open(os.path.join(root, *key.split("/")), "rb") as f:
                     own = _json_bytes(f.read(), node, self.source)
             except FileNotFoundError:
                 raise ResultsFileError(

@@ -151,16 +151,16 @@ _SHARD_EDITS: dict[str, Callable[[list[tuple[int, int]]], None]] = {
 def shard_index(good: Path, scratch: Path) -> Iterator[tuple[str, Path]]:
     """An array rewritten as a shard of 6 chunks, then one index entry marked empty, or pointed at another
     chunk's bytes; the index's CRC-32C recomputed each time. The shard index is checked as it is read."""
-    yield from _shard_index(good, scratch, ("empty", "aliased"))
+    yield from _shard_variants(good, scratch, ("empty", "aliased"))
 
 
 def shard_index_swapped(good: Path, scratch: Path) -> Iterator[tuple[str, Path]]:
     """Two index entries swapped (CRC-32C recomputed): a valid index of other values; only the content digest
     can tell."""
-    yield from _shard_index(good, scratch, ("swapped",))
+    yield from _shard_variants(good, scratch, ("swapped",))
 
 
-def _shard_index(good: Path, scratch: Path, names: tuple[str, ...]) -> Iterator[tuple[str, Path]]:
+def _shard_variants(good: Path, scratch: Path, names: tuple[str, ...]) -> Iterator[tuple[str, Path]]:
     edits = {name: _SHARD_EDITS[name] for name in names}
     for array in _present(good, ("results/loss", "results/true_label", "source/age")):
         for name, edit in edits.items():
