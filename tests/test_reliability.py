@@ -198,7 +198,6 @@ def damage_cases() -> list[tuple[str, str]]:
 UNREAD = {
     ("hdf5", "TREE +8 flipped"): "the first B-tree node's left-sibling address, which a reader never follows",
     ("hdf5", "GCOL +6 flipped"): "reserved bytes in the global heap collection's header",
-    ("zarr", "an array's metadata broken"): "read from the root's consolidated copy (broken there: refused)",
 }
 
 
