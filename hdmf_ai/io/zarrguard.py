@@ -172,6 +172,9 @@ class _Chunks:
     index_at_end: bool = True
     index_checksum: int = 4
     exact: bool = False  # a chunk decodes to ``bound`` bytes exactly (fixed-size data, no codec changing sizes)
+    shape: tuple[int, ...] = ()  # the array's
+    shard: tuple[int, ...] = ()  # a shard's shape, and its chunks' (sharded arrays only)
+    inner_shape: tuple[int, ...] = ()
 
     @classmethod
     def of(cls, document: dict[str, Any]) -> _Chunks | None:
@@ -197,7 +200,15 @@ class _Chunks:
             if inner is None:
                 return None
             return cls(
-                inner.chain, inner.bound, per_shard, config.get("index_location", "end") == "end", checksum, inner.exact
+                inner.chain,
+                inner.bound,
+                per_shard,
+                config.get("index_location", "end") == "end",
+                checksum,
+                inner.exact,
+                tuple(int(n) for n in document["shape"]),
+                tuple(int(n) for n in chunk),
+                tuple(int(n) for n in inner_shape),
             )
         if document.get("zarr_format") == 3:
             before = codecs[: len(codecs) - len(_after_array_codec(codecs)) - 1]
@@ -207,10 +218,12 @@ class _Chunks:
         return cls(codecs, _bound(chunk, itemsize), exact=exact)
 
     def problem(
-        self, raw: Buffer, byte_range: ByteRequest | None, promised: bool, size: int | None = None
+        self, raw: Buffer, byte_range: ByteRequest | None, promised: bool, size: int | None = None, key: str = ""
     ) -> str | None:
         """Why a stored object (a chunk, a shard, or part of one) of this array must not be decoded. ``size``:
-        the whole shard's, when its index was asked for alone."""
+        the whole shard's, when its index was asked for alone; ``key``: the shard's (which chunks of it lie
+        inside the array, and must be there)."""
+        promised = promised and self._inside(key) is not None
         view = memoryview(raw.as_numpy_array()).cast("B")
         if not self.inner:
             return None if byte_range is not None else _chain_problem(self.chain, view, self.bound, self.exact)
@@ -220,16 +233,16 @@ class _Chunks:
             if len(view) < index_bytes:
                 return f"a shard of {len(view)} bytes, shorter than its index"
             entries = self._entries(index)
-            if (problem := self._index_problem(entries, len(view), promised)) is not None:
+            if (problem := self._index_problem(entries, len(view), promised, key)) is not None:
                 return problem
             for offset, length in entries:
                 if offset != _EMPTY and (
-                    found := _chain_problem(self.chain, view[offset : offset + length], self.bound)
+                    found := _chain_problem(self.chain, view[offset : offset + length], self.bound, self.exact)
                 ):
                     return found
             return None
         if self.is_index(byte_range):
-            return self._index_problem(self._entries(view), size, promised)
+            return self._index_problem(self._entries(view), size, promised, key)
         return _chain_problem(self.chain, view, self.bound, self.exact)
 
     def is_index(self, byte_range: ByteRequest | None) -> bool:
@@ -242,12 +255,37 @@ class _Chunks:
     def _entries(self, index: memoryview) -> list[tuple[int, int]]:
         return [struct.unpack_from("<QQ", index, 16 * i) for i in range(self.inner)]
 
-    def _index_problem(self, entries: list[tuple[int, int]], size: int | None, promised: bool) -> str | None:
+    def _inside(self, key: str) -> list[bool] | None:
+        """For each chunk of the shard ``key`` (index order), whether it lies inside the array (the chunks past
+        its end are never written); None when the key does not say where the shard is."""
+        try:
+            where = [int(part) for part in key.rsplit("/c/", 1)[1].split("/")]
+        except (IndexError, ValueError):
+            return None
+        if len(where) != len(self.shard) or len(self.inner_shape) != len(self.shard):
+            return None
+        per = [s // i for s, i in zip(self.shard, self.inner_shape, strict=True)]
+        inside = []
+        for i in range(self.inner):
+            coords, rest = [], i
+            for n in reversed(per):
+                coords.append(rest % n)
+                rest //= n
+            coords.reverse()
+            starts = [w * s + c * n for w, s, c, n in zip(where, self.shard, coords, self.inner_shape, strict=True)]
+            inside.append(all(start < end for start, end in zip(starts, self.shape, strict=True)))
+        return inside
+
+    def _index_problem(
+        self, entries: list[tuple[int, int]], size: int | None, promised: bool, key: str = ""
+    ) -> str | None:
         """Chunks the index marks missing though every chunk was written, or placed at overlapping bytes."""
         placed = sorted((offset, length, i) for i, (offset, length) in enumerate(entries) if offset != _EMPTY)
-        if promised and len(placed) < len(entries):
-            missing = next(i for i, (offset, _) in enumerate(entries) if offset == _EMPTY)
-            return f"a shard index that marks chunk {missing} missing (the store was written with every chunk)"
+        inside = self._inside(key) if promised else None
+        if inside is not None:
+            missing = [i for i, (offset, _) in enumerate(entries) if offset == _EMPTY and inside[i]]
+            if missing:
+                return f"a shard index that marks chunk {missing[0]} missing (the store was written with every chunk)"
         for (offset, length, i), (following, _, j) in itertools.pairwise(placed):
             if offset + length > following:
                 return f"a shard index that places chunks {i} and {j} at overlapping bytes"
@@ -563,7 +601,7 @@ class GuardedStore(WrapperStore[Store]):
         promised = await self._promised_all_chunks(prototype)
         for rule in rules:
             size = await self._store.getsize(key) if rule.inner and rule.is_index(byte_range) else None
-            if (problem := rule.problem(value, byte_range, promised, size)) is not None:
+            if (problem := rule.problem(value, byte_range, promised, size, key)) is not None:
                 raise ResultsFileError(self.source, f"array '{array}': its chunk '{key}' holds {problem}; refused")
 
     def _checked(self, key: str, value: Buffer | None, promised: bool) -> Buffer | None:
