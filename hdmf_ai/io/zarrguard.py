@@ -436,9 +436,7 @@ class GuardedStore(WrapperStore[Store]):
             return
         if not await self._promised_all_chunks(prototype):
             return
-        parent = array.rsplit("/", 1)[0] if "/" in array else ""
-        group = await self.get(f"{parent}/zarr.json" if parent else "zarr.json", prototype)
-        if group is not None and COMPLETE_ROWS.encode() in group.to_bytes():
+        if await self._unfinished(array, prototype):
             return  # a batched run not finished: its arrays are allocated ahead of the rows written
         try:
             grid = document["chunk_grid"]["configuration"]["chunk_shape"]
@@ -562,6 +560,10 @@ class GuardedStore(WrapperStore[Store]):
                 break
             array = array.rsplit("/", 1)[0]
         node, consolidated = [*documents, None, None][:2]
+        if isinstance(consolidated, dict) and isinstance(getattr(self._store, "root", None), os.PathLike):
+            # a local store's nodes were held to the consolidated copy when it was opened; what zarr decodes by
+            # is that copy (a store replaced since, by an append, is read as it was: its node may differ now)
+            node, documents = consolidated, [consolidated]
         if isinstance(node, dict) and isinstance(consolidated, dict) and _decoding(node) != _decoding(consolidated):
             differ = sorted(k for k in _DECODING_KEYS if node.get(k) != consolidated.get(k))
             raise ResultsFileError(
@@ -589,6 +591,13 @@ class GuardedStore(WrapperStore[Store]):
         entries = document.get("metadata") or {}
         return entries.get(f"{array}/.zarray") if isinstance(entries, dict) else None
 
+    async def _unfinished(self, array: str, prototype: BufferPrototype) -> bool:
+        """Whether an array belongs to a table whose batched run has not finished (its arrays are allocated
+        ahead of the rows written: chunks past the complete rows may be missing)."""
+        parent = array.rsplit("/", 1)[0] if "/" in array else ""
+        group = await self.get(f"{parent}/zarr.json" if parent else "zarr.json", prototype)
+        return group is not None and COMPLETE_ROWS.encode() in group.to_bytes()
+
     async def _held_to_metadata(
         self, key: str, value: Buffer | None, byte_range: ByteRequest | None, prototype: BufferPrototype
     ) -> None:
@@ -598,7 +607,7 @@ class GuardedStore(WrapperStore[Store]):
         array, rules = await self._chunk_rules(key, prototype)
         if not rules:
             return
-        promised = await self._promised_all_chunks(prototype)
+        promised = await self._promised_all_chunks(prototype) and not await self._unfinished(array, prototype)
         for rule in rules:
             size = await self._store.getsize(key) if rule.inner and rule.is_index(byte_range) else None
             if (problem := rule.problem(value, byte_range, promised, size, key)) is not None:
