@@ -198,7 +198,6 @@ def damage_cases() -> list[tuple[str, str]]:
 UNREAD = {
     ("hdf5", "TREE +8 flipped"): "the first B-tree node's left-sibling address, which a reader never follows",
     ("hdf5", "GCOL +6 flipped"): "reserved bytes in the global heap collection's header",
-    ("zarr", "an array's metadata broken"): "read from the root's consolidated copy (broken there: refused)",
 }
 
 
@@ -517,6 +516,64 @@ def test_write_killed_at_random_points_leaves_the_old_file_or_the_new_one(tmp_pa
         kept = [name for name in hidden if name.startswith(f".{path.name}.") and name.endswith(".old")]
         assert len(kept) == 1, hidden
         assert fingerprint(tmp_path / kept[0], backend="zarr") == old
+
+
+KILLED_REPLACING = """
+import os, shutil, signal, sys
+sys.path.insert(0, {tests!r})
+import hdmf_ai
+from builders import full_table
+from hdmf_ai.io import files
+
+class Stops:  # the module's os or shutil, but the process kills itself at the chosen step of the replacement
+    def __init__(self, real, name):
+        self.real, self.name = real, name
+    def __getattr__(self, attr):
+        found = getattr(self.real, attr)
+        if attr != self.name:
+            return found
+        def step(*args, **kwargs):
+            renamed = found(*args, **kwargs) if attr == "replace" else None  # a rename happens, then the kill
+            if str(args[1] if attr == "replace" else args[0]).endswith(".old"):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return renamed if attr == "replace" else found(*args, **kwargs)
+        return step
+
+if {moment!r} == "between the renames":
+    files.os = Stops(os, "replace")
+else:
+    files.shutil = Stops(shutil, "rmtree")
+hdmf_ai.write(full_table(60), {path!r}, overwrite=True)
+"""
+
+
+@pytest.mark.parametrize("moment", ["between the renames", "before removing the old store"])
+def test_zarr_replacement_killed_midway_is_recovered_by_the_next_write(tmp_path: Path, moment: str) -> None:
+    path = tmp_path / "results.zarr"
+    old = fingerprint(hdmf_ai.write(full_table(40), path))
+    newer = fingerprint(hdmf_ai.write(full_table(60), tmp_path / "newer.zarr"))
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            KILLED_REPLACING.format(tests=str(Path(__file__).parent), path=str(path), moment=moment),
+        ],
+        check=False,
+    )
+    assert child.returncode == -signal.SIGKILL  # killed itself at that step, not before
+    aside = [p.name for p in tmp_path.iterdir() if p.name.startswith(".results.zarr.") and p.name.endswith(".old")]
+    assert len(aside) == 1, sorted(p.name for p in tmp_path.iterdir())
+    if moment == "between the renames":
+        assert not path.exists() and fingerprint(tmp_path / aside[0], backend="zarr") == old
+        # the next write puts the old store back before anything else: a write that does not overwrite finds it
+        with pytest.raises(FileExistsError):
+            hdmf_ai.write(full_table(10), path)
+        assert fingerprint(path) == old
+    else:
+        assert fingerprint(path) == newer
+    hdmf_ai.write(full_table(10), path, overwrite=True)
+    assert fingerprint(path) == fingerprint(hdmf_ai.write(full_table(10), tmp_path / "ten.zarr"))
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".old")]
 
 
 # -- many readers -----------------------------------------------------------------------------------------

@@ -128,7 +128,9 @@ plt.show()
 # storage or virtual datasets mapping other files, a Zarr store with keys outside itself, references into
 # other stores or a pickle codec, a table whose columns disagree in length, a damaged or missing chunk, or
 # a dataset declaring more than half the machine's memory for :func:`hdmf_ai.read` (the limit is the
-# environment variable ``HDMF_AI_READ_BUDGET``, in bytes) are each refused with a
+# environment variable ``HDMF_AI_READ_BUDGET``, in bytes), a compressed chunk declaring more than its chunk
+# shape holds (a "bomb"), a FIFO, device or link in place of a file or chunk, groups nested more than 64 deep,
+# or more than 10,000 objects (``HDMF_AI_MAX_OBJECTS``) are each refused with a
 # :class:`~hdmf_ai.ResultsFileError` naming the file and the object. The chunks hdmf-ai writes carry
 # checksums (HDF5 Fletcher-32, Zarr CRC-32C), so damage reads as an error, not as other numbers:
 with open(path, "r+b") as f:  # flip one byte inside the first chunk of the probabilities

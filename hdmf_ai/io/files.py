@@ -18,7 +18,15 @@ from pathlib import Path
 
 from ..errors import DiskSpaceError
 
-__all__ = ["check_replaceable", "check_room", "move_into_place", "remove", "temporary_sibling", "unchanged_since"]
+__all__ = [
+    "check_replaceable",
+    "check_room",
+    "move_into_place",
+    "recover_replacement",
+    "remove",
+    "temporary_sibling",
+    "unchanged_since",
+]
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray")
@@ -30,6 +38,7 @@ def temporary_sibling(target: Path, *, keep_suffix: bool = False) -> Iterator[Pa
 
     ``keep_suffix``: the name ends as ``target``'s does (pynwb warns about HDF5 files not ending in .nwb).
     """
+    recover_replacement(target)
     tag = uuid.uuid4().hex[:8]
     tmp = target.with_name(f".tmp-{tag}-{target.name}" if keep_suffix else f".{target.name}.{tag}.tmp")
     _check_writable(target, tmp)
@@ -127,14 +136,53 @@ def move_into_place(tmp: Path, target: Path, *, replace: bool = True) -> None:
     if not replace:
         _move_without_replacing(tmp, target)
         return
+    recover_replacement(target)
     check_replaceable(target)
     if target.is_dir() and not target.is_symlink():  # a Zarr store cannot be replaced by rename alone
-        old = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.old")
+        # the process id in the name: a run killed between the two renames is told from one still running
+        old = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.old")
         os.replace(target, old)
         os.replace(tmp, target)
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, target)
+
+
+def recover_replacement(target: Path) -> None:
+    """Finish what a write killed while replacing the store ``target`` left behind (:func:`move_into_place`).
+
+    Killed between its two renames, it left the old store aside as ``.<name>.<pid>-<tag>.old`` and nothing at
+    ``target``: the old store is put back (the write did not complete, so the destination is as before).
+    Killed after them, it left the old store beside the new one: that is removed. Stores set aside by a process
+    still running (another writer, between its renames) are left alone.
+    """
+    prefix, suffix = f".{target.name}.", ".old"
+    try:
+        found = [p for p in target.parent.iterdir() if p.name.startswith(prefix) and p.name.endswith(suffix)]
+    except OSError:  # the directory cannot be listed: the write that follows says why
+        return
+    stale = [p for p in found if not _running(p.name[len(prefix) : -len(suffix)].split("-")[0])]
+    if not stale:
+        return
+    stale.sort(key=lambda p: p.lstat().st_ctime_ns)  # the latest set aside is the one the destination had
+    if not (target.exists() or target.is_symlink()):
+        with contextlib.suppress(OSError):
+            os.rename(stale.pop(), target)  # a directory onto a missing name: no other store is replaced
+    for leftover in stale:
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _running(pid: str) -> bool:
+    """Whether a process id (from a name) is a live process; names without one (older versions) are not."""
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _move_without_replacing(tmp: Path, target: Path) -> None:

@@ -28,7 +28,7 @@ from . import h5chunks
 from .backend import Backend, RawTree, Sink
 from .incomplete import COMPLETE_ROWS, TARGET_ROWS
 from .policy import LZ4, Blosc, Delta, Gzip, Setting, Shuffle, Zstd
-from .safety import check_hdf5
+from .safety import check_hdf5, not_a_regular_file
 
 __all__ = ["FilledH5DataIO", "HDF5Backend", "HDF5Sink", "clear_swmr_flags", "spec_digest", "swmr_flags_set"]
 
@@ -107,8 +107,8 @@ class HDF5Backend(Backend):
             load_namespaces(file, type_map)
 
     def unreadable(self, path: Path) -> str | None:
-        if path.is_dir():
-            return "is a directory, not an HDF5 file"
+        if (problem := not_a_regular_file(path)) is not None:  # a FIFO would block, a device never end
+            return problem.replace("a file", "an HDF5 file")
         return None if h5py.is_hdf5(str(path)) else "not an HDF5 file (no HDF5 signature)"
 
     def cached_namespaces(self, path: Path) -> dict[str, str]:

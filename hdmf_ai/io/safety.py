@@ -13,6 +13,12 @@ the readers call:
   attribute :data:`ALL_CHUNKS_ATTRIBUTE`; stores of other writers may leave out chunks that hold only the
   fill value, so there a missing chunk cannot be told from an empty one.
   :class:`ContainedReferences` refuses object references and links into other stores.
+- Bombs: :func:`decoded_size_problem` bounds what a compressed chunk decodes to by its declared chunk shape
+  before any decoder runs (zstd frames and Blosc headers state their size; gzip, zlib, bz2 and lzma streams are
+  decoded incrementally with a cap, and the output dropped). Zarr's codecs (and HDF5's Blosc filter)
+  allocate what a frame declares: a chunk of a few KiB could otherwise ask for gigabytes.
+- Depth and numbers of objects: :data:`MAX_DEPTH` nested groups and :func:`max_objects` objects at most
+  (hdmf builds every group and dataset it finds, recursively: 2,500 nested groups exhausted its stack).
 - Eager reads: :class:`ReadBudget` refuses datasets whose declared shape would not fit in memory before
   anything is allocated (a file can declare ``shape=(10**12,)`` in a few bytes).
 
@@ -21,9 +27,14 @@ Every refusal is a :class:`~hdmf_ai.errors.ResultsFileError` naming the file and
 
 from __future__ import annotations
 
+import bz2
 import json
+import lzma
 import os
 import posixpath
+import stat
+import struct
+import zlib
 from typing import Any
 
 import h5py
@@ -34,7 +45,16 @@ from ..errors import ResultsFileError
 
 __all__ = [
     "ALL_CHUNKS_ATTRIBUTE",
+    "MAX_DEPTH",
+    "MAX_OBJECTS",
+    "MAX_OBJECTS_ENV",
     "READ_BUDGET_ENV",
+    "TEXT_ELEMENT_BYTES",
+    "count_problem",
+    "max_objects",
+    "chunk_bomb_problems",
+    "decoded_size_problem",
+    "not_a_regular_file",
     "ContainedReferences",
     "ReadBudget",
     "check_chunk_index",
@@ -51,6 +71,217 @@ READ_BUDGET_ENV = "HDMF_AI_READ_BUDGET"
 
 _STRING_BYTES = 64
 
+#: the deepest nesting of groups a file may have (a results file has 4 or 5 levels; NWB files about 8)
+MAX_DEPTH = 64
+#: the most objects (groups, datasets, links) a file may hold by default: hdmf builds a Python object for each,
+#: and its validator takes some 4 ms per object (10,000: 40 s); raise it with :data:`MAX_OBJECTS_ENV`
+MAX_OBJECTS = 10_000
+#: Environment variable: the most objects a file may hold (default :data:`MAX_OBJECTS`)
+MAX_OBJECTS_ENV = "HDMF_AI_MAX_OBJECTS"
+#: what one element of a variable-length (text) chunk may decode to, at most, for the bound of the chunk
+TEXT_ELEMENT_BYTES = 2**20
+
+
+# -- any file ------------------------------------------------------------------------------------------------
+
+
+def not_a_regular_file(path: str | os.PathLike[str], *, directory: bool = False) -> str | None:
+    """Why ``path`` (followed if a link: the user named it) cannot be a results file, or None.
+
+    A FIFO would block the reader for ever, a device (``/dev/zero``, ``/dev/urandom``) never ends: both are
+    refused before anything opens them. ``directory``: a Zarr store, which is a directory.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        return f"cannot be examined: {err.strerror or err}"
+    if stat.S_ISDIR(mode):
+        return None if directory else "is a directory, not a file"
+    if stat.S_ISREG(mode):
+        return "is a file, not a directory (a Zarr store is a directory)" if directory else None
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket"
+    return f"is {kind}, not a regular file; refused"
+
+
+def max_objects() -> int:
+    """The most objects a file may hold: ``$HDMF_AI_MAX_OBJECTS``, or :data:`MAX_OBJECTS`."""
+    configured = os.environ.get(MAX_OBJECTS_ENV, "")
+    return int(configured) if configured.isdigit() else MAX_OBJECTS
+
+
+def count_problem(depth: int, objects: int, name: str) -> str | None:
+    """Why an object nested ``depth`` deep, the ``objects``-th of its file, is refused (None: it is not)."""
+    if depth > MAX_DEPTH:
+        return f"object '{name}' is nested {depth} groups deep, deeper than the {MAX_DEPTH} allowed; refused"
+    if objects > (limit := max_objects()):
+        return (
+            f"holds more than {limit:,} objects (at '{name}'); refused as a results file (raise "
+            f"${MAX_OBJECTS_ENV} to read it)"
+        )
+    return None
+
+
+# -- decompression bombs ---------------------------------------------------------------------------------------
+
+_ZSTD_MAGIC = 0xFD2FB528
+_STREAMED = {
+    "gzip": lambda: zlib.decompressobj(47),  # gzip or zlib header, detected
+    "zlib": lambda: zlib.decompressobj(47),
+    "bz2": bz2.BZ2Decompressor,
+    "lzma": lzma.LZMADecompressor,
+}
+_SLICE = 2**20
+
+
+def _zstd_header(raw: memoryview) -> tuple[int | None, int]:
+    """(the content size a zstd frame's header states or None, the header's length)."""
+    if len(raw) < 6 or int.from_bytes(raw[:4], "little") != _ZSTD_MAGIC:
+        raise ValueError("not a zstd frame")
+    descriptor = raw[4]
+    single = (descriptor >> 5) & 1
+    size_bytes = (single, 2, 4, 8)[descriptor >> 6]
+    at = 5 + (0 if single else 1) + (0, 1, 2, 4)[descriptor & 3]
+    if size_bytes == 0 or at + size_bytes > len(raw):
+        return None, at + size_bytes
+    return int.from_bytes(raw[at : at + size_bytes], "little") + (256 if size_bytes == 2 else 0), at + size_bytes
+
+
+def _zstd_size(raw: memoryview) -> int | None:
+    """The total content size the zstd frames of ``raw`` state, or None if a frame does not state it (numcodecs'
+    decoder then grows its output without a bound). Frame and block headers only: nothing is decoded."""
+    total, at, end = 0, 0, len(raw)
+    while at < end:
+        magic = int.from_bytes(raw[at : at + 4], "little")
+        if magic & 0xFFFFFFF0 == 0x184D2A50 and end - at >= 8:  # a skippable frame: its length follows
+            at += 8 + int.from_bytes(raw[at + 4 : at + 8], "little")
+            continue
+        size, header = _zstd_header(raw[at:])
+        if size is None:
+            return None
+        total, checksum = total + size, raw[at + 4] & 4
+        at += header
+        while True:  # the blocks: a 3-byte header each (last flag, type, size); RLE blocks store one byte
+            if at + 3 > end:
+                raise ValueError("a truncated zstd frame")
+            block = int.from_bytes(raw[at : at + 3], "little")
+            at += 3 + (1 if (block >> 1) & 3 == 1 else block >> 3)
+            if block & 1:
+                break
+        at += 4 if checksum else 0
+    return total
+
+
+def _streamed_size(make: Any, raw: memoryview, bound: int) -> int:
+    """What a gzip, zlib, bz2 or lzma stream (or several, one after another) decodes to, decoding at most about
+    ``bound`` bytes, a MiB at a time, and keeping none of them."""
+    total, data = 0, bytes(raw)
+    while data and total <= bound:
+        decoder = make()
+        total += len(decoder.decompress(data, _SLICE))
+        while not decoder.eof and total <= bound:
+            more = decoder.decompress(getattr(decoder, "unconsumed_tail", b""), _SLICE)
+            if not more:
+                break
+            total += len(more)
+        data = decoder.unused_data if decoder.eof else b""
+    return total
+
+
+def decoded_size_problem(codec: str, raw: bytes | memoryview, bound: int, *, exact: bool = False) -> str | None:
+    """Why the compressed bytes ``raw`` of codec ``codec`` (``zstd``, ``blosc``, ``lz4``, ``gzip``, ``zlib``,
+    ``bz2``, ``lzma``) must not be decoded: they declare (or decode to) more than ``bound`` bytes, or their
+    size cannot be known before decoding. None for other codecs, which decode to their input's size or less.
+
+    ``exact``: the chunk must decode to ``bound`` bytes exactly (a chunk of numbers holds its whole chunk shape,
+    padded at the edge): checked where the codec states its size (zstd, Blosc, LZ4) without decoding.
+    """
+    view = memoryview(raw).cast("B")
+    try:
+        if codec == "zstd":
+            size = _zstd_size(view)
+            if size is None:
+                return "a zstd frame that does not state its size"
+        elif codec == "blosc":
+            if len(view) < 16:
+                return f"a Blosc frame of {len(view)} bytes, shorter than its header"
+            size, _, stored = struct.unpack_from("<III", view, 4)
+            if stored != len(view):
+                return f"a Blosc frame that says it holds {stored} bytes; it has {len(view)}"
+        elif codec == "lz4":
+            size = int.from_bytes(view[:4], "little") if len(view) >= 4 else 0
+        elif codec in _STREAMED:
+            size = _streamed_size(_STREAMED[codec], view, bound)
+        else:
+            return None
+    except (ValueError, EOFError, OSError, zlib.error, lzma.LZMAError) as err:
+        return f"a {codec} stream that cannot be read: {err}"
+    if size > bound:
+        return f"{codec} data that decodes to {size:,} bytes or more, past the {bound:,} its chunk shape allows"
+    if exact and codec not in _STREAMED and size != bound:
+        return f"{codec} data that decodes to {size:,} bytes; its chunk shape and data type hold {bound:,}"
+    return None
+
+
+_H5_CODECS = {32001: "blosc", 32015: "zstd"}  # hdf5plugin's filters that allocate what a chunk's header states
+_HEADER_BYTES = 64
+
+
+def chunk_bomb_problems(dataset: h5py.h5d.DatasetID, name: str, fd: int | None = None) -> list[str]:
+    """Why an HDF5 dataset of HDF5's Blosc filter (hdf5plugin, id 32001) or Zstd filter (32015) must not be read:
+    a raw chunk whose header declares more bytes than the chunk shape holds (the filter allocates what the
+    header states, before decoding), or a chain of filters whose output size cannot be told from the header.
+
+    Only each chunk's first bytes are read, from ``fd`` (the file, opened by the caller) at the chunk's address,
+    or through ``read_direct_chunk`` without one. The compressing filter's output is the raw chunk, followed by
+    a Fletcher-32 when that filter comes after it.
+    """
+    plist = dataset.get_create_plist()
+    filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
+    compressing = [f for f in filters if f in _H5_CODECS]
+    if not compressing or plist.get_layout() != h5py.h5d.CHUNKED:
+        return []
+    outer = [f for f in filters if f != h5py.h5z.FILTER_FLETCHER32]
+    if len(compressing) > 1 or outer[-1] != compressing[0] or len(outer) > 1 + outer.count(h5py.h5z.FILTER_SHUFFLE):
+        return [f"dataset '{name}': a chain of filters {filters} whose decoded size cannot be bounded; refused"]
+    codec = _H5_CODECS[compressing[0]]
+    chunk = plist.get_chunk()
+    file_type = dataset.get_type()
+    itemsize = _STRING_BYTES if isinstance(file_type, h5py.h5t.TypeVlenID) else max(file_type.get_size(), 1)
+    bound = int(np.prod(chunk, dtype=np.float64)) * itemsize
+    problems: list[str] = []
+
+    def visit(info: Any) -> None:
+        if problems or info.filter_mask:
+            return  # one problem is enough; a skipped filter: the filter-mask check says so
+        if fd is not None:
+            head = os.pread(fd, min(_HEADER_BYTES, info.size), info.byte_offset)
+        else:
+            head = dataset.read_direct_chunk(info.chunk_offset)[1][:_HEADER_BYTES]
+        problem = _declared_size_problem(codec, memoryview(head), info.size, bound)
+        if problem is not None:
+            where = tuple(int(o) for o in info.chunk_offset)
+            problems.append(f"dataset '{name}': its chunk at {where} holds {problem}; refused")
+
+    dataset.chunk_iter(visit)
+    return problems
+
+
+def _declared_size_problem(codec: str, head: memoryview, stored: int, bound: int) -> str | None:
+    """:func:`decoded_size_problem` from a chunk's first bytes only (``stored``: the whole chunk's size)."""
+    if codec == "blosc":
+        if len(head) < 16:
+            return f"a Blosc frame of {len(head)} bytes, shorter than its header"
+        size, _, frame = struct.unpack_from("<III", head, 4)
+        if frame > stored:
+            return f"a Blosc frame that says it holds {frame} bytes; the chunk has {stored}"
+    else:
+        size, _ = _zstd_header(head)
+        if size is None:
+            return "a zstd frame that does not state its size"
+    if size > bound:
+        return f"{codec} data that declares {size:,} bytes, past the {bound:,} its chunk shape holds"
+    return None
+
 
 # -- HDF5 ----------------------------------------------------------------------------------------------------
 
@@ -66,11 +297,18 @@ def check_hdf5(file: h5py.File, source: object) -> set[int]:
     problems: list[str] = []
     filters: set[int] = set()
     failed: list[Exception] = []
+    seen = [0]
+    fd = _raw_descriptor(file)
 
     def visit(name: bytes, info: Any) -> str | None:
         # h5py cannot carry an exception out of its visitor: the first problem (or error) is kept and a value
         # returned, which stops it. Low-level calls (no h5py Group/Dataset objects): this runs on every open.
+        seen[0] += 1
         try:
+            counted = count_problem(name.count(b"/") + 1, seen[0], "/" + name.decode(errors="replace"))
+            if counted is not None:
+                problems.append(counted)
+                return counted
             if info.type == h5py.h5l.TYPE_EXTERNAL:
                 link = file.get(name.decode(errors="replace"), getlink=True)
                 where = f"{getattr(link, 'filename', '?')}:{getattr(link, 'path', '?')}"
@@ -79,6 +317,7 @@ def check_hdf5(file: h5py.File, source: object) -> set[int]:
                 obj = h5py.h5o.open(file.id, name)
                 if isinstance(obj, h5py.h5d.DatasetID):
                     problems.extend(_hdf5_dataset_problems(obj, "/" + name.decode(errors="replace"), filters))
+                    problems.extend(chunk_bomb_problems(obj, "/" + name.decode(errors="replace"), fd))
         except Exception as err:  # a damaged object header
             failed.append(err)
             return "failed"
@@ -88,11 +327,26 @@ def check_hdf5(file: h5py.File, source: object) -> set[int]:
         file.id.links.visit(visit, info=True)
     except Exception as err:  # a damaged link table
         failed.append(err)
+    finally:
+        if fd is not None:
+            os.close(fd)
     if failed:
         raise ResultsFileError(source, f"its object tree cannot be walked: {failed[0]}") from failed[0]
     if problems:
         raise ResultsFileError(source, problems[0])
     return filters
+
+
+def _raw_descriptor(file: h5py.File) -> int | None:
+    """The file, opened again for reading the first bytes of chunks (None: not a plain local file; chunks are
+    then read through HDF5)."""
+    name = getattr(file, "filename", None)
+    if file.driver != "sec2" or not isinstance(name, str):
+        return None
+    try:
+        return os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
 
 
 def _hdf5_dataset_problems(dataset: h5py.h5d.DatasetID, name: str, filters: set[int]) -> list[str]:

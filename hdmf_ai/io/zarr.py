@@ -33,10 +33,25 @@ from ..typemap import get_manager, load_cached, schema_type_map
 from .backend import V2_FALLBACK, Backend, RawTree, Sink
 from .incomplete import COMPLETE_ROWS, TARGET_ROWS
 from .policy import LZ4, Blosc, Delta, Gzip, Setting, Shuffle, Zstd
-from .safety import ALL_CHUNKS_ATTRIBUTE, ContainedReferences, check_key
+from .safety import (
+    ALL_CHUNKS_ATTRIBUTE,
+    ContainedReferences,
+    check_key,
+    count_problem,
+    not_a_regular_file,
+)
 from .zarrguard import GuardedStore
 
-__all__ = ["V2_FALLBACK", "ZarrBackend", "ZarrSink", "consolidate", "load_namespaces", "reading_io", "spec_digest"]
+__all__ = [
+    "V2_FALLBACK",
+    "ZarrBackend",
+    "ZarrSink",
+    "consolidate",
+    "load_namespaces",
+    "reading_io",
+    "spec_digest",
+    "tree_problem",
+]
 
 
 class ZarrBackend(Backend):
@@ -111,13 +126,13 @@ class ZarrBackend(Backend):
         load_namespaces(_local_store(path), type_map, v2=is_zarr_v2_file(str(path)))
 
     def unreadable(self, path: Path) -> str | None:
-        if not path.is_dir():
-            return "not a Zarr store (a file, not a directory)"
+        if (problem := not_a_regular_file(path, directory=True)) is not None:
+            return f"not a Zarr store: {problem.removeprefix('is ')}"
         if not any(path.iterdir()):
             return "empty Zarr store (the directory holds nothing)"
         if not any((path / name).is_file() for name in ("zarr.json", ".zgroup")):
             return "not a Zarr store (no zarr.json or .zgroup at its root)"
-        return None
+        return tree_problem(path)
 
     def cached_namespaces(self, path: Path) -> dict[str, str]:
         try:
@@ -305,6 +320,40 @@ def _load_namespaces(store: GuardedStore, type_map: TypeMap, *, v2: bool) -> Non
         # open; ZarrV2IO decodes them from the raw chunks and warns that it does, which is not news here
         warnings.filterwarnings("ignore", message="Could not read spec dataset .* Falling back to raw chunk read")
         (ZarrV2IO if v2 else ZarrIO).load_namespaces(type_map, path=store)
+
+
+_NODE_METADATA = ("zarr.json", ".zgroup", ".zarray")
+
+
+def tree_problem(path: Path) -> str | None:
+    """Why a local store's tree of groups cannot be read: nested deeper than :data:`~.safety.MAX_DEPTH` or more
+    than :func:`~.safety.max_objects` nodes, or a node's metadata that is not a regular file. None if fine.
+
+    Directories that hold a node's metadata are walked (without following links); below a directory without
+    (chunks) nothing is: its files are examined as they are read, by the guarded store. One ``scandir`` per
+    group, array and array's chunk directory.
+    """
+    nodes = 0
+    stack = [(path, 0)]
+    while stack:
+        directory, depth = stack.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError as err:
+            return f"'{directory.relative_to(path)}' cannot be listed: {err.strerror or err}"
+        names = {entry.name: entry for entry in entries}
+        metadata = [names[name] for name in _NODE_METADATA if name in names]
+        if not metadata and depth:
+            continue  # chunks, or a directory zarr does not read
+        for entry in metadata:
+            if not entry.is_file(follow_symlinks=False):
+                where = Path(entry.path).relative_to(path)
+                return f"its metadata '{where}' is not a regular file (a link, a directory, a FIFO or a device)"
+        nodes += 1
+        if (problem := count_problem(depth, nodes, str(directory.relative_to(path)) or "/")) is not None:
+            return problem
+        stack.extend((Path(entry.path), depth + 1) for entry in entries if entry.is_dir(follow_symlinks=False))
+    return None
 
 
 def spec_digest(path: Path) -> str | None:

@@ -9,4 +9,4 @@ meet. Each other module holds a group of damage families, as ``FAMILIES``: a fam
 """
 
 #: the modules of this package that hold damage families (each a ``FAMILIES`` dict)
-FAMILY_MODULES: tuple[str, ...] = ("hdf5", "semantic")
+FAMILY_MODULES: tuple[str, ...] = ("hdf5", "semantic", "zarr", "hostile")

@@ -11,9 +11,10 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# the tests directory, in place of this script's own (whose modules, such as zarr.py, would shadow packages)
+sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from attack.core import BAD, applies, families, pristine_files, run_family, verdict
+from attack.core import BAD, applies, families, pristine_files, run_family, verdict  # noqa: E402
 
 COLUMNS = ("typed", "intact", "problems", "valid", *sorted(BAD))
 
