@@ -23,7 +23,7 @@ from hdmf_ai.io.zarr import consolidate
 
 from .core import Family, damaged_copy, flip
 
-__all__ = ["FAMILIES", "UNFIXED", "edit_metadata", "reshard", "first_chunk", "set_crc"]
+__all__ = ["FAMILIES", "edit_metadata", "reshard", "first_chunk", "set_crc"]
 
 NUMERIC = ("results/loss", "results/true_label", "results/tokens_index", "results/predicted_probability", "source/age")
 TEXT = ("results/true_label_elements", "source/site")
@@ -349,13 +349,8 @@ FAMILIES: dict[str, Family] = {
     "zarr/metadata": metadata_edits,
     "zarr/consolidated": consolidated_disagrees,
     "zarr/attributes": attributes_removed,
-}
-#: families the library does not yet handle (see the module docstring of attack): the report runs them.
-#: Each fails only through ``open`` (+ ``inspect``, which reads lazily too): a lazy column read raises zarr's
-#: own exception or returns the other values, where ``read`` and ``validate`` refuse them by the content digest
-#: (helper A's lazy reads, typed and digest-verified, are to close them); ``zarr/attributes-table`` also through
-#: ``read`` and ``list_tables`` (read-side invariants: colnames, enum elements).
-UNFIXED: dict[str, Family] = {
+    # these failed through open (lazy column reads) until every lazy read was checked (io/guarded.py), and
+    # zarr/attributes-table until the read-side rules held colnames and enum elements
     "zarr/chunk-bytes": chunk_bytes,
     "zarr/chunk-bytes-crc": chunk_bytes_crc,
     "zarr/shard-index-swapped": shard_index_swapped,
