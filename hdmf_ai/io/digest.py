@@ -363,9 +363,8 @@ def text_digest(group: Mapping[str, Any], datasets: Mapping[str, Mapping[str, An
         for key in sorted(attrs):
             if key.startswith(("hdmf_ai_", "_", "zarr_")):
                 continue
-            texts = _attribute_text(attrs[key])
-            if texts is None:
-                continue
+            # anything else (an object reference: `probabilities`, `training_labels`...) by its presence
+            texts = _attribute_text(attrs[key]) or ["present"]
             for part in (owner, key, str(len(texts)), *texts):
                 add(part)
     return _PREFIX + found.hexdigest()
