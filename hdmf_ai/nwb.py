@@ -32,7 +32,8 @@ from hdmf.common import DynamicTable, DynamicTableRegion
 
 from .errors import StorageError
 from .io import digest, policy
-from .io.files import check_replaceable, move_into_place, temporary_sibling
+from .io.build import other_data_bound, size_bound
+from .io.files import check_replaceable, check_room, move_into_place, temporary_sibling
 from .io.registry import backend_for
 from .nwbtypes import (
     NWB_NAMESPACE,
@@ -156,6 +157,8 @@ def write_nwb(
         raise ValueError(f"{target} is the file this NWBFile was read from; write the copy to another path")
     # the temporary name keeps the suffix: pynwb warns about HDF5 files whose names do not end in .nwb
     with temporary_sibling(target, keep_suffix=True) as tmp:
+        if chosen.room_checked:  # HDF5 crashes the process after a write that ran out of space (io/files.py)
+            check_room(target, size_bound(nwbfile, planned) + other_data_bound(nwbfile))
         with warnings.catch_warnings():
             for message in QUIET:
                 warnings.filterwarnings("ignore", message=message)

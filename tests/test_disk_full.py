@@ -129,3 +129,53 @@ def test_the_batched_writer_stops_with_a_typed_error_and_keeps_what_it_wrote(tmp
     rng = np.random.default_rng(0)
     want = np.concatenate([rng.dirichlet(np.ones(10), 10_000).astype("f4") for _ in range(rows // 10_000 + 1)])
     np.testing.assert_array_equal(back["predicted_probability"].data, want[:rows])
+
+
+NWB_CHILD = """
+import datetime, resource, signal, sys, numpy as np, hdmf_ai
+from pynwb import NWBFile, TimeSeries
+from hdmf_ai import nwb
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+path, rows = sys.argv[1], int(sys.argv[2])
+start = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+f = NWBFile(session_description="s", identifier="i", session_start_time=start)
+rng = np.random.default_rng(0)
+f.add_acquisition(TimeSeries(name="raw", data=rng.normal(size=(rows, 10)), unit="V", rate=1.0))
+rt = hdmf_ai.ResultsTable(name="results")
+rt.add_predicted_class(np.arange(rows) % 3)
+nwb.add_to_nwbfile(f, rt)
+resource.setrlimit(resource.RLIMIT_FSIZE, (4_000_000, 4_000_000))
+try:
+    nwb.write_nwb(f, path, overwrite=True, preset="uncompressed")
+except hdmf_ai.HdmfAiError as err:
+    print("TYPED", type(err).__name__, err)
+except Exception as err:
+    print("UNTYPED", type(err).__name__, err)
+else:
+    print("WROTE")
+"""
+
+
+@pytest.mark.parametrize("rows", [200_000, 20_000], ids=["too large", "within the limit"])
+def test_write_nwb_checks_the_room_for_the_whole_nwb_file(tmp_path: Path, rows: int) -> None:
+    """The room check of write_nwb counts the NWB file's own data (a TimeSeries of 16 MB here), not only the
+    tables: without it, HDF5 ran out of space midway and raised an untyped RuntimeError."""
+    path = tmp_path / "session.nwb"
+    before = old_file(path)
+    done = subprocess.run(
+        [sys.executable, "-c", NWB_CHILD, str(path), str(rows)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])  # alive: no SIGSEGV (-11)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["session.nwb"]  # no temporary left behind
+    if rows == 200_000:  # 16 MB of samples against a 4 MB limit
+        assert done.stdout.startswith("TYPED DiskSpaceError"), done.stdout + done.stderr[-2000:]
+        assert str(path) in done.stdout and "ulimit -f" in done.stdout
+        assert path.read_bytes() == before
+        return
+    assert done.stdout.strip() == "WROTE", done.stdout + done.stderr[-2000:]
+    from hdmf_ai import nwb
+
+    with nwb.open_nwb(path) as f:
+        want = np.random.default_rng(0).normal(size=(rows, 10))
+        np.testing.assert_array_equal(f.acquisition["raw"].data[:], want)
+        np.testing.assert_array_equal(f.analysis["results"]["predicted_class"].data[:], np.arange(rows) % 3)

@@ -22,6 +22,7 @@ __all__ = [
     "ROOT_NAME",
     "ExportingManager",
     "check_distinct_names",
+    "other_data_bound",
     "referenced_tables",
     "root_container",
     "size_bound",
@@ -33,6 +34,7 @@ ROOT_FLAG = "_hdmf_ai_root"  # marks a file's root wrapper (written or read), so
 #: room for what is not the tables' data (cached specifications, object headers): a file of one tiny table
 #: takes ~41 KB, most of it the specifications
 _FIXED_BYTES = 2**20
+_CONTAINER_BYTES = 8 * 2**10  # an object header, its attributes and links, for every container of an NWB file
 
 
 class ExportingManager(BuildManager):
@@ -138,6 +140,29 @@ def size_bound(root: Any, planned: list[Planned]) -> int:
                 total += sum(64 + _text_bytes(v) for v in data)
             else:  # on disk (a table read from another file): its stored size
                 total += int(getattr(data, "nbytes", 0) or 0)
+    return total
+
+
+def other_data_bound(root: Any) -> int:
+    """The most bytes the datasets of ``root``'s containers other than table columns can take (an NWB file's
+    TimeSeries, electrodes' groups...), uncompressed, plus a few KiB of metadata per container: what
+    :func:`size_bound` adds up for a whole NWB file."""
+    from hdmf.container import Data
+    from hdmf.data_utils import DataIO
+
+    total = 0
+    for obj in root.all_children():
+        if isinstance(obj, Data) and isinstance(obj.parent, DynamicTable):
+            continue  # a table's column: counted by size_bound
+        total += _CONTAINER_BYTES
+        for value in getattr(obj, "fields", {}).values():
+            value = value.data if isinstance(value, DataIO) else value
+            if isinstance(value, np.ndarray):
+                total += value.nbytes if value.dtype.kind not in "OUS" else sum(64 + _text_bytes(v) for v in value.flat)
+            elif isinstance(value, list | tuple) and value and not hasattr(value[0], "fields"):
+                total += sum(64 + _text_bytes(v) for v in value)
+            elif hasattr(value, "nbytes") and hasattr(value, "shape"):  # on disk (h5py, zarr): its stored size
+                total += int(value.nbytes)
     return total
 
 
