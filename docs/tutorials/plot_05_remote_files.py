@@ -144,3 +144,15 @@ try:
     hdmf_ai.read(path)
 except hdmf_ai.ResultsFileError as err:
     print(type(err).__name__, str(err).replace(str(path.parent), "..."))
+
+# %%
+# The same holds for a lazy ``open``: every read of a column (a slice, rows picked, a ragged row, the source
+# table through ``samples``) checks the blocks it touches against the content digests recorded when the file
+# was written, and against the column's rules (codes within their classes, probabilities in [0, 1], ...),
+# before returning anything. Edits that keep HDF5's and Zarr's own checksums valid (values rewritten, a
+# chunk's filter mask, a description in HDF5's global heap) are refused the same way.
+with hdmf_ai.open(path) as lazy:
+    try:
+        lazy["predicted_probability"].data[:10]
+    except hdmf_ai.ResultsFileError as err:
+        print(type(err).__name__, str(err).replace(str(path.parent), "..."))
