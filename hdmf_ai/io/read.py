@@ -487,7 +487,7 @@ def open(  # noqa: A001  (the public name mirrors the builtin on purpose: hdmf_a
     Every read of a column's data (``rt["loss"].data[:10]``, ``rt["loss"][:10]``, ``rt[:10]``, a ragged
     column, ``rt.column(name).read()``, the source table through ``samples``) returns the values written,
     checked against the content digests block by block, or raises a ResultsFileError naming the file and the
-    dataset (:mod:`hdmf_ai.io.guarded`).
+    dataset (``hdmf_ai.io.guarded``).
 
     Example: ``with hdmf_ai.open("results.zarr") as rt: first = rt["predicted_class"].data[:100]``
     """
