@@ -28,6 +28,7 @@ import h5py
 import numpy as np
 import pytest
 import zarr
+from attack.core import damaged_copy, flip
 from builders import assert_tables_equal, column_values, full_table
 from fuzz.isolation import run_isolated
 from hypothesis import HealthCheck, given, settings
@@ -86,22 +87,6 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("pristine")
     table = full_table(N_ROWS)
     return {backend: hdmf_ai.write(table, out / f"results{suffix}") for backend, suffix in SUFFIX.items()}
-
-
-def damaged_copy(source: Path, target: Path) -> Path:
-    if source.is_dir():
-        shutil.copytree(source, target)
-    else:
-        shutil.copyfile(source, target)
-    return target
-
-
-def flip(path: Path, offset: int, mask: int = 0xFF) -> None:
-    with path.open("r+b") as fh:
-        fh.seek(offset)
-        byte = fh.read(1)
-        fh.seek(offset)
-        fh.write(bytes([byte[0] ^ mask]))
 
 
 def hdf5_damages(good: Path) -> dict[str, Callable[[Path], None]]:

@@ -55,6 +55,7 @@ __all__ = [
     "recorded_text",
     "snapshot",
     "streams",
+    "tables_under",
     "text_digest",
     "verify_rows",
     "verify_table",
@@ -461,7 +462,7 @@ def _recorded(obj: Any, manager: Any = None) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _tables_under(tables: Any) -> list[Any]:
+def tables_under(tables: Any) -> list[Any]:
     """The tables given and those their region columns point at, transitively, each once."""
     from hdmf.common import DynamicTableRegion
 
@@ -480,7 +481,7 @@ def snapshot(tables: Any) -> dict[int, str]:
     """The digests recorded for the datasets of lazily opened tables (by ``id`` of the column), kept for
     :func:`problems` once their data have been loaded into memory (and the on-disk attributes are gone)."""
     found: dict[int, str] = {}
-    for table in _tables_under(tables):
+    for table in tables_under(tables):
         for obj in _datasets(table):
             recorded = _recorded(obj)
             if recorded is not None:
@@ -495,7 +496,7 @@ def problems(tables: Any, manager: Any = None, recorded: Mapping[int, str] | Non
     ``recorded``: the digests taken by :func:`snapshot` before the data were loaded."""
     found: list[str] = []
     checked = 0
-    for table in _tables_under(tables):
+    for table in tables_under(tables):
         for obj in _datasets(table):
             recorded_digest = _recorded(obj, manager) if recorded is None else recorded.get(id(obj))
             if recorded_digest is None:

@@ -28,7 +28,7 @@ from typing import Any
 
 import h5py
 import numpy as np
-from hdmf.common import DynamicTable, DynamicTableRegion, EnumData, VectorIndex
+from hdmf.common import DynamicTable, EnumData, VectorIndex
 
 from .. import invariants
 from ..errors import ColumnError, HdmfAiError, ResultsFileError
@@ -423,13 +423,7 @@ def _guarded(data: Any, name: str, source: Path | str, elements: Any = None, col
 def guard_tables(tables: list[DynamicTable], source: Path | str) -> None:
     """Make every on-disk dataset of ``tables`` (and of the tables their regions point at, transitively) a
     :class:`GuardedArray`: ids, columns, ragged indexes and enum elements."""
-    done: list[DynamicTable] = []
-    stack = list(tables)
-    while stack:
-        table = stack.pop()
-        if any(table is seen for seen in done):
-            continue
-        done.append(table)
+    for table in digest.tables_under(tables):
         for obj in (table.id, *table.columns):
             name = f"{table.name}/{obj.name}"
             elements = getattr(obj, "elements", None) if isinstance(obj, EnumData) else None
@@ -438,8 +432,6 @@ def guard_tables(tables: list[DynamicTable], source: Path | str) -> None:
                 raw_elements = stored(elements.data) if _is_on_disk(elements.data) else None
                 elements.transform(lambda d, n=f"{table.name}/{elements.name}": _guarded(d, n, source))
             obj.transform(lambda d, n=name, e=raw_elements, c=obj: _guarded(d, n, source, e, c))
-            if isinstance(obj, DynamicTableRegion) and obj.table is not None:
-                stack.append(obj.table)
 
 
 def load(data: Any) -> Any:
