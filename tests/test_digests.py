@@ -46,15 +46,29 @@ def _close(root: Any, path: Path) -> None:
 
 
 def _strip_digests(path: Path) -> None:
-    """Remove the digest attribute of every dataset of both tables, as a file of another writer lacks it (each
-    dataset must have one: a KeyError otherwise)."""
+    """Remove the digest attribute of every dataset of both tables and the tables' text digests, as a file of
+    another writer lacks them (each must be there: a KeyError otherwise)."""
     root = _group(path, "r+")
     try:
         for table in ("results", "source"):
             group = root[table]
+            del group.attrs[digest.TEXT_ATTRIBUTE]
             names = list(group.keys()) if isinstance(root, h5py.File) else [n for n, _ in group.arrays()]
             for name in names:
                 del group[name].attrs[ATTR]
+    finally:
+        _close(root, path)
+
+
+def _set_attrs(path: Path, owner: str, **changes: Any) -> None:
+    """Set attributes of ``owner`` (None deletes one) with plain h5py/zarr."""
+    root = _group(path, "r+")
+    try:
+        for key, value in changes.items():
+            if value is None:
+                del root[owner].attrs[key]
+            else:
+                root[owner].attrs[key] = value
     finally:
         _close(root, path)
 
@@ -112,6 +126,36 @@ def test_a_value_rewritten_with_valid_checksums_is_caught(path: Path, dataset: s
         hdmf_ai.read(path)
     assert any(f"dataset '{dataset}'" in problem for problem in hdmf_ai.validate(path))
     hdmf_ai.read(path, verify=False)  # the user may still look at what is there
+
+
+def _open(path: Path) -> None:
+    with hdmf_ai.open(path):
+        pass
+
+
+@pytest.mark.parametrize("how", ["deleted", "blanked"])
+def test_a_digest_removed_with_its_values_changed_is_caught(path: Path, how: str) -> None:
+    """One dataset made to look like another writer's (its digest gone) and its values changed: the table's text
+    digest records which datasets carry one (found by the structure-aware fuzzer)."""
+    hdmf_ai.write(full_table(N), path)
+    gone = None if how == "deleted" else ""
+    _set_attrs(path, "results/loss", **{ATTR: gone, digest.BLOCKS_ATTRIBUTE: gone})
+    _set(path, "results/loss", 0, 1e-9 + float(hdmf_ai.read(path, verify=False)["loss"].data[0]))
+    message = "table 'results': the text of its attributes .*which datasets carry a content digest"
+    for call in (hdmf_ai.read, hdmf_ai.list_tables, _open):
+        with pytest.raises(hdmf_ai.ResultsFileError, match=f"{path.name}: {message}"):
+            call(path)
+    assert any("which datasets carry a content digest" in problem for problem in hdmf_ai.validate(path))
+
+
+def test_a_text_digest_removed_while_the_datasets_keep_theirs_is_caught(path: Path) -> None:
+    hdmf_ai.write(full_table(N), path)
+    _set_attrs(path, "results", **{digest.TEXT_ATTRIBUTE: None})
+    _set_attrs(path, "results/loss", description="another description")  # what the text digest guarded
+    with pytest.raises(hdmf_ai.ResultsFileError, match="table 'results': its datasets record content digests"):
+        hdmf_ai.read(path)
+    problems = hdmf_ai.validate(path)
+    assert any("records no text digest" in problem for problem in problems), problems
 
 
 def test_a_changed_enum_element_is_caught(path: Path) -> None:

@@ -57,6 +57,7 @@ __all__ = [
     "streams",
     "tables_under",
     "text_digest",
+    "undigested_table",
     "verify_rows",
     "verify_table",
 ]
@@ -290,8 +291,9 @@ def missing_attributes(raw: Any, known: Mapping[str, Mapping[str, str]] | None =
     """
     found: dict[str, dict[str, str]] = {}
     for path, group in _tables(raw):
-        found.update(_table_attributes(path, group, raw, known or {}))
-        found.update(_text_attributes(path, group))  # always anew: a column added changes the text
+        values = _table_attributes(path, group, raw, known or {})
+        found.update(values)
+        found.update(_text_attributes(path, group, values))  # always anew: a column added changes the text
     return found
 
 
@@ -350,9 +352,12 @@ def _attribute_text(value: Any) -> list[str] | None:
 
 def text_digest(group: Mapping[str, Any], datasets: Mapping[str, Mapping[str, Any]]) -> str:
     """The digest of the text and number attributes (``n_splits``...) of a table's group and of its datasets (by
-    name); attributes of ours (``hdmf_ai_*``) and of the backend (``_*``, ``zarr_*``) are left out, so that the
-    file as written and as hdmf reads it give one digest. Each string goes in after its length: no two lists of
-    strings collide."""
+    name), and of which datasets carry a content digest; other attributes of ours (``hdmf_ai_*``) and those of
+    the backend (``_*``, ``zarr_*``) are left out, so that the file as written and as hdmf reads it give one
+    digest. Each string goes in after its length: no two lists of strings collide.
+
+    Which datasets carry a digest is part of it: a digest deleted or blanked (with the values it guarded
+    changed) would otherwise make a dataset read as one from another writer, unchecked."""
     found = xxhash.xxh3_128(_MAGIC + b"text\x00")
 
     def add(text: str) -> None:
@@ -368,12 +373,39 @@ def text_digest(group: Mapping[str, Any], datasets: Mapping[str, Mapping[str, An
             texts = _attribute_text(attrs[key]) or ["present"]
             for part in (owner, key, str(len(texts)), *texts):
                 add(part)
+    for owner, attrs in sorted(datasets.items()):
+        if recorded_text(attrs, DIGEST_ATTRIBUTE) is not None:
+            add(owner)
+            add(DIGEST_ATTRIBUTE)
     return _PREFIX + found.hexdigest()
 
 
-def _text_attributes(path: str, group: Any) -> dict[str, dict[str, str]]:
-    arrays = {name: dict(node.attrs) for name, node in _members(group) if _is_array(node)}
+def _text_attributes(path: str, group: Any, recorded: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    """The table's text digest, its datasets' content digests as they will be once ``recorded`` (by dataset
+    path) is written."""
+    arrays = {
+        name: {**dict(node.attrs), **recorded.get(f"{path}/{name}", {})}
+        for name, node in _members(group)
+        if _is_array(node)
+    }
     return {path: {TEXT_ATTRIBUTE: text_digest(dict(group.attrs), arrays)}}
+
+
+def undigested_table(group: Mapping[str, Any], datasets: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """What is wrong with a table group whose datasets record content digests while the group records no text
+    digest (None: nothing). The text digest is what says which datasets carry one (:func:`text_digest`); a
+    table without it but with digests had it deleted. A table being written (blanked by :func:`clear`) has
+    neither."""
+    if recorded_text(group, TEXT_ATTRIBUTE) is not None:
+        return None
+    digested = sorted(name for name, attrs in datasets.items() if recorded_text(attrs, DIGEST_ATTRIBUTE) is not None)
+    if not digested:
+        return None
+    return (
+        f"its datasets record content digests ({', '.join(digested[:3])}{', ...' if len(digested) > 3 else ''}) "
+        f"but the table records no text digest ({TEXT_ATTRIBUTE}): the record of which datasets are checked "
+        "was removed"
+    )
 
 
 def record(
@@ -396,11 +428,13 @@ def clear(path: Path, backend: Any, table: str) -> None:
     interrupted midway must not leave digests of the old rows on the new ones. :func:`record` sets them anew."""
     with backend.raw_tree(path) as raw:
         group = raw.group(table)
-        stale = {
+        stale: dict[str, dict[str, str]] = {
             f"{table}/{name}": {DIGEST_ATTRIBUTE: "", BLOCKS_ATTRIBUTE: ""}
             for name, node in _members(group)
             if _is_array(node) and node.attrs.get(DIGEST_ATTRIBUTE)
         }
+        if group.attrs.get(TEXT_ATTRIBUTE):  # it says which datasets carry a digest: blank until record
+            stale[table] = {TEXT_ATTRIBUTE: ""}
     backend.write_attributes(path, stale)
 
 

@@ -194,22 +194,27 @@ def _home(builder: GroupBuilder | DatasetBuilder, namespace: str, type_map: Type
 
 
 def _text_problems(builder: GroupBuilder) -> list[str]:
-    """The tables whose text attributes (their description, colnames, metadata; their columns' descriptions)
-    differ from those written (:data:`.digest.TEXT_ATTRIBUTE`); tables without the digest are not checked."""
+    """The tables whose text attributes (their description, colnames, metadata; their columns' descriptions;
+    which datasets carry a content digest) differ from those written (:data:`.digest.TEXT_ATTRIBUTE`); tables
+    without the digest are not checked, unless their datasets record digests (the text digest was removed)."""
     found: list[str] = []
     stack = [builder]
     while stack:
         group = stack.pop()
         stack.extend(group.groups.values())
+        datasets = {name: dataset.attributes for name, dataset in group.datasets.items()}
         recorded = digest.recorded_text(group.attributes, digest.TEXT_ATTRIBUTE)
         if recorded is None:
+            removed = digest.undigested_table(group.attributes, datasets)
+            if removed is not None:
+                found.append(f"table '{group.name}': {removed}")
             continue
-        datasets = {name: dataset.attributes for name, dataset in group.datasets.items()}
         actual = digest.text_digest(group.attributes, datasets)
         if actual != recorded:
             found.append(
-                f"table '{group.name}': the text of its attributes (descriptions, column names, metadata) differs "
-                f"from that written (text digest {recorded} recorded, {actual} read)"
+                f"table '{group.name}': the text of its attributes (descriptions, column names, metadata; which "
+                f"datasets carry a content digest) differs from that written (text digest {recorded} recorded, "
+                f"{actual} read)"
             )
     return found
 
