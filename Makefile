@@ -62,7 +62,8 @@ bench-writer: $(VENV)/.test-installed
 bench-remote: $(VENV)/.bench-installed
 	$(PY) benchmarks/remote.py
 
-# fuzz the reader for FUZZ_SECONDS (coverage-guided with atheris, the fuzz extra); findings in .cache/fuzz-findings
+# fuzz the reader for FUZZ_SECONDS with byte flips, then as long with structure-aware edits (coverage-guided
+# with atheris, the fuzz extra); findings in .cache/fuzz-findings
 FUZZ_SECONDS ?= 300
 $(VENV)/.fuzz-installed: $(VENV)/.test-installed
 	$(PY) -m pip install --quiet -e '.[fuzz]' || echo "atheris did not install: make fuzz tries random inputs"
@@ -70,6 +71,7 @@ $(VENV)/.fuzz-installed: $(VENV)/.test-installed
 
 fuzz: $(VENV)/.fuzz-installed
 	$(PY) tests/fuzz/fuzz_reader.py --seconds $(FUZZ_SECONDS)
+	$(PY) tests/fuzz/fuzz_reader.py --structure --seconds $(FUZZ_SECONDS)
 
 # mutation testing (mutmut, into .cache/mutmut-lib) of checks, coercion, invariants, policy, safety and the
 # statistics, one module after another, each against its own in-process tests (a time limit per test, no child

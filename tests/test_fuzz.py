@@ -3,6 +3,10 @@
 Replays every input in ``tests/fuzz/corpus/`` (the seeds, and every finding of ``make fuzz`` once fixed), then
 tries a few dozen more that hypothesis draws. Each read runs in a child process with a timeout
 (``fuzz/isolation.py``). The long, coverage-guided search is ``make fuzz`` (``tests/fuzz/fuzz_reader.py``).
+
+The structure-aware inputs (``tests/fuzz/corpus-structure/``, ``fuzz/structure.py``) edit fields of a file with
+every checksum kept consistent; each is checked with all five calls of the attack suite (a value read back
+changed is a failure too).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from pathlib import Path
 import h5py
 import pytest
 from builders import full_table
+from fuzz import structure
 from fuzz.isolation import run_isolated
 from fuzz.reader_target import TARGETS, read_damaged, seed_files
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +25,7 @@ from hypothesis import strategies as st
 import hdmf_ai
 
 CORPUS = Path(__file__).resolve().parent / "fuzz" / "corpus"
+STRUCTURE_CORPUS = CORPUS.with_name("corpus-structure")
 TIMEOUT_S = 60.0
 
 
@@ -103,3 +109,33 @@ def test_finding_string_length_claiming_gigabytes_is_refused_before_allocating(t
     how, what = run_isolated(_read_in_bounded_memory, str(path), timeout=TIMEOUT_S)
     assert how == "returned" and what.startswith("refused") and "source/site" in what, (how, what)
     assert "claims more bytes than the file has" in what
+
+
+# -- structure-aware inputs ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in STRUCTURE_CORPUS.iterdir()))
+def test_structure_corpus_input_is_refused_or_intact(name: str) -> None:
+    """Every call on the file the input makes: our typed error naming the file, or exactly the pristine file's
+    values; validate finds a problem unless everything read intact."""
+    data = (STRUCTURE_CORPUS / name).read_bytes()
+    assert structure.wrong(data) == [], structure.describe(data)
+
+
+@pytest.mark.parametrize("backend", ["hdf5", "zarr"])
+def test_the_corpus_makes_every_kind_of_structure_edit(backend: str, tmp_path: Path) -> None:
+    """Each kind of edit is in the corpus and damages the file it names (not a no-op)."""
+    made: set[str] = set()
+    for seed in sorted(STRUCTURE_CORPUS.glob(f"{backend}-*")):
+        pristine, path, done = structure.mutate(seed.read_bytes(), tmp_path / seed.name)
+        good = structure.seed_files()[pristine]
+        assert done and not any("not made" in line for line in done), (seed.name, done)
+        assert _contents(path) != _contents(good), (seed.name, done)
+        made |= {line.split(":")[0] for line in done}
+    assert made == set(structure.KINDS[backend])
+
+
+def _contents(path: Path) -> dict[str, bytes]:
+    if path.is_file():
+        return {"": path.read_bytes()}
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}

@@ -523,11 +523,14 @@ def snapshot(tables: Any) -> dict[int, str]:
     return found
 
 
-def problems(tables: Any, manager: Any = None, recorded: Mapping[int, str] | None = None) -> tuple[list[str], int]:
+def problems(
+    tables: Any, manager: Any = None, recorded: Mapping[int, str] | None = None, *, blocks: bool = False
+) -> tuple[list[str], int]:
     """What differs from the digests recorded in the tables (and the tables they point at), and how many
     datasets had one. Each problem names the dataset, the digest recorded and the one of the values read.
     ``manager``: the BuildManager the tables were read with into memory; None for tables opened lazily;
-    ``recorded``: the digests taken by :func:`snapshot` before the data were loaded."""
+    ``recorded``: the digests taken by :func:`snapshot` before the data were loaded; ``blocks``: also the block
+    digests (what a lazy read checks slices against), with the values in memory (``validate``)."""
     found: list[str] = []
     checked = 0
     for table in tables_under(tables):
@@ -549,7 +552,32 @@ def problems(tables: Any, manager: Any = None, recorded: Mapping[int, str] | Non
                     f"dataset '{table.name}/{obj.name}': the values read differ from those written "
                     f"(content digest {recorded_digest} recorded, {actual} read)"
                 )
+            elif blocks and manager is not None:
+                wrong = _block_problem(obj.data, _attributes(obj, manager))
+                if wrong is not None:
+                    found.append(f"dataset '{table.name}/{obj.name}': {wrong}")
     return found, checked
+
+
+def _block_problem(values: Any, attrs: Mapping[str, Any]) -> str | None:
+    """Why the block digests recorded with ``values`` (read whole, their digest matching) are not theirs; None
+    when they are, or when none are recorded."""
+    recorded = recorded_text(attrs, BLOCKS_ATTRIBUTE)
+    if recorded is None:
+        return None
+    dtype = _dtype_of(values)
+    try:
+        if dtype is None:
+            raise ValueError("values without block digests")
+        found = BlockDigests.of(attrs, dtype, (len(values), *np.shape(values)[1:]))
+    except ValueError as err:
+        return f"its block digests do not fit it: {err}"
+    if found is None:
+        return None
+    actual = (attributes_of(values, found.rows_per_block) or {}).get(BLOCKS_ATTRIBUTE)
+    if actual != recorded:
+        return f"its block digests (what a lazy read checks against) differ from its values' ({recorded[:40]}...)"
+    return None
 
 
 def verify_table(table: Any, *, source: Path | str | None = None, manager: Any = None) -> int:

@@ -41,6 +41,7 @@ import numpy as np
 
 __all__ = [
     "Pipeline",
+    "StoredSizes",
     "check_filter_masks",
     "deflate",
     "fletcher32",
@@ -437,21 +438,53 @@ def _refused_mask(dataset: h5py.Dataset, mask: int) -> bool:
 
 def check_filter_masks(dataset: Any, start: int, stop: int) -> None:
     """Raise OSError when a chunk of rows ``start:stop`` of ``dataset`` (h5py; others are left alone) marks a
-    filter skipped that never fails: HDF5 would decode its bytes without that filter, as other values."""
+    filter skipped that never fails (HDF5 would decode its bytes without that filter, as other values), or
+    records a size no such chunk can have (:func:`stored_size_problem`)."""
     if not isinstance(dataset, h5py.Dataset) or dataset.chunks is None or stop <= start or dataset.ndim == 0:
         return
-    if not dataset.id.get_create_plist().get_nfilters():
-        return
+    sizes = StoredSizes(dataset.id)
     unit = int(dataset.chunks[0])
     tails = [range(0, int(n), int(c)) for n, c in zip(dataset.shape[1:], dataset.chunks[1:], strict=True)]
     for lo in range(start // unit * unit, stop, unit):
         for tail in _product(tails):
             info = dataset.id.get_chunk_info_by_coord((lo, *tail))
-            if info.filter_mask and _refused_mask(dataset, info.filter_mask):
+            if info.byte_offset is None:  # not written: HDF5 gives the fill value
+                continue
+            if info.filter_mask and sizes.filtered and _refused_mask(dataset, info.filter_mask):
                 raise OSError(
                     f"dataset '{dataset.name}', chunk at row {lo}: its filter mask {info.filter_mask:#x} marks "
                     f"{_skipped(dataset, info.filter_mask)} skipped"
                 )
+            problem = sizes.problem(info.size)
+            if problem is not None:
+                raise OSError(f"dataset '{dataset.name}', chunk at row {lo}: {problem}")
+
+
+class StoredSizes:
+    """The sizes a stored chunk of an HDF5 dataset can have: exactly the chunk's bytes without filters; with
+    filters at least one byte, and the 4 of a Fletcher-32 when that filter is on. HDF5 trusts the size in the
+    chunk index: a filtered chunk recorded as 0 bytes crashed it (SIGSEGV, found by tests/fuzz/structure.py);
+    an unfiltered chunk of another size reads other bytes."""
+
+    def __init__(self, dataset: h5py.h5d.DatasetID) -> None:
+        plist = dataset.get_create_plist()
+        ids = {plist.get_filter(i)[0] for i in range(plist.get_nfilters())}
+        self.filtered = bool(ids)
+        file_type = dataset.get_type()
+        fixed = not isinstance(file_type, (h5py.h5t.TypeVlenID,)) and not (
+            isinstance(file_type, h5py.h5t.TypeStringID) and file_type.is_variable_str()
+        )
+        chunk = plist.get_chunk() if plist.get_layout() == h5py.h5d.CHUNKED else None
+        self.exact = int(np.prod(chunk, dtype=np.int64)) * file_type.get_size() if chunk and fixed and not ids else None
+        self.least = 4 if FLETCHER32 in ids else 1
+
+    def problem(self, size: int) -> str | None:
+        """Why a chunk of ``size`` stored bytes cannot be one of the dataset's (None: it can)."""
+        if self.exact is not None and size != self.exact:
+            return f"its chunk index records {size} bytes for an unfiltered chunk of {self.exact}"
+        if size < self.least:
+            return f"its chunk index records {size} bytes for a filtered chunk (at least {self.least})"
+        return None
 
 
 def _product(ranges: list[range]) -> Iterator[tuple[int, ...]]:

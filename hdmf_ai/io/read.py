@@ -457,7 +457,7 @@ def _rule_problems(source: Path, backend: str | None, notes: list[str] | None = 
                 for table in tables:
                     found += [f"table '{table.name}': {problem}" for problem in invariants.problems(table)]
                 found += text
-                changed, checked = digest.problems(tables, io.manager)  # content digests (io/digest.py)
+                changed, checked = digest.problems(tables, io.manager, blocks=True)  # content digests (io/digest.py)
                 found += changed
                 if not checked and notes is not None:
                     notes.append(f"{source}: no content digests (written by another writer or an older version)")

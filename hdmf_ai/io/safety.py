@@ -30,6 +30,7 @@ from __future__ import annotations
 import bz2
 import json
 import lzma
+import math
 import os
 import posixpath
 import stat
@@ -42,6 +43,7 @@ import numpy as np
 from hdmf.build import DatasetBuilder, GroupBuilder
 
 from ..errors import ResultsFileError
+from .h5chunks import StoredSizes
 
 __all__ = [
     "ALL_CHUNKS_ATTRIBUTE",
@@ -299,6 +301,7 @@ def check_hdf5(file: h5py.File, source: object) -> set[int]:
     failed: list[Exception] = []
     seen = [0]
     fd = _raw_descriptor(file)
+    end_of_file = file.id.get_filesize()
 
     def visit(name: bytes, info: Any) -> str | None:
         # h5py cannot carry an exception out of its visitor: the first problem (or error) is kept and a value
@@ -318,6 +321,7 @@ def check_hdf5(file: h5py.File, source: object) -> set[int]:
                 if isinstance(obj, h5py.h5d.DatasetID):
                     problems.extend(_hdf5_dataset_problems(obj, "/" + name.decode(errors="replace"), filters))
                     problems.extend(chunk_bomb_problems(obj, "/" + name.decode(errors="replace"), fd))
+                    problems.extend(_first_chunk_problems(obj, "/" + name.decode(errors="replace"), end_of_file))
         except Exception as err:  # a damaged object header
             failed.append(err)
             return "failed"
@@ -335,6 +339,22 @@ def check_hdf5(file: h5py.File, source: object) -> set[int]:
     if problems:
         raise ResultsFileError(source, problems[0])
     return filters
+
+
+def _first_chunk_problems(dataset: h5py.h5d.DatasetID, name: str, end_of_file: int) -> list[str]:
+    """The first chunk's index entry, checked on every open: hdmf reads a column's first value when it builds
+    the column, through HDF5, which trusts the entry (a filtered chunk recorded as 0 bytes crashes it). The
+    other chunks are checked before HDF5 reads them (:func:`check_chunk_index`, ``h5chunks.check_filter_masks``)."""
+    plist = dataset.get_create_plist()
+    if plist.get_layout() != h5py.h5d.CHUNKED or dataset.shape is None or 0 in dataset.shape:
+        return []
+    info = dataset.get_chunk_info_by_coord((0,) * len(dataset.shape))
+    if info.byte_offset is None:  # not written: HDF5 gives the fill value
+        return []
+    problem = StoredSizes(dataset).problem(info.size)
+    if problem is None and info.byte_offset + info.size > end_of_file:
+        problem = f"its chunk index puts {info.size} bytes at byte {info.byte_offset}, past the end of the file"
+    return [] if problem is None else [f"dataset '{name}', its first chunk: {problem}; refused"]
 
 
 def _raw_descriptor(file: h5py.File) -> int | None:
@@ -379,11 +399,14 @@ def check_chunk_index(dataset: h5py.Dataset, source: object) -> None:
         return
     end_of_file = dataset.file.id.get_filesize()
     seen: set[tuple[int, ...]] = set()
+    sizes = StoredSizes(dataset.id)
 
     def visit(info: Any) -> None:
         offset = tuple(int(o) for o in info.chunk_offset)
         if info.byte_offset + info.size > end_of_file:
             problem = f"a chunk of {info.size} bytes at byte {info.byte_offset}, past the end of the file"
+        elif (wrong_size := sizes.problem(info.size)) is not None:
+            problem = f"the chunk at {offset}: {wrong_size}"
         elif offset in seen or any(o % c or o >= n for o, c, n in zip(offset, chunks, shape, strict=True)):
             problem = f"a chunk at {offset} that chunks of {chunks} in a shape of {shape} cannot have"
         else:
@@ -393,6 +416,13 @@ def check_chunk_index(dataset: h5py.Dataset, source: object) -> None:
 
     try:
         dataset.id.chunk_iter(visit)
+        needed = math.prod(-(-n // c) for n, c in zip(shape, chunks, strict=True))
+        if len(seen) < needed:  # HDF5 would give the fill value there: rows that were never written
+            raise ResultsFileError(
+                source,
+                f"dataset '{dataset.name}': {needed - len(seen)} of the {needed} chunks its shape {shape} needs are "
+                "not stored (a shape larger than what was written, or chunk index entries lost)",
+            )
         if _is_vlen(dataset) and dataset.id.get_create_plist().get_nfilters() == 0:
             for offset in seen:
                 _check_vlen_chunk(dataset, offset, end_of_file, source)

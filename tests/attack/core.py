@@ -39,6 +39,7 @@ __all__ = [
     "Family",
     "Variant",
     "attack_table",
+    "calls_here",
     "calls_on",
     "damaged_copy",
     "expected_outcomes",
@@ -206,6 +207,20 @@ def expected_outcomes(path: Path) -> dict[str, str]:
     return {call: _call(call, str(path)) for call in CALLS}
 
 
+def _outcome(call: str, path: Path, result: tuple[str, str, int], expected: dict[str, str]) -> tuple[str, str]:
+    """The outcome of a call's ``(kind, detail, peak memory)`` (what :func:`_in_child` gives)."""
+    kind, detail, peak = result
+    if peak > MEMORY_LIMIT:
+        return "blowup", f"peak memory {peak / 2**20:.0f} MiB; then {kind}: {detail[:300]}"
+    if kind == "typed":
+        return ("typed" if path.name in detail else "untyped"), detail[:500]
+    if kind == "raised":
+        return ("blowup" if detail.startswith("MemoryError") else "untyped"), detail[:500]
+    if call == "validate":
+        return detail, ""
+    return ("intact" if detail == expected[call] else "changed"), ""
+
+
 def calls_on(path: Path, expected: dict[str, str], *, workers: int = 2) -> dict[str, tuple[str, str]]:
     """``{call: (outcome, detail)}`` for every call of CALLS on a damaged ``path``, each in its own child."""
 
@@ -217,21 +232,25 @@ def calls_on(path: Path, expected: dict[str, str], *, workers: int = 2) -> dict[
             return call, ("crash", f"exit code {what}")
         if how == "raised":  # the child's own machinery failed
             return call, ("untyped", str(what))
-        kind, detail, peak = what
-        if peak > MEMORY_LIMIT:
-            return call, ("blowup", f"peak memory {peak / 2**20:.0f} MiB; then {kind}: {detail[:300]}")
-        if kind == "typed":
-            named = path.name in detail
-            return call, ("typed" if named else "untyped", detail[:500])
-        if kind == "raised":
-            outcome = "blowup" if detail.startswith("MemoryError") else "untyped"
-            return call, (outcome, detail[:500])
-        if call == "validate":
-            return call, (detail, "")
-        return call, ("intact" if detail == expected[call] else "changed", "")
+        return call, _outcome(call, path, what, expected)
 
     with ThreadPoolExecutor(workers) as pool:
         return dict(pool.map(one, CALLS))
+
+
+def calls_here(path: Path, expected: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """As :func:`calls_on`, each call in this process, without limits (for a fuzzer that watches crashes, time and
+    memory itself)."""
+    found = {}
+    for call in CALLS:
+        try:
+            result = ("returned", _call(call, str(path)), 0)
+        except hdmf_ai.HdmfAiError as err:
+            result = ("typed", f"{type(err).__name__}: {err}", 0)
+        except Exception as err:
+            result = ("raised", f"{type(err).__name__}: {err}", 0)
+        found[call] = _outcome(call, path, result, expected)
+    return found
 
 
 def verdict(outcomes: dict[str, tuple[str, str]]) -> list[str]:

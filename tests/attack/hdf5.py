@@ -17,7 +17,7 @@ import h5py
 
 from .core import Family, damaged_copy, flip
 
-__all__ = ["FAMILIES", "lookup3"]
+__all__ = ["FAMILIES", "chunk_entry", "dataset_headers", "edit", "first_chunks", "heap_texts", "lookup3", "messages"]
 
 UNDEFINED = b"\xff" * 8  # HDF5's undefined address
 #: signatures of HDF5 structures that end in a lookup3 checksum
@@ -111,7 +111,7 @@ def edit(path: Path, changes: dict[int, bytes]) -> None:
 # -- where things are --------------------------------------------------------------------------------------------
 
 
-def _headers(path: Path) -> dict[str, tuple[int, int]]:
+def dataset_headers(path: Path) -> dict[str, tuple[int, int]]:
     """name -> (object header address, rank) of every dataset outside the cached specifications."""
     found: dict[str, tuple[int, int]] = {}
 
@@ -124,7 +124,7 @@ def _headers(path: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
-def _chunks(path: Path) -> list[tuple[str, int, int]]:
+def first_chunks(path: Path) -> list[tuple[str, int, int]]:
     """(dataset, byte offset, size) of the first chunk of every chunked dataset."""
     found: list[tuple[str, int, int]] = []
 
@@ -138,7 +138,7 @@ def _chunks(path: Path) -> list[tuple[str, int, int]]:
     return found
 
 
-def _chunk_entry(data: bytes, address: int) -> tuple[str, int, int]:
+def chunk_entry(data: bytes, address: int) -> tuple[str, int, int]:
     """Where the index entry of the chunk at ``address`` is: ("tree", first key, 0) for a version-1 B-tree
     node of one entry, ("ea", element, bytes of its size) for an extensible array."""
     packed = struct.pack("<Q", address)
@@ -164,7 +164,7 @@ DATATYPED = (*FILTERED, "results/cluster_label", "source/age")
 
 def chunk_bytes(good: Path, scratch: Path) -> Iterator[tuple[str, Path]]:
     """One flipped byte in the middle of the first chunk of each dataset: checksums must catch it."""
-    for name, offset, size in _chunks(good):
+    for name, offset, size in first_chunks(good):
         path = damaged_copy(good, scratch / name.replace("/", "~") / good.name)
         flip(path, offset + size // 2, 0x10)
         yield name, path
@@ -173,9 +173,9 @@ def chunk_bytes(good: Path, scratch: Path) -> Iterator[tuple[str, Path]]:
 def filter_mask(good: Path, scratch: Path) -> Iterator[tuple[str, Path]]:
     """A chunk's filter mask marking shuffle, deflate or Fletcher-32 skipped (index checksums made anew)."""
     data = good.read_bytes()
-    chunks = {name: (offset, size) for name, offset, size in _chunks(good)}
+    chunks = {name: (offset, size) for name, offset, size in first_chunks(good)}
     for name in FILTERED:
-        kind, where, extra = _chunk_entry(data, chunks[name][0])
+        kind, where, extra = chunk_entry(data, chunks[name][0])
         mask_at = where + 4 if kind == "tree" else where + 8 + extra
         for bit, skipped in enumerate(("shuffle", "deflate", "fletcher32")):
             variant = f"{name}:{skipped}"
@@ -187,11 +187,11 @@ def filter_mask(good: Path, scratch: Path) -> Iterator[tuple[str, Path]]:
 def chunk_index(good: Path, scratch: Path) -> Iterator[tuple[str, Path]]:
     """Chunk index entries pointing at another dataset's chunk, two swapped, and one dropped."""
     data = good.read_bytes()
-    chunks = {name: (offset, size) for name, offset, size in _chunks(good)}
-    headers = _headers(good)
+    chunks = {name: (offset, size) for name, offset, size in first_chunks(good)}
+    headers = dataset_headers(good)
 
     def entry(name: str) -> tuple[str, int, int]:
-        return _chunk_entry(data, chunks[name][0])
+        return chunk_entry(data, chunks[name][0])
 
     def pointing(name: str, other: str) -> dict[int, bytes]:
         kind, where, extra = entry(name)
@@ -219,9 +219,9 @@ def chunk_index(good: Path, scratch: Path) -> Iterator[tuple[str, Path]]:
         yield f"{name} entry dropped", path
 
 
-def _message(data: bytes, header: int, kind: int) -> int:
-    """The offset of the body of the first message of type ``kind`` in the version-2 object header at
-    ``header`` (chunk 0 only)."""
+def messages(data: bytes, header: int) -> list[tuple[int, int, int]]:
+    """(type, body offset, body size) of every message in the first chunk of the version-2 object header at
+    ``header``."""
     assert data[header : header + 4] == b"OHDR", data[header : header + 4]
     flags = data[header + 5]
     at = header + 6 + (16 if flags & 0x20 else 0) + (4 if flags & 0x10 else 0)
@@ -229,12 +229,20 @@ def _message(data: bytes, header: int, kind: int) -> int:
     size = int.from_bytes(data[at : at + width], "little")
     at += width
     end = at + size
+    found = []
     while at < end:
         mtype, msize = data[at], int.from_bytes(data[at + 1 : at + 3], "little")
         body = at + 4 + (2 if flags & 0x04 else 0)
+        found.append((mtype, body, msize))
+        at = body + msize
+    return found
+
+
+def _message(data: bytes, header: int, kind: int) -> int:
+    """The offset of the body of the first message of type ``kind`` in the object header at ``header``."""
+    for mtype, body, _ in messages(data, header):
         if mtype == kind:
             return body
-        at = body + msize
     raise LookupError(f"no message {kind} in the object header at {header}")
 
 
@@ -245,7 +253,7 @@ def datatype(good: Path, scratch: Path) -> Iterator[tuple[str, Path]]:
     """A dataset's datatype changed in its object header (checksum made anew): byte order, float read as an
     integer of the same size, signedness, exponent bias."""
     data = good.read_bytes()
-    headers = {name: addr for name, (addr, _) in _headers(good).items()}
+    headers = {name: addr for name, (addr, _) in dataset_headers(good).items()}
 
     def variants() -> Iterator[tuple[str, str, dict[int, bytes]]]:
         for name in DATATYPED:
@@ -266,7 +274,7 @@ def datatype(good: Path, scratch: Path) -> Iterator[tuple[str, Path]]:
         yield variant, path
 
 
-def _texts(good: Path) -> list[tuple[str, bytes]]:
+def heap_texts(good: Path) -> list[tuple[str, bytes]]:
     """(what, text) of strings a file keeps in its global heap: enum elements, source strings, descriptions,
     metadata attributes, a spec document."""
     with h5py.File(good, "r") as f:
@@ -290,7 +298,7 @@ def heap_strings(good: Path, scratch: Path) -> Iterator[tuple[str, Path]]:
     """Strings in the global heap (no checksum covers them) with one letter changed, and one heap object's
     size shortened."""
     data = good.read_bytes()
-    for what, text in _texts(good):
+    for what, text in heap_texts(good):
         at = data.find(struct.pack("<Q", len(text)) + text) + 8  # a heap object: its size, then its bytes
         assert at >= 8 and data.rfind(b"GCOL", 0, at) >= 0, (what, text)
         doc = text.find(b'"doc":"')  # a spec document: a letter of a doc string, not of a key

@@ -23,7 +23,16 @@ from hdmf_ai.io.zarr import consolidate
 
 from .core import Family, damaged_copy, flip
 
-__all__ = ["FAMILIES", "edit_metadata", "reshard", "first_chunk", "set_crc"]
+__all__ = [
+    "EMPTY",
+    "FAMILIES",
+    "edit_metadata",
+    "first_chunk",
+    "read_shard_index",
+    "reshard",
+    "set_crc",
+    "write_shard_index",
+]
 
 NUMERIC = ("results/loss", "results/true_label", "results/tokens_index", "results/predicted_probability", "source/age")
 TEXT = ("results/true_label_elements", "source/site")
@@ -129,14 +138,14 @@ def chunk_bytes_crc(good: Path, scratch: Path) -> Iterator[tuple[str, Path]]:
             yield f"{array}:{where}", path
 
 
-def _shard_index(shard: Path, n: int) -> tuple[bytes, list[tuple[int, int]]]:
+def read_shard_index(shard: Path, n: int) -> tuple[bytes, list[tuple[int, int]]]:
     raw = shard.read_bytes()
     index = raw[-(16 * n + 4) : -4]
     entries = [struct.unpack_from("<QQ", index, 16 * i) for i in range(n)]
     return raw[: -(16 * n + 4)], entries
 
 
-def _write_shard_index(shard: Path, body: bytes, entries: list[tuple[int, int]]) -> None:
+def write_shard_index(shard: Path, body: bytes, entries: list[tuple[int, int]]) -> None:
     index = b"".join(struct.pack("<QQ", *entry) for entry in entries)
     shard.write_bytes(body + index + struct.pack("<I", google_crc32c.value(index)))
 
@@ -167,9 +176,9 @@ def _shard_variants(good: Path, scratch: Path, names: tuple[str, ...]) -> Iterat
             path = _copy(good, scratch, f"{array}-{name}")
             reshard(path, array)
             shard = first_chunk(path, array)
-            body, entries = _shard_index(shard, 6)
+            body, entries = read_shard_index(shard, 6)
             edit(entries)
-            _write_shard_index(shard, body, entries)
+            write_shard_index(shard, body, entries)
             yield f"{array}:{name}", path
 
 

@@ -9,13 +9,14 @@ random inputs; ``tests/test_fuzz.py`` replays the inputs in ``tests/fuzz/corpus/
 
 from __future__ import annotations
 
+import contextlib
 import random
 import shutil
 import struct
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # builders.py
 
 import hdmf_ai
 
-__all__ = ["TARGETS", "damage", "read_damaged", "seed_files"]
+__all__ = ["TARGETS", "damage", "fixed_object_ids", "read_damaged", "seed_files"]
 
 N_ROWS = 20
 #: what the first input byte picks: the HDF5 file, the Zarr root metadata, a Zarr chunk
@@ -37,20 +38,29 @@ def seed_files() -> Path:
     Byte for byte the same in every process (hdmf's object ids drawn from a seeded generator), so that an
     input the fuzzer kept damages the same bytes when it is replayed.
     """
-    import hdmf.container
     from builders import full_table
 
     out = Path(tempfile.mkdtemp(prefix="hdmf-ai-fuzz-seed-"))
-    ids = random.Random(0)
-    original = hdmf.container.uuid4
-    hdmf.container.uuid4 = lambda: uuid.UUID(int=ids.getrandbits(128), version=4)  # type: ignore[assignment]
-    try:
+    with fixed_object_ids():
         table = full_table(N_ROWS)
         hdmf_ai.write(table, out / "seed.h5")
         hdmf_ai.write(table, out / "seed.zarr")
+    return out
+
+
+@contextlib.contextmanager
+def fixed_object_ids(seed: int = 0) -> Iterator[None]:
+    """hdmf's object ids drawn from a generator seeded with ``seed`` while in the block (files written there are
+    the same bytes in every process)."""
+    import hdmf.container
+
+    ids = random.Random(seed)
+    original = hdmf.container.uuid4
+    hdmf.container.uuid4 = lambda: uuid.UUID(int=ids.getrandbits(128), version=4)  # type: ignore[assignment]
+    try:
+        yield
     finally:
         hdmf.container.uuid4 = original  # type: ignore[assignment]
-    return out
 
 
 def _mutated(original: bytes, ops: bytes) -> bytes:
