@@ -460,3 +460,24 @@ def test_a_column_added_records_the_new_text(path: Path) -> None:
     back = hdmf_ai.read(path)
     assert back["margin"].description == "distance to the boundary"
     assert hdmf_ai.validate(path) == []
+
+
+@pytest.mark.parametrize("blocks", ["truncated", "another column's"])
+def test_validate_finds_block_digests_that_do_not_fit_the_values(path: Path, blocks: str) -> None:
+    """A lazy read checks slices against the block digests; validate checks them against the values (found by
+    the structure-aware fuzzer: a truncated record passed validate while open refused it)."""
+    written = full_table(N)
+    hdmf_ai.write(written, path)
+    root = _group(path)
+    try:
+        loss = str(root["results/loss"].attrs[digest.BLOCKS_ATTRIBUTE])
+        value = str(root["results/predicted_value"].attrs[digest.BLOCKS_ATTRIBUTE])
+    finally:
+        if isinstance(root, h5py.File):
+            root.close()
+    _set_attrs(path, "results/loss", **{digest.BLOCKS_ATTRIBUTE: loss[:-3] if blocks == "truncated" else value})
+    problems = hdmf_ai.validate(path)
+    assert any("dataset 'results/loss'" in p and "block digests" in p for p in problems), problems
+    assert_tables_equal(hdmf_ai.read(path), written)  # the values themselves are intact: read gives them
+    with pytest.raises(hdmf_ai.ResultsFileError, match="results/loss"), hdmf_ai.open(path) as lazy:
+        lazy["loss"].data[:5]

@@ -366,3 +366,87 @@ def test_zarr_consolidated_metadata_disagreeing_with_the_node_is_refused(
     refused(lambda: loss_slice(path), path.name, "results/loss", "consolidated metadata disagree on")
     refused(lambda: hdmf_ai.validate(path), path.name, "results/loss", "consolidated metadata disagree on")
     assert json.loads((path / "results/loss/zarr.json").read_bytes())["shape"] == [N_ROWS]
+
+
+# -- chunk index entries HDF5 trusts (found by the structure-aware fuzzer, tests/fuzz/structure.py) ---------
+
+
+@pytest.fixture(scope="module")
+def both_writers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """HDF5 files of ``write`` (version-1 B-tree chunk indexes) and of the batched writer (extensible arrays)."""
+    from attack.core import pristine_files
+
+    files = pristine_files(tmp_path_factory.mktemp("writers"))
+    return {name: path for name, path in files.items() if name.startswith("hdf5/")}
+
+
+def _list(path: str) -> str:
+    try:
+        hdmf_ai.list_tables(path)
+    except hdmf_ai.ResultsFileError as err:
+        return f"refused: {err}"
+    return "listed"
+
+
+def _open_and_read(path: str) -> str:
+    try:
+        with hdmf_ai.open(path) as table:
+            for name in table.colnames:
+                table[name].data[:]
+    except hdmf_ai.ResultsFileError as err:
+        return f"refused: {err}"
+    return "read"
+
+
+@pytest.mark.parametrize("writer", ["hdf5/write", "hdf5/writer"])
+@pytest.mark.parametrize("size", [0, 3])
+def test_a_chunk_recorded_with_a_size_no_chunk_has_is_refused_before_hdf5_reads_it(
+    both_writers: dict[str, Path], tmp_path: Path, writer: str, size: int
+) -> None:
+    """A filtered chunk (shuffle, deflate, Fletcher-32) recorded as 0 bytes made HDF5 crash (SIGSEGV) when hdmf
+    built the column; fewer than Fletcher-32's 4 bytes cannot be a chunk either. Each call runs in a child: a
+    crash there fails the test instead of ending the run."""
+    from attack.hdf5 import chunk_entry, edit, first_chunks
+
+    path = copy_of(both_writers[writer], tmp_path)
+    offset = next(at for name, at, _ in first_chunks(path) if name == "results/id")
+    kind, where, width = chunk_entry(path.read_bytes(), offset)
+    edit(path, {where: struct.pack("<I", size)} if kind == "tree" else {where + 8: size.to_bytes(width, "little")})
+    for call in (_list, _open_and_read, _read):
+        how, what = run_isolated(call, str(path), timeout=60)
+        assert how == "returned", (call.__name__, how, what)
+        assert what.startswith("refused") and str(path) in what, what
+        assert "/results/id" in what and f"records {size} bytes for a filtered chunk" in what, what
+
+
+def test_a_dataset_grown_past_its_stored_chunks_is_refused_before_allocating(
+    both_writers: dict[str, Path], tmp_path: Path
+) -> None:
+    """The dataspace of the labels' enum elements edited (checksum made anew) to 12 million rows while 3 are
+    stored: HDF5 would read fill values for the rest, and ``read`` allocated 3.7 GB doing so."""
+    from attack.hdf5 import dataset_headers, edit, messages
+
+    path = copy_of(both_writers["hdf5/write"], tmp_path)
+    address, _ = dataset_headers(path)["results/true_label_elements"]
+    body = next(at for kind, at, _ in messages(path.read_bytes(), address) if kind == 0x01)  # the dataspace
+    edit(path, {body + 4: struct.pack("<Q", 12_000_000)})  # version, rank, flags, type; then the first dimension
+    with h5py.File(path, "r") as f:
+        assert f["results/true_label_elements"].shape == (12_000_000,)  # the edit is what HDF5 now reads
+    how, what = run_isolated(_read_in_bounded_memory, str(path), timeout=60)
+    assert how == "returned" and what.startswith("refused"), (how, what)
+    assert "results/true_label_elements" in what and "chunks its shape (12000000,) needs are not stored" in what
+
+
+def _read(path: str) -> str:
+    try:
+        hdmf_ai.read(path)
+    except hdmf_ai.ResultsFileError as err:
+        return f"refused: {err}"
+    return "read"
+
+
+def _read_in_bounded_memory(path: str) -> str:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))  # an allocation of gigabytes fails here
+    return _read(path)
