@@ -24,8 +24,10 @@ but our typed error or exactly the pristine file's values is a finding, a value 
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
+import shutil
 import struct
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -446,8 +448,10 @@ def _short(value: Any) -> str:
 @cache
 def seed_files() -> dict[str, Path]:
     """The attack suite's four pristine files (written once per process, object ids from a seeded generator)."""
+    out = Path(tempfile.mkdtemp(prefix="hdmf-ai-fuzz-structure-"))
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
     with fixed_object_ids():
-        return pristine_files(Path(tempfile.mkdtemp(prefix="hdmf-ai-fuzz-structure-")))
+        return pristine_files(out)
 
 
 def mutate(data: bytes, target: Path, files: dict[str, Path] | None = None) -> tuple[str, Path, list[str]]:
