@@ -179,3 +179,58 @@ def test_write_nwb_checks_the_room_for_the_whole_nwb_file(tmp_path: Path, rows: 
         want = np.random.default_rng(0).normal(size=(rows, 10))
         np.testing.assert_array_equal(f.acquisition["raw"].data[:], want)
         np.testing.assert_array_equal(f.analysis["results"]["predicted_class"].data[:], np.arange(rows) % 3)
+
+
+ZARR_CHILD = """
+import resource, signal, sys, numpy as np, hdmf_ai
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+path, how = sys.argv[1], sys.argv[2]
+rows = 200_000
+probabilities = np.random.default_rng(0).dirichlet(np.ones(10), rows).astype("f4")
+rt = hdmf_ai.ResultsTable(name="results")
+rt.add_predicted_probability(probabilities)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))  # a 4 MiB shard of probabilities passes it
+try:
+    if how == "write":
+        hdmf_ai.write(rt, path, overwrite=True, preset="uncompressed")
+    elif how == "writer":
+        with hdmf_ai.ResultsWriter(path, n_samples=rows, overwrite=True, preset="uncompressed", progress=False) as w:
+            w.append(predicted_probability=probabilities)
+    else:
+        import dask.array as da
+        from hdmf_ai.io.dask import write_dask
+        columns = {"predicted_probability": da.from_array(probabilities, chunks=50_000)}
+        write_dask(path, columns, overwrite=True, preset="uncompressed", progress=False)
+except hdmf_ai.HdmfAiError as err:
+    print("TYPED", type(err).__name__, err)
+except Exception as err:
+    print("UNTYPED", type(err).__name__, err)
+else:
+    print("WROTE")
+"""
+
+
+@pytest.mark.parametrize("how", ["write", "writer", "dask"])
+def test_zarr_writes_out_of_room_end_with_a_typed_error_and_the_old_store(tmp_path: Path, how: str) -> None:
+    """Zarr writes fail cleanly chunk by chunk (no room check first: a bound from the uncompressed size would
+    refuse what compresses to fit); zarr's OSError becomes a DiskSpaceError, and the old store stays. Before,
+    the error was zarr's bare OSError, and write_dask(overwrite=True) had already replaced the old store."""
+    pytest.importorskip("dask.array", reason="write_dask needs the 'dask' extra")
+    path = tmp_path / "results.zarr"
+    rt = hdmf_ai.ResultsTable(name="old")
+    rt.add_predicted_class(np.arange(7))
+    hdmf_ai.write(rt, path)
+    done = subprocess.run(
+        [sys.executable, "-c", ZARR_CHILD, str(path), how], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert done.stdout.startswith("TYPED DiskSpaceError"), done.stdout + done.stderr[-2000:]
+    assert "ran out of room while writing (File too large)" in done.stdout
+    back = hdmf_ai.read(path)
+    assert back.name == "old"
+    np.testing.assert_array_equal(back["predicted_class"].data, np.arange(7))
+    left = sorted(p.name for p in tmp_path.iterdir())
+    if how == "writer":  # its rows so far, beside the old store, for a resumed run (ResultsWriter's side_path)
+        assert left == [".results.zarr.writing", "results.zarr"] and "can be resumed" in done.stdout
+    else:
+        assert left == ["results.zarr"] and str(path) in done.stdout  # no temporary left behind

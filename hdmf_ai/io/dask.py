@@ -36,7 +36,7 @@ from .. import coercion
 from .._tableview import require
 from ..coercion import ColumnSpec
 from . import digest, policy
-from .files import check_replaceable, remove
+from .files import check_replaceable, move_into_place, temporary_sibling
 from .lazy import BLOCK_BYTES
 from .plan import WritePlan
 from .registry import backend_for
@@ -81,7 +81,6 @@ def write_dask(
     if not arrays:
         raise ValueError("write_dask() needs at least one column")
     lengths = {name: int(arr.shape[0]) for name, arr in arrays.items()}
-    n = next(iter(lengths.values()))
     if any(math.isnan(v) for v in lengths.values()) or len(set(lengths.values())) != 1:
         raise ValueError(f"write_dask(): every column needs the same, known length; got {lengths}")
     declared = dict(declarations or {})
@@ -90,8 +89,29 @@ def write_dask(
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists; pass overwrite=True to replace it, or mode='a' to add rows")
     check_replaceable(target)
+    with temporary_sibling(target) as work:  # the old store stays until the new one is complete
+        _write_into(work, arrays, ordered, metadata=metadata, source=source, preset=preset, storage=storage,
+                    progress=progress)  # fmt: skip
+        move_into_place(work, target, replace=overwrite)
+    return target
+
+
+def _write_into(
+    work: Path,
+    arrays: Mapping[str, Any],
+    ordered: Mapping[str, Any],
+    *,
+    metadata: Mapping[str, Any] | None,
+    source: DynamicTable | None,
+    preset: str | policy.Preset,
+    storage: Mapping[str, policy.Setting] | None,
+    progress: bool | None,
+) -> None:
+    """The store of :func:`write_dask` at ``work``, complete with its digests."""
+    da = require("dask.array", "dask", "write_dask()")
+    n = int(next(iter(arrays.values())).shape[0])
     plan = WritePlan.declared(
-        target, backend_for(target, "zarr"), columns=ordered, metadata=metadata, source=source, n_samples=n,
+        work, backend_for(work, "zarr"), columns=ordered, metadata=metadata, source=source, n_samples=n,
         preset=preset, storage=storage,
     )  # fmt: skip
     # the first row of each column fixes dtypes and shapes, and the driver writes the metadata once
@@ -118,13 +138,11 @@ def write_dask(
     try:
         _store(da, stores, targets, progress)
     except BaseException:
-        sink.close()
-        remove(target)  # a bad block: no half-written store is left at the destination
+        sink.close()  # a bad block, a full disk: the caller removes the unfinished store
         raise
     sink.commit(n)
     sink.finish(plan.final_attributes(sink))
-    digest.record(target, plan.backend)  # content digests (io/digest.py): read back from the store once
-    return target
+    digest.record(work, plan.backend)  # content digests (io/digest.py): read back from the store once
 
 
 def _checked_block(

@@ -19,9 +19,11 @@ from pathlib import Path
 from ..errors import DiskSpaceError
 
 __all__ = [
+    "OUT_OF_ROOM",
     "check_replaceable",
     "check_room",
     "move_into_place",
+    "out_of_room_typed",
     "recover_replacement",
     "remove",
     "temporary_sibling",
@@ -43,9 +45,33 @@ def temporary_sibling(target: Path, *, keep_suffix: bool = False) -> Iterator[Pa
     tmp = target.with_name(f".tmp-{tag}-{target.name}" if keep_suffix else f".{target.name}.{tag}.tmp")
     _check_writable(target, tmp)
     try:
-        yield tmp
+        with out_of_room_typed(target, "nothing was written: what was at the destination is as it was"):
+            yield tmp
     finally:
         remove(tmp)
+
+
+#: what an OSError says when the disk is full, the quota used, or the file past the process's size limit
+OUT_OF_ROOM = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
+
+
+@contextlib.contextmanager
+def out_of_room_typed(target: Path, outcome: str) -> Iterator[None]:
+    """Raise a full disk met in the block (an ``OSError`` of :data:`OUT_OF_ROOM`, as zarr raises it) as a
+    :class:`~hdmf_ai.errors.DiskSpaceError` naming ``target`` and saying what became of it (``outcome``).
+
+    HDF5 writes never get here: HDF5 cannot survive running out of space, so its writers check the room first
+    (:func:`check_room`). Zarr writes fail cleanly, chunk by chunk; their room is not estimated beforehand (a
+    bound from the uncompressed size would refuse what compresses to fit).
+    """
+    try:
+        yield
+    except DiskSpaceError:
+        raise
+    except OSError as err:
+        if err.errno not in OUT_OF_ROOM:
+            raise
+        raise DiskSpaceError(err.errno, target, f"ran out of room while writing ({err.strerror}); {outcome}") from err
 
 
 def check_replaceable(target: Path) -> None:

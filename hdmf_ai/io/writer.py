@@ -40,7 +40,7 @@ from ..errors import ColumnError, ResultsFileError
 from ..progress import progress_bar
 from . import digest, policy
 from .backend import Sink
-from .files import check_replaceable, check_room, move_into_place, remove
+from .files import check_replaceable, check_room, move_into_place, out_of_room_typed, remove
 from .incomplete import describe_table
 from .plan import WritePlan, batch_length
 from .registry import backend_for
@@ -281,7 +281,8 @@ class ResultsWriter:
             unit = self._sink.unit(name)
             stop = end if (self._durable or final) else max(start, (end // unit) * unit)
             if stop > start:
-                self._sink.write(name, start, data[: stop - start])
+                with out_of_room_typed(self.path, "the rows written before are kept: the run can be resumed"):
+                    self._sink.write(name, start, data[: stop - start])
                 if name in self._digests:  # content digests (io/digest.py): rows in order, as written
                     self._digests[name].update(data[: stop - start])
                 self._written[name] = stop
