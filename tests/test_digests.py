@@ -19,6 +19,7 @@ import h5py
 import numpy as np
 import pytest
 import zarr
+from attack.semantic import Edit as SemanticEdit
 from builders import assert_tables_equal, full_table
 
 import hdmf_ai
@@ -481,3 +482,16 @@ def test_validate_finds_block_digests_that_do_not_fit_the_values(path: Path, blo
     assert_tables_equal(hdmf_ai.read(path), written)  # the values themselves are intact: read gives them
     with pytest.raises(hdmf_ai.ResultsFileError, match="results/loss"), hdmf_ai.open(path) as lazy:
         lazy["loss"].data[:5]
+
+
+def test_a_table_shrunk_with_its_digests_kept_is_refused_by_list_tables_too(path: Path) -> None:
+    """list_tables reports row counts without reading values: the text digest records each dataset's rows,
+    so a source table cut to 40 of its rows (every dataset, digests kept) is refused there as well."""
+    hdmf_ai.write(full_table(N), path)
+    edit = SemanticEdit(path)
+    for name in ("id", "site", "age"):
+        edit.resize(f"source/{name}", 40)
+    with pytest.raises(hdmf_ai.ResultsFileError, match=r"table 'source': the text of its attributes.*row counts"):
+        hdmf_ai.list_tables(path)
+    problems = hdmf_ai.validate(path)
+    assert any("'source'" in problem for problem in problems), problems  # the rows it lost, or its digest

@@ -53,6 +53,7 @@ __all__ = [
     "problems",
     "record",
     "recorded_text",
+    "row_count",
     "snapshot",
     "streams",
     "tables_under",
@@ -350,14 +351,17 @@ def _attribute_text(value: Any) -> list[str] | None:
     return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in items]
 
 
-def text_digest(group: Mapping[str, Any], datasets: Mapping[str, Mapping[str, Any]]) -> str:
+def text_digest(
+    group: Mapping[str, Any], datasets: Mapping[str, Mapping[str, Any]], rows: Mapping[str, int] | None = None
+) -> str:
     """The digest of the text and number attributes (``n_splits``...) of a table's group and of its datasets (by
     name), and of which datasets carry a content digest; other attributes of ours (``hdmf_ai_*``) and those of
     the backend (``_*``, ``zarr_*``) are left out, so that the file as written and as hdmf reads it give one
     digest. Each string goes in after its length: no two lists of strings collide.
 
     Which datasets carry a digest is part of it: a digest deleted or blanked (with the values it guarded
-    changed) would otherwise make a dataset read as one from another writer, unchecked."""
+    changed) would otherwise make a dataset read as one from another writer, unchecked. So are the datasets'
+    row counts (``rows``, -1 for a scalar), which calls that read no values (``list_tables``) report."""
     found = xxhash.xxh3_128(_MAGIC + b"text\x00")
 
     def add(text: str) -> None:
@@ -377,18 +381,28 @@ def text_digest(group: Mapping[str, Any], datasets: Mapping[str, Mapping[str, An
         if recorded_text(attrs, DIGEST_ATTRIBUTE) is not None:
             add(owner)
             add(DIGEST_ATTRIBUTE)
+    for owner, count in sorted((rows or {}).items()):
+        for part in (owner, "rows", str(count)):
+            add(part)
     return _PREFIX + found.hexdigest()
+
+
+def row_count(data: Any) -> int:
+    """The rows of a dataset (an h5py or zarr array, a numpy array, a list; -1 for a scalar), as
+    :func:`text_digest` counts them."""
+    shape = getattr(data, "shape", None)
+    if shape is not None:
+        return int(shape[0]) if len(shape) else -1
+    return len(data) if isinstance(data, (list, tuple)) else -1
 
 
 def _text_attributes(path: str, group: Any, recorded: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
     """The table's text digest, its datasets' content digests as they will be once ``recorded`` (by dataset
     path) is written."""
-    arrays = {
-        name: {**dict(node.attrs), **recorded.get(f"{path}/{name}", {})}
-        for name, node in _members(group)
-        if _is_array(node)
-    }
-    return {path: {TEXT_ATTRIBUTE: text_digest(dict(group.attrs), arrays)}}
+    nodes = {name: node for name, node in _members(group) if _is_array(node)}
+    arrays = {name: {**dict(node.attrs), **recorded.get(f"{path}/{name}", {})} for name, node in nodes.items()}
+    rows = {name: row_count(node) for name, node in nodes.items()}
+    return {path: {TEXT_ATTRIBUTE: text_digest(dict(group.attrs), arrays, rows)}}
 
 
 def undigested_table(group: Mapping[str, Any], datasets: Mapping[str, Mapping[str, Any]]) -> str | None:

@@ -209,12 +209,13 @@ def _text_problems(builder: GroupBuilder) -> list[str]:
             if removed is not None:
                 found.append(f"table '{group.name}': {removed}")
             continue
-        actual = digest.text_digest(group.attributes, datasets)
+        rows = {name: digest.row_count(dataset.data) for name, dataset in group.datasets.items()}
+        actual = digest.text_digest(group.attributes, datasets, rows)
         if actual != recorded:
             found.append(
                 f"table '{group.name}': the text of its attributes (descriptions, column names, metadata; which "
-                f"datasets carry a content digest) differs from that written (text digest {recorded} recorded, "
-                f"{actual} read)"
+                f"datasets carry a content digest, their row counts) differs from that written (text digest "
+                f"{recorded} recorded, {actual} read)"
             )
     return found
 
