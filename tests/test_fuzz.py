@@ -17,7 +17,7 @@ import h5py
 import pytest
 from builders import full_table
 from fuzz import structure
-from fuzz.isolation import run_isolated
+from fuzz.isolation import refused_or, run_isolated
 from fuzz.reader_target import TARGETS, read_damaged, seed_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -64,14 +64,6 @@ def test_intact_seed_reads(seeds: Path) -> None:
 # -- findings of make fuzz --------------------------------------------------------------------------------
 
 
-def _read(path: str) -> str:
-    try:
-        hdmf_ai.read(path)
-    except hdmf_ai.ResultsFileError as err:
-        return f"refused: {err}"
-    return "read"
-
-
 def test_finding_attribute_name_without_its_nul_is_refused_not_a_segfault(tmp_path: Path) -> None:
     """Found by atheris: flipping the NUL that ends an attribute's name (``data_type``) in the older HDF5
     format (unchecked object headers) made HDF5 2.0 segfault reading the attribute. hdmf-ai now writes the
@@ -85,15 +77,8 @@ def test_finding_attribute_name_without_its_nul_is_refused_not_a_segfault(tmp_pa
         damaged[end] ^= 0xFF
         path = tmp_path / f"damaged-{end}.h5"
         path.write_bytes(bytes(damaged))
-        how, what = run_isolated(_read, str(path), timeout=TIMEOUT_S)
+        how, what = run_isolated(refused_or, "read", str(path), timeout=TIMEOUT_S)
         assert how == "returned" and what.startswith("refused") and "checksum" in what, (end, how, what)
-
-
-def _read_in_bounded_memory(path: str) -> str:
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))  # an allocation of gigabytes fails here
-    return _read(path)
 
 
 def test_finding_string_length_claiming_gigabytes_is_refused_before_allocating(tmp_path: Path) -> None:
@@ -106,7 +91,7 @@ def test_finding_string_length_claiming_gigabytes_is_refused_before_allocating(t
     data[chunk.byte_offset + 3 * 16 + 3] ^= 0xFF  # the fourth string now claims 4 GiB
     path = tmp_path / "damaged.h5"
     path.write_bytes(bytes(data))
-    how, what = run_isolated(_read_in_bounded_memory, str(path), timeout=TIMEOUT_S)
+    how, what = run_isolated(refused_or, "read", str(path), 3 * 2**30, timeout=TIMEOUT_S)
     assert how == "returned" and what.startswith("refused") and "source/site" in what, (how, what)
     assert "claims more bytes than the file has" in what
 

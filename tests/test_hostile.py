@@ -24,7 +24,7 @@ import pytest
 from attack.hostile import add_zarr_groups, blosc_bomb, gzip_bomb, nesting, zstd_bomb
 from attack.zarr import edit_metadata, first_chunk, reshard, set_crc
 from builders import assert_tables_equal, full_table
-from fuzz.isolation import run_isolated
+from fuzz.isolation import refused_or, run_isolated
 
 import hdmf_ai
 from hdmf_ai.io.h5chunks import fletcher32
@@ -380,24 +380,6 @@ def both_writers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {name: path for name, path in files.items() if name.startswith("hdf5/")}
 
 
-def _list(path: str) -> str:
-    try:
-        hdmf_ai.list_tables(path)
-    except hdmf_ai.ResultsFileError as err:
-        return f"refused: {err}"
-    return "listed"
-
-
-def _open_and_read(path: str) -> str:
-    try:
-        with hdmf_ai.open(path) as table:
-            for name in table.colnames:
-                table[name].data[:]
-    except hdmf_ai.ResultsFileError as err:
-        return f"refused: {err}"
-    return "read"
-
-
 @pytest.mark.parametrize("writer", ["hdf5/write", "hdf5/writer"])
 @pytest.mark.parametrize("size", [0, 3])
 def test_a_chunk_recorded_with_a_size_no_chunk_has_is_refused_before_hdf5_reads_it(
@@ -412,9 +394,9 @@ def test_a_chunk_recorded_with_a_size_no_chunk_has_is_refused_before_hdf5_reads_
     offset = next(at for name, at, _ in first_chunks(path) if name == "results/id")
     kind, where, width = chunk_entry(path.read_bytes(), offset)
     edit(path, {where: struct.pack("<I", size)} if kind == "tree" else {where + 8: size.to_bytes(width, "little")})
-    for call in (_list, _open_and_read, _read):
-        how, what = run_isolated(call, str(path), timeout=60)
-        assert how == "returned", (call.__name__, how, what)
+    for call in ("list_tables", "open", "read"):
+        how, what = run_isolated(refused_or, call, str(path), timeout=60)
+        assert how == "returned", (call, how, what)
         assert what.startswith("refused") and str(path) in what, what
         assert "/results/id" in what and f"records {size} bytes for a filtered chunk" in what, what
 
@@ -432,21 +414,6 @@ def test_a_dataset_grown_past_its_stored_chunks_is_refused_before_allocating(
     edit(path, {body + 4: struct.pack("<Q", 12_000_000)})  # version, rank, flags, type; then the first dimension
     with h5py.File(path, "r") as f:
         assert f["results/true_label_elements"].shape == (12_000_000,)  # the edit is what HDF5 now reads
-    how, what = run_isolated(_read_in_bounded_memory, str(path), timeout=60)
+    how, what = run_isolated(refused_or, "read", str(path), 3 * 2**30, timeout=60)
     assert how == "returned" and what.startswith("refused"), (how, what)
     assert "results/true_label_elements" in what and "chunks its shape (12000000,) needs are not stored" in what
-
-
-def _read(path: str) -> str:
-    try:
-        hdmf_ai.read(path)
-    except hdmf_ai.ResultsFileError as err:
-        return f"refused: {err}"
-    return "read"
-
-
-def _read_in_bounded_memory(path: str) -> str:
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))  # an allocation of gigabytes fails here
-    return _read(path)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-__all__ = ["run_isolated"]
+__all__ = ["CALLS", "refused_or", "run_isolated"]
 
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["hdmf_ai"])
@@ -60,3 +60,38 @@ def run_isolated(target: Callable[..., Any], *args: Any, timeout: float = 60.0) 
     if exitcode != 0 or report is None:
         return "crash", exitcode
     return report
+
+
+def _open_and_read(path: str) -> None:
+    import hdmf_ai
+
+    with hdmf_ai.open(path) as table:
+        for name in table.colnames:
+            table[name].data[:]
+
+
+def _calls() -> dict[str, Callable[[str], Any]]:
+    import hdmf_ai
+
+    return {"read": hdmf_ai.read, "list_tables": hdmf_ai.list_tables, "open": _open_and_read}
+
+
+#: the calls :func:`refused_or` makes, by name
+CALLS = ("read", "list_tables", "open")
+
+
+def refused_or(call: str, path: str, address_space: int | None = None) -> str:
+    """``call`` (one of :data:`CALLS`: ``open`` reads every column) on ``path``: ``"refused: <message>"`` for our
+    ``ResultsFileError``, else ``"done"``; other exceptions propagate. Meant for a child of :func:`run_isolated`;
+    ``address_space`` (bytes) bounds the child's memory there, so that an allocation of gigabytes fails."""
+    import resource
+
+    import hdmf_ai
+
+    if address_space is not None:
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    try:
+        _calls()[call](path)
+    except hdmf_ai.ResultsFileError as err:
+        return f"refused: {err}"
+    return "done"
