@@ -466,17 +466,19 @@ class StoredSizes:
     chunk index: a filtered chunk recorded as 0 bytes crashed it (SIGSEGV, found by tests/fuzz/structure.py);
     an unfiltered chunk of another size reads other bytes."""
 
-    def __init__(self, dataset: h5py.h5d.DatasetID) -> None:
-        plist = dataset.get_create_plist()
+    def __init__(self, dataset: h5py.h5d.DatasetID, plist: h5py.h5p.PropDCID | None = None) -> None:
+        plist = plist or dataset.get_create_plist()
         ids = {plist.get_filter(i)[0] for i in range(plist.get_nfilters())}
         self.filtered = bool(ids)
-        file_type = dataset.get_type()
-        fixed = not isinstance(file_type, (h5py.h5t.TypeVlenID,)) and not (
-            isinstance(file_type, h5py.h5t.TypeStringID) and file_type.is_variable_str()
-        )
-        chunk = plist.get_chunk() if plist.get_layout() == h5py.h5d.CHUNKED else None
-        self.exact = int(np.prod(chunk, dtype=np.int64)) * file_type.get_size() if chunk and fixed and not ids else None
         self.least = 4 if FLETCHER32 in ids else 1
+        self.exact: int | None = None
+        if not ids and plist.get_layout() == h5py.h5d.CHUNKED:
+            file_type = dataset.get_type()
+            variable = isinstance(file_type, h5py.h5t.TypeVlenID) or (
+                isinstance(file_type, h5py.h5t.TypeStringID) and file_type.is_variable_str()
+            )
+            if not variable:
+                self.exact = int(np.prod(plist.get_chunk(), dtype=np.int64)) * file_type.get_size()
 
     def problem(self, size: int) -> str | None:
         """Why a chunk of ``size`` stored bytes cannot be one of the dataset's (None: it can)."""

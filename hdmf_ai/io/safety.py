@@ -228,16 +228,19 @@ _H5_CODECS = {32001: "blosc", 32015: "zstd"}  # hdf5plugin's filters that alloca
 _HEADER_BYTES = 64
 
 
-def chunk_bomb_problems(dataset: h5py.h5d.DatasetID, name: str, fd: int | None = None) -> list[str]:
+def chunk_bomb_problems(
+    dataset: h5py.h5d.DatasetID, name: str, fd: int | None = None, plist: h5py.h5p.PropDCID | None = None
+) -> list[str]:
     """Why an HDF5 dataset of HDF5's Blosc filter (hdf5plugin, id 32001) or Zstd filter (32015) must not be read:
     a raw chunk whose header declares more bytes than the chunk shape holds (the filter allocates what the
     header states, before decoding), or a chain of filters whose output size cannot be told from the header.
 
     Only each chunk's first bytes are read, from ``fd`` (the file, opened by the caller) at the chunk's address,
     or through ``read_direct_chunk`` without one. The compressing filter's output is the raw chunk, followed by
-    a Fletcher-32 when that filter comes after it.
+    a Fletcher-32 when that filter comes after it. ``plist``: the dataset's creation properties, when the caller
+    has them.
     """
-    plist = dataset.get_create_plist()
+    plist = plist or dataset.get_create_plist()
     filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
     compressing = [f for f in filters if f in _H5_CODECS]
     if not compressing or plist.get_layout() != h5py.h5d.CHUNKED:
@@ -319,9 +322,10 @@ def check_hdf5(file: h5py.File, source: object) -> set[int]:
             elif info.type == h5py.h5l.TYPE_HARD:
                 obj = h5py.h5o.open(file.id, name)
                 if isinstance(obj, h5py.h5d.DatasetID):
-                    problems.extend(_hdf5_dataset_problems(obj, "/" + name.decode(errors="replace"), filters))
-                    problems.extend(chunk_bomb_problems(obj, "/" + name.decode(errors="replace"), fd))
-                    problems.extend(_first_chunk_problems(obj, "/" + name.decode(errors="replace"), end_of_file))
+                    path, plist = "/" + name.decode(errors="replace"), obj.get_create_plist()
+                    problems.extend(_hdf5_dataset_problems(obj, path, filters, plist))
+                    problems.extend(chunk_bomb_problems(obj, path, fd, plist))
+                    problems.extend(_first_chunk_problems(obj, path, end_of_file, plist))
         except Exception as err:  # a damaged object header
             failed.append(err)
             return "failed"
@@ -341,17 +345,18 @@ def check_hdf5(file: h5py.File, source: object) -> set[int]:
     return filters
 
 
-def _first_chunk_problems(dataset: h5py.h5d.DatasetID, name: str, end_of_file: int) -> list[str]:
+def _first_chunk_problems(
+    dataset: h5py.h5d.DatasetID, name: str, end_of_file: int, plist: h5py.h5p.PropDCID
+) -> list[str]:
     """The first chunk's index entry, checked on every open: hdmf reads a column's first value when it builds
     the column, through HDF5, which trusts the entry (a filtered chunk recorded as 0 bytes crashes it). The
     other chunks are checked before HDF5 reads them (:func:`check_chunk_index`, ``h5chunks.check_filter_masks``)."""
-    plist = dataset.get_create_plist()
     if plist.get_layout() != h5py.h5d.CHUNKED or dataset.shape is None or 0 in dataset.shape:
         return []
     info = dataset.get_chunk_info_by_coord((0,) * len(dataset.shape))
     if info.byte_offset is None:  # not written: HDF5 gives the fill value
         return []
-    problem = StoredSizes(dataset).problem(info.size)
+    problem = StoredSizes(dataset, plist).problem(info.size)
     if problem is None and info.byte_offset + info.size > end_of_file:
         problem = f"its chunk index puts {info.size} bytes at byte {info.byte_offset}, past the end of the file"
     return [] if problem is None else [f"dataset '{name}', its first chunk: {problem}; refused"]
@@ -369,8 +374,9 @@ def _raw_descriptor(file: h5py.File) -> int | None:
         return None
 
 
-def _hdf5_dataset_problems(dataset: h5py.h5d.DatasetID, name: str, filters: set[int]) -> list[str]:
-    plist = dataset.get_create_plist()
+def _hdf5_dataset_problems(
+    dataset: h5py.h5d.DatasetID, name: str, filters: set[int], plist: h5py.h5p.PropDCID
+) -> list[str]:
     for i in range(plist.get_nfilters()):
         fid = plist.get_filter(i)[0]
         if fid >= 256:  # ids below 256 are HDF5's own filters
