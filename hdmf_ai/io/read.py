@@ -540,6 +540,11 @@ def validate(
     writer did not finish, the complete rows are checked (with an :class:`~hdmf_ai.errors.IncompleteTableWarning`).
     Values that differ from the content digests recorded at write time are problems naming the dataset; a
     file without digests is not a problem, and is said so in ``notes`` when a list is given.
+
+    A file that cannot be opened as a tree of groups and datasets at all (a damaged superblock, object header
+    or chunk index, Zarr metadata that disagree with their consolidated copy, a link out of the file) raises
+    :class:`~hdmf_ai.errors.ResultsFileError` naming the file and the object, as ``read`` does: there is
+    nothing to list problems of.
     """
     source = Path(path)
     if not source.exists():
