@@ -11,6 +11,7 @@ own assignment into the same arrays.
 from __future__ import annotations
 
 import json
+import shutil
 import tracemalloc
 import warnings
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from hdmf_zarr import ZarrIO
 import hdmf_ai
 from hdmf_ai.io import zarr as zarr_backend
 from hdmf_ai.io.backend import Sink
+from hdmf_ai.io.convert import convert
 from hdmf_ai.io.policy import PRESETS, Blosc, Setting, Shuffle, Zstd
 
 N = 1_000
@@ -113,6 +115,25 @@ def test_a_store_written_without_the_copy_is_the_store_hdmf_zarr_writes(
     _write(table, tmp_path / "copied.zarr", preset=preset, storage=storage)
     assert_same_store(tmp_path / "filled.zarr", tmp_path / "copied.zarr")
     assert_tables_equal(hdmf_ai.read(tmp_path / "filled.zarr"), hdmf_ai.read(tmp_path / "copied.zarr"))
+
+
+def test_convert_and_adding_a_table_write_the_stores_hdmf_zarr_writes(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    source = hdmf_ai.write(full_table(N), tmp_path / "source.h5", preset="uncompressed")
+    base = hdmf_ai.write(full_table(N // 2, name="base"), tmp_path / "base.zarr")
+    added = full_table(N // 2, name="added")  # one table added to two copies of one store (its source reused)
+    for name in ("filled", "copied"):
+        if name == "copied":
+            request.getfixturevalue("hdmf_zarr_writes")
+        convert(source, tmp_path / f"converted-{name}.zarr", storage=SMALL_SHARDS)
+        shutil.copytree(base, tmp_path / f"added-{name}.zarr")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            hdmf_ai.write(added, tmp_path / f"added-{name}.zarr", mode="a", storage=SMALL_SHARDS)
+        added.reset_parent()  # the table stays in the first store's root; free again for the second
+    assert_same_store(tmp_path / "converted-filled.zarr", tmp_path / "converted-copied.zarr")
+    assert_same_store(tmp_path / "added-filled.zarr", tmp_path / "added-copied.zarr")
 
 
 def test_numeric_columns_are_filled_by_hdmf_ai_and_text_by_hdmf_zarr(tmp_path: Path) -> None:
