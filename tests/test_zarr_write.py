@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 import zarr
-from builders import assert_tables_equal, full_table
+from builders import assert_columns_equal, assert_tables_equal, full_table
 from hdmf_zarr import ZarrIO
 
 import hdmf_ai
@@ -52,6 +52,20 @@ def hdmf_zarr_writes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     with monkeypatch.context() as patch:
         patch.setattr(zarr_backend.ZarrBackend, "open_io", open_io)
         yield
+
+
+@pytest.fixture
+def filled(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths of the arrays write_rows fills (the new path, seen taken)."""
+    paths: list[str] = []
+    write_rows = zarr_backend.write_rows
+
+    def recording(array: zarr.Array[Any], start: int, data: np.ndarray) -> None:
+        paths.append(array.path)
+        write_rows(array, start, data)
+
+    monkeypatch.setattr(zarr_backend, "write_rows", recording)
+    return paths
 
 
 def _files(store: Path) -> dict[str, bytes]:
@@ -107,10 +121,11 @@ def _write(table: hdmf_ai.ResultsTable, path: Path, *, preset: str, storage: dic
     ids=[*sorted(PRESETS), "small-shards"],
 )
 def test_a_store_written_without_the_copy_is_the_store_hdmf_zarr_writes(
-    tmp_path: Path, request: pytest.FixtureRequest, preset: str, storage: dict[str, Setting] | None
+    tmp_path: Path, request: pytest.FixtureRequest, filled: list[str], preset: str, storage: dict[str, Setting] | None
 ) -> None:
     table = full_table(N)  # one table written twice: its containers' object ids are the same in both stores
     _write(table, tmp_path / "filled.zarr", preset=preset, storage=storage)
+    assert {"results/predicted_probability", "results/loss", "results/id"} <= set(filled)
     request.getfixturevalue("hdmf_zarr_writes")
     _write(table, tmp_path / "copied.zarr", preset=preset, storage=storage)
     assert_same_store(tmp_path / "filled.zarr", tmp_path / "copied.zarr")
@@ -118,13 +133,14 @@ def test_a_store_written_without_the_copy_is_the_store_hdmf_zarr_writes(
 
 
 def test_convert_and_adding_a_table_write_the_stores_hdmf_zarr_writes(
-    tmp_path: Path, request: pytest.FixtureRequest
+    tmp_path: Path, request: pytest.FixtureRequest, filled: list[str]
 ) -> None:
     source = hdmf_ai.write(full_table(N), tmp_path / "source.h5", preset="uncompressed")
     base = hdmf_ai.write(full_table(N // 2, name="base"), tmp_path / "base.zarr")
     added = full_table(N // 2, name="added")  # one table added to two copies of one store (its source reused)
     for name in ("filled", "copied"):
         if name == "copied":
+            assert {"results/predicted_probability", "added/predicted_probability"} <= set(filled)
             request.getfixturevalue("hdmf_zarr_writes")
         convert(source, tmp_path / f"converted-{name}.zarr", storage=SMALL_SHARDS)
         shutil.copytree(base, tmp_path / f"added-{name}.zarr")
@@ -134,6 +150,35 @@ def test_convert_and_adding_a_table_write_the_stores_hdmf_zarr_writes(
         added.reset_parent()  # the table stays in the first store's root; free again for the second
     assert_same_store(tmp_path / "converted-filled.zarr", tmp_path / "converted-copied.zarr")
     assert_same_store(tmp_path / "added-filled.zarr", tmp_path / "added-copied.zarr")
+
+
+def test_write_nwb_writes_the_store_hdmf_zarrs_nwb_io_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, filled: list[str]
+) -> None:
+    pytest.importorskip("pynwb", reason="write_nwb needs pynwb (pip install 'hdmf-ai[nwb]')")
+    from datetime import UTC, datetime
+
+    from hdmf_zarr.nwb import NWBZarrIO
+    from pynwb import NWBFile
+
+    from hdmf_ai.nwb import add_to_nwbfile, write_nwb
+
+    nwbfile = NWBFile(session_description="s", identifier="i", session_start_time=datetime(2024, 5, 6, tzinfo=UTC))
+    table = full_table(N)
+    add_to_nwbfile(nwbfile, table)
+    write_nwb(nwbfile, tmp_path / "filled.nwb.zarr", storage=SMALL_SHARDS)
+    assert "analysis/results/predicted_probability" in filled
+    for obj in [nwbfile, *nwbfile.all_children()]:  # hdmf ties containers to the first file written, as append does
+        setattr(obj, "_AbstractContainer__container_source", None)  # noqa: B010
+    with monkeypatch.context() as patch:
+        patch.setattr(zarr_backend.ZarrBackend, "nwb_io_class", lambda self, path, mode: NWBZarrIO)
+        write_nwb(nwbfile, tmp_path / "copied.nwb.zarr", storage=SMALL_SHARDS)
+    got, want = _files(tmp_path / "filled.nwb.zarr"), _files(tmp_path / "copied.nwb.zarr")
+    assert sorted(got) == sorted(want)
+    assert got == want
+    assert_columns_equal(
+        hdmf_ai.read(tmp_path / "filled.nwb.zarr")["predicted_probability"], table["predicted_probability"]
+    )
 
 
 def test_numeric_columns_are_filled_by_hdmf_ai_and_text_by_hdmf_zarr(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ metadata, which is refreshed after every change made outside hdmf-zarr (:func:`c
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import itertools
 import json
@@ -239,7 +240,7 @@ class ZarrBackend(Backend):
 
             v2: type[HDMFIO] = NWBZarrV2IO
             return v2
-        v3: type[HDMFIO] = NWBZarrIO
+        v3: type[HDMFIO] = NWBZarrIO if mode == "r" else _filling_nwb_io()
         return v3
 
 
@@ -311,8 +312,9 @@ class FilledZarrDataIO(ZarrDataIO):
     """
 
 
-class _FillingZarrIO(ZarrIO):
-    """hdmf-zarr's writer, which fills the arrays of :class:`FilledZarrDataIO` columns with :func:`write_rows`.
+class _Filling:
+    """hdmf-zarr's writer (a ``ZarrIO`` mixed in after this), which fills the arrays of
+    :class:`FilledZarrDataIO` columns with :func:`write_rows`.
 
     hdmf-zarr creates the array from the column's first zero rows (its dtype, ``_DTYPE`` attribute, chunks,
     shards and codecs as for the whole column), then it is resized to the column's shape and filled.
@@ -324,19 +326,32 @@ class _FillingZarrIO(ZarrIO):
         data = kwargs["builder"].data
         filled = isinstance(data, FilledZarrDataIO) and kwargs.get("force_data") is None
         self._filling = data.data if filled else None
-        return super().write_dataset(**kwargs)
+        return super().write_dataset(**kwargs)  # type: ignore[misc]  # ZarrIO's, after this mixin
 
     def __list_fill__(self, parent: Any, name: str, data: Any, options: dict[str, Any] | None = None) -> Any:
         values, self._filling = self._filling, None
         if values is None or data is not values or values.size == 0 or options is None:
-            return super().__list_fill__(parent, name, data, options)
+            return super().__list_fill__(parent, name, data, options)  # type: ignore[misc]
         if options.get("dtype") is None:
             # hdmf-zarr takes the type of the first element, which the zero rows do not have: it is the array's
             options = {**options, "dtype": values.dtype.type}
-        array = super().__list_fill__(parent, name, values[:0], options)
+        array = super().__list_fill__(parent, name, values[:0], options)  # type: ignore[misc]
         array.resize(values.shape)
         write_rows(array, 0, values)
         return array
+
+
+class _FillingZarrIO(_Filling, ZarrIO):
+    """hdmf-zarr's ``ZarrIO``, numeric columns filled by :func:`write_rows`."""
+
+
+@functools.cache
+def _filling_nwb_io() -> type[HDMFIO]:
+    """hdmf-zarr's ``NWBZarrIO`` (imports pynwb: made on first use), numeric columns filled by :func:`write_rows`."""
+    from hdmf_zarr.nwb import NWBZarrIO
+
+    io_class: type[HDMFIO] = type("_FillingNWBZarrIO", (_Filling, NWBZarrIO), {"__doc__": _filling_nwb_io.__doc__})
+    return io_class
 
 
 #: zarr's synchronous codec pipeline (opt-in in zarr 3.4): each shard encoded in one task (not one coroutine per
