@@ -6,8 +6,14 @@ round, in a shuffled order per round (interleaved), medians reported:
 - ``parquet-zstd``: pyarrow, as in ``candidates.py``;
 - ``zarr before``: ``hdmf_ai.write`` through hdmf-zarr's own ``ZarrIO`` (its ``__list_fill__`` stores
   ``np.array(data, dtype=dtype)``, a copy of every array), the write path before this change;
+- ``zarr no copy``: ``hdmf_ai.write`` as it is, but with zarr's default codec pipeline (``fused`` disabled):
+  the arrays filled from the user's arrays without the copy, one coroutine per chunk;
 - ``zarr after``: ``hdmf_ai.write`` as it is (:class:`hdmf_ai.io.zarr.FilledZarrDataIO`: arrays created by
-  hdmf-zarr, filled shard by shard on every core from views of the user's arrays).
+  hdmf-zarr, filled from the user's arrays by zarr's fused pipeline, shards encoded on every core).
+
+With ``--writer``, two more: ``ResultsWriter`` (n_samples known, durable) appending the same table in batches
+of 4,096 rows, through zarr's own assignment on its default pipeline (``writer before``) and through
+``write_rows`` (``writer after``).
 
 Per write: wall time, CPU time of the process (every thread), and extra peak memory (``VmHWM`` minus the
 resident size before the write, after a first tiny write has imported everything), as a fraction of the
@@ -36,7 +42,24 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-WRITERS = ("parquet-zstd", "zarr before", "zarr after")
+WRITERS = ("parquet-zstd", "zarr before", "zarr no copy", "zarr after")
+BATCHED = ("writer before", "writer after")
+BATCH = 4096
+
+
+class Batched:
+    """``ResultsWriter`` appending the table in batches (views of the arrays)."""
+
+    def write(self, arrays: dict[str, np.ndarray], path: Path) -> dict[str, float]:
+        import hdmf_ai
+
+        n = len(arrays["tvt_split"])
+        declared = {name: data.shape[1:] for name, data in arrays.items() if data.ndim == 2}
+        start = time.perf_counter()
+        with hdmf_ai.ResultsWriter(path, n_samples=n, columns=declared, progress=False) as writer:
+            for lo in range(0, n, BATCH):
+                writer.append(**{name: data[lo : lo + BATCH] for name, data in arrays.items()})
+        return {"write": time.perf_counter() - start}
 
 
 def _status(field: str) -> int:
@@ -64,6 +87,15 @@ def _writer(name: str) -> Any:
             return ZarrIO(path=str(path), mode=mode, manager=manager)
 
         backend.ZarrBackend.open_io = open_io  # type: ignore[method-assign]
+    if name in ("zarr no copy", "writer before"):
+        from hdmf_ai.io import zarr as backend
+        from hdmf_ai.io.backend import Sink
+
+        backend.fused = lambda array: array
+        if name == "writer before":  # zarr's own assignment, as Sink.write did
+            backend.ZarrSink.write = Sink.write  # type: ignore[method-assign]
+    if name.startswith("writer"):
+        return Batched()
     return HdmfAi("hdmf-ai[portable,zarr]", ".zarr", "portable", "zarr")
 
 
@@ -101,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="rows (x 100 classes)")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--writer", action="store_true", help="also the batched ResultsWriter, before and after")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -114,8 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         arrays_dir.mkdir()
         for name, data in make_arrays(args.n, 100, kind="peaked").columns().items():
             np.save(arrays_dir / f"{name}.npy", data)
-        runs: dict[str, list[dict[str, float]]] = {name: [] for name in WRITERS}
-        order = list(WRITERS)
+        writers = [*WRITERS, *(BATCHED if args.writer else ())]
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in writers}
+        order = list(writers)
         rng = random.Random(args.n)
         for round_no in range(args.rounds):
             rng.shuffle(order)
@@ -135,6 +169,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     before, after = medians["zarr before"], medians["zarr after"]
     print(f"after / before: write {after['wall'] / before['wall']:.2f}, CPU {after['cpu'] / before['cpu']:.2f}")
+    if args.writer:
+        before, after = medians["writer before"], medians["writer after"]
+        print(
+            f"ResultsWriter after / before: write {after['wall'] / before['wall']:.2f}, "
+            f"CPU {after['cpu'] / before['cpu']:.2f}"
+        )
     return 0
 
 
