@@ -3,6 +3,10 @@
 The batched writer's stores are safe by construction: zarr writes every chunk and metadata document to a
 temporary file and renames it into place. hdmf-zarr reads shapes and attributes from the consolidated
 metadata, which is refreshed after every change made outside hdmf-zarr (:func:`consolidate`).
+
+Numeric columns are written without a copy (:class:`FilledZarrDataIO`): hdmf-zarr creates each array, and
+:func:`write_rows` fills it from the user's array with zarr's fused codec pipeline, shards on every core. The
+batched writer's rows go through :func:`write_rows` too.
 """
 
 from __future__ import annotations
