@@ -388,7 +388,7 @@ def write_rows(array: zarr.Array[Any], start: int, data: np.ndarray) -> None:
     target = fused(array)
     stop = start + len(data)
     with zarr.config.set({"codec_pipeline.max_workers": workers()}):
-        if data.dtype == target.dtype or target.ndim == 0 or len(data) == 0:
+        if data.dtype == target.dtype or len(data) == 0:
             target[start:stop] = data
             return
         step = int((target.shards or target.chunks)[0]) * BLOCK_SHARDS
