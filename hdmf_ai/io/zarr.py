@@ -3,12 +3,18 @@
 The batched writer's stores are safe by construction: zarr writes every chunk and metadata document to a
 temporary file and renames it into place. hdmf-zarr reads shapes and attributes from the consolidated
 metadata, which is refreshed after every change made outside hdmf-zarr (:func:`consolidate`).
+
+Numeric columns are written without a copy (:class:`FilledZarrDataIO`): hdmf-zarr creates each array, and
+:func:`write_rows` fills it from the user's array with zarr's fused codec pipeline, shards on every core. The
+batched writer's rows go through :func:`write_rows` too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -31,6 +37,7 @@ from zarr.storage import LocalStore
 from ..errors import MissingDependencyError, ResultsFileError, StorageError
 from ..typemap import get_manager, load_cached, schema_type_map
 from .backend import V2_FALLBACK, Backend, RawTree, Sink
+from .h5chunks import workers
 from .incomplete import COMPLETE_ROWS, TARGET_ROWS
 from .policy import LZ4, Blosc, Delta, Gzip, Setting, Shuffle, Zstd
 from .safety import (
@@ -44,13 +51,16 @@ from .zarrguard import GuardedStore
 
 __all__ = [
     "V2_FALLBACK",
+    "FilledZarrDataIO",
     "ZarrBackend",
     "ZarrSink",
     "consolidate",
+    "fused",
     "load_namespaces",
     "reading_io",
     "spec_digest",
     "tree_problem",
+    "write_rows",
 ]
 
 
@@ -62,7 +72,7 @@ class ZarrBackend(Backend):
     def open_io(self, path: Path, mode: str, manager: BuildManager) -> HDMFIO:
         if mode == "r":  # every read goes through the guarded store (see safety.py)
             return reading_io(_local_store(path), manager=manager, location=str(path), v2=is_zarr_v2_file(str(path)))
-        return ZarrIO(path=str(path), mode=mode, manager=manager)
+        return _FillingZarrIO(path=str(path), mode=mode, manager=manager)
 
     def write(self, io: HDMFIO, root: Container) -> None:
         # every chunk is written, even one that holds only the fill value, so that a reader can tell a
@@ -152,7 +162,7 @@ class ZarrBackend(Backend):
     def data_io(
         self, data: np.ndarray, setting: Setting, path: str, *, growable: bool = False
     ) -> tuple[type[ZarrDataIO], dict[str, Any]]:
-        # every Zarr array can grow: growable needs nothing more
+        # every Zarr array can grow: growable needs nothing more (a skeleton's columns are empty)
         chunks = setting.chunk_shape(data.shape, data.dtype.itemsize)
         kwargs: dict[str, Any] = {"chunks": chunks, **_codecs(setting, data.dtype, path)}
         # a CRC-32C of every chunk: a flipped byte would otherwise decode to other numbers, silently
@@ -161,7 +171,9 @@ class ZarrBackend(Backend):
         if setting.shard_chunks is not None and setting.shard_chunks > 1 and n_chunks > 1:
             # a shard holds whole chunks; zarr allows a partial shard at the end
             kwargs["shards"] = (chunks[0] * min(setting.shard_chunks, n_chunks), *chunks[1:])
-        return ZarrDataIO, kwargs
+        # numbers are written shard by shard on every core, from the user's array (no copy of it)
+        filled = data.size > 0 and data.dtype.kind in "biuf"
+        return (FilledZarrDataIO if filled else ZarrDataIO), kwargs
 
     def write_attributes(self, path: Path, attributes: Mapping[str, Mapping[str, Any]]) -> None:
         if not attributes:
@@ -232,7 +244,7 @@ class ZarrBackend(Backend):
 
             v2: type[HDMFIO] = NWBZarrV2IO
             return v2
-        v3: type[HDMFIO] = NWBZarrIO
+        v3: type[HDMFIO] = NWBZarrIO if mode == "r" else _filling_nwb_io()
         return v3
 
 
@@ -245,9 +257,15 @@ class ZarrSink(Sink):
         with zarr.config.set({"array.write_empty_chunks": True}):
             # opened by its own path: a group's zarr.json may hold a stale nested copy of consolidated metadata
             self.group = zarr.open_group(str(path), path=table, mode="r+", use_consolidated=False)
-            self.datasets = {name: self.group[name] for name in names}
+            self.datasets = {name: self._array(table, name) for name in names}
         self.group.attrs.update(dict(progress))
         consolidate(path)
+
+    def _array(self, table: str, name: str) -> zarr.Array[Any]:
+        node = self.group[name]
+        if not isinstance(node, zarr.Array):
+            raise ResultsFileError(self.path, f"'{table}/{name}' is a group, where the table's column was expected")
+        return fused(node)  # shards encoded on every core (see write_rows)
 
     def resize(self, rows: int) -> None:
         for array in self.datasets.values():
@@ -256,6 +274,9 @@ class ZarrSink(Sink):
 
     def commit(self, complete: int) -> None:
         self.group.attrs[COMPLETE_ROWS] = complete  # one atomic rewrite of the group's zarr.json
+
+    def write(self, name: str, start: int, data: np.ndarray) -> None:
+        write_rows(self.datasets[name], start, data)
 
     def close(self) -> None:
         """Nothing is held open."""
@@ -283,6 +304,97 @@ def _codec_name(codec: Any) -> str:
     inner = config.get("configuration", {}) if isinstance(config, dict) else {}
     detail = inner.get("cname") or inner.get("level")
     return f"{name}({detail})" if detail is not None else name
+
+
+class FilledZarrDataIO(ZarrDataIO):
+    """A ``ZarrDataIO`` of numbers whose array hdmf-zarr creates and that our writer then fills from ``data`` with
+    :func:`write_rows`: whole shards encoded on every core, and no copy of the array.
+
+    hdmf-zarr's own write (``__list_fill__``) stores ``np.array(data, dtype=dtype)``, a copy of every array as
+    large as the array. The array it creates, its ``zarr.json`` and its attributes are the same either way
+    (tests/test_zarr_write.py); another ZarrIO writes a ``FilledZarrDataIO`` as the plain ``ZarrDataIO`` it is.
+    """
+
+
+class _Filling:
+    """hdmf-zarr's writer (a ``ZarrIO`` mixed in after this), which fills the arrays of
+    :class:`FilledZarrDataIO` columns with :func:`write_rows`.
+
+    hdmf-zarr creates the array from the column's first zero rows (its dtype, ``_DTYPE`` attribute, chunks,
+    shards and codecs as for the whole column), then it is resized to the column's shape and filled.
+    """
+
+    _filling: np.ndarray | None = None
+
+    def write_dataset(self, **kwargs: Any) -> Any:
+        data = kwargs["builder"].data
+        filled = isinstance(data, FilledZarrDataIO) and kwargs.get("force_data") is None
+        self._filling = data.data if filled else None
+        return super().write_dataset(**kwargs)  # type: ignore[misc]  # ZarrIO's, after this mixin
+
+    def __list_fill__(self, parent: Any, name: str, data: Any, options: dict[str, Any] | None = None) -> Any:
+        values, self._filling = self._filling, None
+        if values is None or data is not values or values.size == 0 or options is None:
+            return super().__list_fill__(parent, name, data, options)  # type: ignore[misc]
+        if options.get("dtype") is None:
+            # hdmf-zarr takes the type of the first element, which the zero rows do not have: it is the array's
+            options = {**options, "dtype": values.dtype.type}
+        array = super().__list_fill__(parent, name, values[:0], options)  # type: ignore[misc]
+        array.resize(values.shape)
+        write_rows(array, 0, values)
+        return array
+
+
+class _FillingZarrIO(_Filling, ZarrIO):
+    """hdmf-zarr's ``ZarrIO``, numeric columns filled by :func:`write_rows`."""
+
+
+@functools.cache
+def _filling_nwb_io() -> type[HDMFIO]:
+    """hdmf-zarr's ``NWBZarrIO`` (imports pynwb: made on first use), numeric columns filled by :func:`write_rows`."""
+    from hdmf_zarr.nwb import NWBZarrIO
+
+    io_class: type[HDMFIO] = type("_FillingNWBZarrIO", (_Filling, NWBZarrIO), {"__doc__": _filling_nwb_io.__doc__})
+    return io_class
+
+
+#: zarr's synchronous codec pipeline (opt-in in zarr 3.4): each shard encoded in one task (not one coroutine per
+#: chunk on zarr's single event loop), shards on a pool of ``codec_pipeline.max_workers`` threads; the same bytes
+_FUSED = "zarr.core.codec_pipeline.FusedCodecPipeline"
+
+#: shards per call when the rows must be cast to the array's dtype: the casts' memory is that many shards'
+BLOCK_SHARDS = 8
+
+
+def fused(array: zarr.Array[Any]) -> zarr.Array[Any]:
+    """``array`` opened again (same metadata and runtime settings) with zarr's fused codec pipeline, when this
+    zarr has one; else ``array`` itself (zarr's default pipeline also encodes chunks on several threads)."""
+    from zarr.core import codec_pipeline
+
+    pipeline = getattr(codec_pipeline, "FusedCodecPipeline", None)
+    if pipeline is None or isinstance(array.async_array.codec_pipeline, pipeline):
+        return array
+    with zarr.config.set({"codec_pipeline.path": _FUSED}):
+        return array.with_config(array.config)
+
+
+def write_rows(array: zarr.Array[Any], start: int, data: np.ndarray) -> None:
+    """Store ``data`` as rows ``start:start+len(data)`` of ``array``, shards encoded on every core.
+
+    Whole shards are encoded from views of ``data``; a shard only partly covered is merged with what it holds
+    (zarr reads it first). Rows of another dtype are cast to the array's as numpy casts, a few shards at a time.
+    """
+    data = np.asarray(data)
+    target = fused(array)
+    stop = start + len(data)
+    with zarr.config.set({"codec_pipeline.max_workers": workers()}):
+        if data.dtype == target.dtype or len(data) == 0:
+            target[start:stop] = data
+            return
+        step = int((target.shards or target.chunks)[0]) * BLOCK_SHARDS
+        cuts = [start, *range((start // step + 1) * step, stop, step), stop]
+        for lo, hi in itertools.pairwise(cuts):
+            target[lo:hi] = np.asarray(data[lo - start : hi - start], dtype=target.dtype)
 
 
 class _GuardedZarrIO(ContainedReferences, ZarrIO):
