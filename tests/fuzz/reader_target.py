@@ -9,6 +9,7 @@ random inputs; ``tests/test_fuzz.py`` replays the inputs in ``tests/fuzz/corpus/
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import random
 import shutil
@@ -41,6 +42,7 @@ def seed_files() -> Path:
     from builders import full_table
 
     out = Path(tempfile.mkdtemp(prefix="hdmf-ai-fuzz-seed-"))
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
     with fixed_object_ids():
         table = full_table(N_ROWS)
         hdmf_ai.write(table, out / "seed.h5")
