@@ -26,6 +26,7 @@ import math
 import os
 import sys
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +176,19 @@ def _store(da: Any, sources: list[Any], targets: list[Any], progress: bool | Non
         from dask.diagnostics.progress import ProgressBar
 
         with ProgressBar():
-            da.store(sources, targets, lock=False)
+            _store_locally(da, sources, targets)
         return
-    da.store(sources, targets, lock=False)
+    _store_locally(da, sources, targets)
+
+
+def _store_locally(da: Any, sources: list[Any], targets: list[Any]) -> None:
+    """``da.store`` on dask's threads, or on the scheduler the user configured. Dask's threads get a pool of our
+    own, left only when every block it started has ended: when one block fails, dask raises at once while others
+    are still writing, and they would write into the store after it is removed."""
+    import dask
+
+    if dask.config.get("scheduler", None) is not None:  # the user's choice
+        da.store(sources, targets, lock=False)
+        return
+    with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
+        da.store(sources, targets, lock=False, scheduler="threads", pool=pool)

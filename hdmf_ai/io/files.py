@@ -12,6 +12,7 @@ import errno
 import os
 import resource
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -47,8 +48,25 @@ def temporary_sibling(target: Path, *, keep_suffix: bool = False) -> Iterator[Pa
     try:
         with out_of_room_typed(target, "nothing was written: what was at the destination is as it was"):
             yield tmp
+    except BaseException:
+        _remove_settled(tmp)
+        raise
     finally:
         remove(tmp)
+
+
+def _remove_settled(path: Path, *, settle_s: float = 0.5) -> None:
+    """Remove ``path`` after a failed write, and again if writes still under way recreate it.
+
+    When one of zarr's chunk writes fails, zarr raises while others are in flight on its threads; they end within
+    moments, but each creates its chunk's directories first (seen under load: a store's ``c/5`` directory
+    appearing after the temporary store was removed)."""
+    deadline = time.monotonic() + settle_s
+    remove(path)
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if path.exists() or path.is_symlink():
+            remove(path)
 
 
 #: what an OSError says when the disk is full, the quota used, or the file past the process's size limit
