@@ -231,6 +231,8 @@ def test_zarr_writes_out_of_room_end_with_a_typed_error_and_the_old_store(tmp_pa
     np.testing.assert_array_equal(back["predicted_class"].data, np.arange(7))
     left = sorted(p.name for p in tmp_path.iterdir())
     if how == "writer":  # its rows so far, beside the old store, for a resumed run (ResultsWriter's side_path)
-        assert left == [".results.zarr.writing", "results.zarr"] and "can be resumed" in done.stdout
+        assert left == [".results.zarr.writing", "results.zarr"] and str(path) in done.stdout
+        assert f"kept in {tmp_path / '.results.zarr.writing'}, beside the old file" in done.stdout
+        assert "resume=True" in done.stdout
     else:
         assert left == ["results.zarr"] and str(path) in done.stdout  # no temporary left behind

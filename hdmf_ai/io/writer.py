@@ -281,7 +281,7 @@ class ResultsWriter:
             unit = self._sink.unit(name)
             stop = end if (self._durable or final) else max(start, (end // unit) * unit)
             if stop > start:
-                with out_of_room_typed(self.path, "the rows written before are kept: the run can be resumed"):
+                with out_of_room_typed(self.destination or self.path, self._kept()):
                     self._sink.write(name, start, data[: stop - start])
                 if name in self._digests:  # content digests (io/digest.py): rows in order, as written
                     self._digests[name].update(data[: stop - start])
@@ -291,6 +291,11 @@ class ResultsWriter:
         if complete > self._recorded or final:
             self._sink.commit(complete)
             self._recorded = complete
+
+    def _kept(self) -> str:
+        """What a run stopped midway leaves, for its error message."""
+        where = f" in {self.path}, beside the old file (which is as it was)" if self.destination else ""
+        return f"the rows written before are kept{where}: ResultsWriter(..., resume=True) continues the run"
 
     def _stop(self) -> None:
         """Leave the file resumable: what was appended is written and counted; the progress marks stay."""
