@@ -21,6 +21,7 @@ import h5py
 import numcodecs
 import numpy as np
 import pytest
+from attack.core import damaged_copy
 from attack.hostile import add_zarr_groups, blosc_bomb, gzip_bomb, nesting, zstd_bomb
 from attack.zarr import edit_metadata, first_chunk, reshard, set_crc
 from builders import assert_tables_equal, full_table
@@ -47,16 +48,8 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-def copy_of(source: Path, tmp_path: Path, name: str = "") -> Path:
-    import shutil
-
-    target = tmp_path / (name or "damaged") / source.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if source.is_dir():
-        shutil.copytree(source, target, symlinks=True)
-    else:
-        shutil.copyfile(source, target)
-    return target
+def copy_of(source: Path, tmp_path: Path) -> Path:
+    return damaged_copy(source, tmp_path / "damaged" / source.name)
 
 
 @pytest.fixture
