@@ -60,6 +60,41 @@ def test_open_gives_every_on_disk_dataset_guarded(path: Path, written: hdmf_ai.R
             written["predicted_probability"]))  # fmt: skip
 
 
+@pytest.mark.parametrize("run_bytes", [1, 3 * 512 * 4 * 4, 64 * 2**20])
+def test_rows_picked_at_random_read_back_in_any_batching_of_their_blocks(
+    path: Path, written: hdmf_ai.ResultsTable, run_bytes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scattered rows are read as runs of blocks, several runs per backend read (up to RUN_BYTES): one block per
+    read, three, or all at once; repeats, any order, blocks kept from earlier reads among them."""
+    monkeypatch.setattr("hdmf_ai.io.guarded.RUN_BYTES", run_bytes)
+    want = column_values(written["predicted_probability"])
+    rng = np.random.default_rng(11)
+    with hdmf_ai.open(path) as lazy:
+        column = lazy["predicted_probability"]
+        np.testing.assert_array_equal(column.data[[4095, 4096]], want[[4095, 4096]])  # two blocks now kept
+        for _ in range(3):
+            rows = rng.integers(0, N, 40)
+            rows[:3] = [4095, 0, N - 1]
+            np.testing.assert_array_equal(column.data[rows], want[rows])
+            np.testing.assert_array_equal(lazy.column("predicted_probability").read(rows, progress=False), want[rows])
+
+
+def test_a_changed_block_among_scattered_rows_is_refused_in_any_batching(
+    path: Path, written: hdmf_ai.ResultsTable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unit = _chunk_rows(path, "results/predicted_probability")
+    _edit(path, "results/predicted_probability", 3 * unit + 7, [0.5, 0.5, 0.0, 0.0][: want_width(written)])
+    for run_bytes in (1, 64 * 2**20):
+        monkeypatch.setattr("hdmf_ai.io.guarded.RUN_BYTES", run_bytes)
+        expected = pytest.raises(hdmf_ai.ResultsFileError, match=f"rows {3 * unit} to {4 * unit} differ")
+        with hdmf_ai.open(path) as lazy, expected:
+            lazy["predicted_probability"].data[[0, 5 * unit, 3 * unit + 1, unit]]
+
+
+def want_width(table: hdmf_ai.ResultsTable) -> int:
+    return int(column_values(table["predicted_probability"]).shape[1])
+
+
 def test_rows_outside_a_changed_block_read_and_rows_inside_it_are_refused(
     path: Path, written: hdmf_ai.ResultsTable
 ) -> None:

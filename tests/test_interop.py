@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import pytest
 from builders import CLASS_NAMES, full_table, source_table
@@ -18,6 +19,7 @@ from expected import METADATA, as_list, assert_table_matches
 from refenv import ReferenceEnvUnavailable, ensure_reference_venv, run_reference
 
 import hdmf_ai
+from hdmf_ai.io.policy import Setting
 
 pytestmark = pytest.mark.interop
 
@@ -143,6 +145,24 @@ def test_the_reference_reads_our_files(ref_python: Path, tmp_path: Path, backend
     # the reference's own defect: its generated class drops the provenance attributes on read
     assert table["metadata"] == dict.fromkeys(METADATA)
     assert table["builder_attributes"]["source_code"] == rt.source_code
+
+
+@pytest.mark.parametrize("backend", ["hdf5", "zarr"])
+def test_the_reference_reads_our_files_with_block_digests_past_64_kib(
+    ref_python: Path, tmp_path: Path, backend: str
+) -> None:
+    """A column of one-row chunks: its block digests (16 hex per chunk) outgrow HDF5's object header and are kept
+    in the 1.8 format's dense attribute storage, which the reference's HDF5 must read too."""
+    rt = table_the_reference_can_construct(5000)
+    path = hdmf_ai.write(rt, tmp_path / f"ours{SUFFIX[backend]}", storage={"loss": Setting(chunk_rows=1)})
+    report = read_with(ref_python, "read_with_reference.py", path)
+    assert report["open_error"] is None and report["read_error"] is None, report
+    [table] = report["results_tables"]
+    assert table["constructed"] and not table["column_errors"]
+    assert_columns_read_right(table, rt)
+    if backend == "hdf5":  # the case this test is for: kept outside the object header
+        with h5py.File(path) as f:
+            assert len(f["results/loss"].attrs["hdmf_ai_digest_blocks"]) > 2**16
 
 
 @pytest.mark.parametrize("backend", ["hdf5", "zarr"])

@@ -7,9 +7,9 @@ in the attribute ``hdmf_ai_digest``: text like ``"xxh3-128:<32 hex>"``, the XXH3
 of a header naming the value kind, the little-endian dtype and the shape of a row, then the rows in C
 order (numbers: their little-endian bytes; text: each value's UTF-8 bytes after its length), then the row
 count. An enum's codes fold in the digest of its elements, so that elements changed or swapped for another
-dataset are caught on the codes too. Numbers also get a digest per block of rows (about 1 MiB, a power of two
-rows, at most 2,048 blocks) in ``hdmf_ai_digest_blocks``, so that a slice read lazily can be checked by
-reading only the blocks it falls in (:func:`verify_rows`).
+dataset are caught on the codes too. Numbers also get a digest per block of rows (a stored chunk's rows, or
+about 1 MiB; at most 8,192 blocks) in ``hdmf_ai_digest_blocks``, so that a slice read lazily can be checked
+by reading only the blocks it falls in (:func:`verify_rows`).
 
 Digests are computed from the arrays handed to the backend where the writer has them (:func:`planned_values`,
 :class:`Streaming` for batches, in row order), and from the written file for the rest (:func:`missing_attributes`:
@@ -68,7 +68,10 @@ DIGEST_ATTRIBUTE = "hdmf_ai_digest"
 #: they sit in the global heap, which no checksum covers
 TEXT_ATTRIBUTE = "hdmf_ai_text_digest"
 BLOCKS_ATTRIBUTE = "hdmf_ai_digest_blocks"
-MAX_BLOCKS = 2048  # 32 KiB of text at most: HDF5 keeps attributes below 64 KiB in the object header
+#: block digests per dataset at most (128 KiB of text): one per stored chunk up to 8,192 chunks (1M rows of 100
+#: float32 in 64 KiB chunks), so that rows read at random decode only the chunks they fall in; beyond, a block
+#: spans 2, 4... chunks. Past 64 KiB HDF5 keeps the attribute in the dense storage of the 1.8 file format.
+MAX_BLOCKS = 8192
 _BLOCK_BYTES = 1 << 20
 _BLOCK_PREFIX = "xxh3-64:"
 _PREFIX = "xxh3-128:"

@@ -246,21 +246,33 @@ class GuardedArray:
 
     def _raw(self, lo: int, hi: int) -> np.ndarray:
         """Rows ``lo:hi`` from the backend, decoded, not yet checked."""
+        return self._raw_spans([(lo, hi)])[0]
 
-        def read() -> np.ndarray:
+    def _raw_spans(self, spans: list[tuple[int, int]]) -> list[np.ndarray]:
+        """Rows ``lo:hi`` for each ``(lo, hi)`` of ``spans`` from the backend, decoded, not yet checked."""
+        if not spans:
+            return []
+
+        def read() -> list[np.ndarray]:
             inner = self.dataset
-            fast = h5chunks.read_rows(inner, slice(lo, hi))  # its decoder refuses chunks marked unfiltered
+            fast = h5chunks.read_spans(inner, spans)  # its decoder refuses chunks marked unfiltered
             if fast is not None:
                 return fast
-            h5chunks.check_filter_masks(inner, lo, hi)  # HDF5 decodes: it would skip a filter marked skipped
-            return np.asarray(inner[lo:hi])
+            found = []
+            for lo, hi in spans:
+                h5chunks.check_filter_masks(inner, lo, hi)  # HDF5 decodes: it would skip a filter marked skipped
+                found.append(np.asarray(inner[lo:hi]))
+            return found
 
-        rows: np.ndarray = self._guard(f"rows {lo} to {hi}", read)
-        if rows.shape != (hi - lo, *self._shape[1:]):
-            raise ResultsFileError(
-                self.source, f"dataset '{self.name}' (rows {lo} to {hi}) read as shape {rows.shape}: it is damaged"
-            )
-        return rows
+        lo, hi = spans[0][0], spans[-1][1]
+        what = f"rows {lo} to {hi}" + (f" ({len(spans)} runs)" if len(spans) > 1 else "")
+        parts: list[np.ndarray] = self._guard(what, read)
+        for (lo, hi), rows in zip(spans, parts, strict=True):
+            if rows.shape != (hi - lo, *self._shape[1:]):
+                raise ResultsFileError(
+                    self.source, f"dataset '{self.name}' (rows {lo} to {hi}) read as shape {rows.shape}: it is damaged"
+                )
+        return parts
 
     def _everything(self) -> np.ndarray:
         """The whole dataset, checked (a scalar, text and other datasets without block digests)."""
@@ -323,36 +335,44 @@ class GuardedArray:
         self._checked = True
 
     def _checked_blocks(self, indices: list[int]) -> Iterator[tuple[int, np.ndarray]]:
-        """``(index, rows)`` of each block in ``indices`` (ascending), checked; consecutive blocks are read
-        together, up to :data:`RUN_BYTES` at a time (the backend decodes their chunks in parallel). The last
-        few blocks read are kept, and not read again."""
+        """``(index, rows)`` of each block in ``indices`` (ascending), checked. Consecutive blocks are read as
+        one run, and runs together up to :data:`RUN_BYTES` at a time: the backend decodes the chunks of all of
+        them in parallel (the blocks of rows picked at random are many short runs). The last few blocks read
+        are kept, and not read again."""
         assert self._blocks is not None
         size, n = self._blocks.rows_per_block, self._shape[0]
-        row_bytes = self._dtype.itemsize * int(np.prod(self._shape[1:], dtype=np.int64))
-        per_run = max(1, RUN_BYTES // max(1, size * row_bytes))
-        run: list[int] = []
-
-        def flush() -> Iterator[tuple[int, np.ndarray]]:
-            lo, hi = run[0] * size, min(n, (run[-1] + 1) * size)
-            rows = self._raw(lo, hi)
-            for k, index in enumerate(run):
-                yield index, self._check_block(index, rows[k * size : (k + 1) * size])
-            run.clear()
-
+        block_bytes = max(1, size * self._dtype.itemsize * int(np.prod(self._shape[1:], dtype=np.int64)))
+        per_batch = max(1, RUN_BYTES // block_bytes)
+        plan: list[tuple[int, np.ndarray] | list[int]] = []  # a kept block, or a run of blocks to read
         for index in indices:
             with self._lock:
                 kept = self._kept.get(index)
                 if kept is not None:
                     self._kept.move_to_end(index)
             if kept is not None:
-                yield from flush() if run else ()
-                yield index, kept
+                plan.append((index, kept))
+            elif plan and isinstance(plan[-1], list) and index == plan[-1][-1] + 1 and len(plan[-1]) < per_batch:
+                plan[-1].append(index)
+            else:
+                plan.append([index])
+        batch: list[tuple[int, np.ndarray] | list[int]] = []
+        blocks = 0  # blocks to read in the batch
+        for at, step in enumerate(plan):
+            batch.append(step)
+            blocks += len(step) if isinstance(step, list) else 0
+            following = plan[at + 1] if at + 1 < len(plan) else None
+            if isinstance(following, tuple) or (following is not None and blocks + len(following) <= per_batch):
                 continue
-            if run and (index != run[-1] + 1 or len(run) >= per_run):
-                yield from flush()
-            run.append(index)
-        if run:
-            yield from flush()
+            runs = [s for s in batch if isinstance(s, list)]
+            read = iter(self._raw_spans([(run[0] * size, min(n, (run[-1] + 1) * size)) for run in runs]))
+            for s in batch:
+                if isinstance(s, tuple):
+                    yield s
+                    continue
+                rows = next(read)
+                for k, index in enumerate(s):
+                    yield index, self._check_block(index, rows[k * size : (k + 1) * size])
+            batch, blocks = [], 0
 
     def _check_block(self, index: int, rows: np.ndarray) -> np.ndarray:
         assert self._blocks is not None

@@ -49,6 +49,7 @@ __all__ = [
     "pipeline",
     "planes_to_deflate",
     "read_rows",
+    "read_spans",
     "workers",
     "write_rows",
 ]
@@ -65,6 +66,8 @@ PROBE, STORE_ABOVE = 2048, 7.5
 
 # chunks in flight per worker: enough to keep every core busy, few enough to bound memory
 DEPTH = 4
+#: decoded bytes per task of a read (whole chunks): fewer, larger tasks than one per chunk
+TASK_BYTES = 1 << 20
 
 _pool: ThreadPoolExecutor | None = None
 _isal: Any = False  # not looked for yet
@@ -369,17 +372,7 @@ def read_rows(dataset: Any, rows: slice | np.ndarray) -> np.ndarray | None:
         start, stop, step = rows.indices(n)
         if step != 1:
             return None
-        stop = max(start, stop)
-        out = np.empty((stop - start, *found.row_shape), dtype=found.dtype)
-        spans = [(lo, max(lo, start), min(lo + unit, stop)) for lo in range(start // unit * unit, stop, unit)]
-
-        def fill(span: tuple[int, int, int]) -> None:
-            lo, first, last = span
-            out[first - start : last - start] = _chunk(dataset, found, lo, slice(first - lo, last - lo))
-
-        for _ in _ordered(fill, spans):
-            pass
-        return out
+        return _spans(dataset, found, [(start, stop)])[0]
     positions = np.asarray(rows, dtype=np.int64)
     out = np.empty((positions.size, *found.row_shape), dtype=found.dtype)
     if positions.size == 0:
@@ -402,6 +395,42 @@ def read_rows(dataset: Any, rows: slice | np.ndarray) -> np.ndarray | None:
     for _ in _ordered(pick, groups):
         pass
     return out
+
+
+def read_spans(dataset: Any, spans: list[tuple[int, int]]) -> list[np.ndarray] | None:
+    """Rows ``lo:hi`` of ``dataset`` for each ``(lo, hi)`` of ``spans``, the chunks of all of them decoded on the
+    pool together (the blocks of rows picked at random: one pass, not one per span). None as :func:`read_rows`.
+    """
+    if not isinstance(dataset, h5py.Dataset):
+        return None
+    found = pipeline(dataset)
+    if found is None:
+        return None
+    n = int(dataset.shape[0])
+    return _spans(dataset, found, [(min(max(lo, 0), n), min(max(hi, 0), n)) for lo, hi in spans])
+
+
+def _spans(dataset: h5py.Dataset, found: Pipeline, spans: list[tuple[int, int]]) -> list[np.ndarray]:
+    unit = found.chunk_rows
+    outs: list[np.ndarray] = []
+    pieces: list[tuple[np.ndarray, int, int, int, int]] = []  # (out, its first row, chunk start, first, last)
+    for start, stop in spans:
+        stop = max(start, stop)
+        out = np.empty((stop - start, *found.row_shape), dtype=found.dtype)
+        outs.append(out)
+        pieces += [
+            (out, start, lo, max(lo, start), min(lo + unit, stop)) for lo in range(start // unit * unit, stop, unit)
+        ]
+
+    def fill(some: list[tuple[np.ndarray, int, int, int, int]]) -> None:
+        for out, start, lo, first, last in some:
+            out[first - start : last - start] = _chunk(dataset, found, lo, slice(first - lo, last - lo))
+
+    # several chunks per task: a chunk decodes in ~0.1 ms, about what handing a task to a thread costs
+    per_task = max(1, TASK_BYTES // max(1, found.chunk_bytes))
+    for _ in _ordered(fill, [pieces[i : i + per_task] for i in range(0, len(pieces), per_task)]):
+        pass
+    return outs
 
 
 def _chunk(dataset: h5py.Dataset, found: Pipeline, lo: int, rows: slice | np.ndarray) -> np.ndarray:
