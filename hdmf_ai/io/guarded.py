@@ -41,6 +41,8 @@ __all__ = ["GuardedArray", "guard_tables", "load", "load_tables", "stored"]
 KEPT_BLOCKS = 4
 #: bytes of consecutive blocks read at once (their chunks decoded in parallel), at most
 RUN_BYTES = 64 * 2**20
+#: rows of several runs read from Zarr in one orthogonal selection, at most (its index: 8 bytes a row)
+_SELECTED_ROWS = 1 << 20
 #: rows per piece of a dataset without block digests, when checked whole
 _PIECE_ROWS = 1 << 16
 
@@ -258,6 +260,12 @@ class GuardedArray:
             fast = h5chunks.read_spans(inner, spans)  # its decoder refuses chunks marked unfiltered
             if fast is not None:
                 return fast
+            if len(spans) > 1 and _is_zarr_array(inner) and sum(hi - lo for lo, hi in spans) <= _SELECTED_ROWS:
+                # one selection: each shard's index read once, its chunks fetched and decoded together (one
+                # slice per span re-reads the shard index each time: 1,000 random rows of 1M x 100, 2x slower)
+                rows = np.concatenate([np.arange(lo, hi) for lo, hi in spans])
+                whole = np.asarray(inner.get_orthogonal_selection((rows,)))
+                return np.split(whole, np.cumsum([hi - lo for lo, hi in spans])[:-1])
             found = []
             for lo, hi in spans:
                 h5chunks.check_filter_masks(inner, lo, hi)  # HDF5 decodes: it would skip a filter marked skipped
@@ -425,6 +433,11 @@ class GuardedArray:
             where = groups[index]
             out[where] = rows[positions[where] - index * size]
         return out
+
+
+def _is_zarr_array(data: Any) -> bool:
+    zarr = sys.modules.get("zarr")  # loaded when a Zarr store was opened: never imported here for HDF5
+    return zarr is not None and isinstance(data, zarr.Array)
 
 
 def _attributes(array: Any, names: tuple[str, ...]) -> dict[str, Any]:
