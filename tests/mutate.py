@@ -105,7 +105,10 @@ MODULES = {
         one_backend=True,
     ),
     "hdmf_ai/io/policy.py": Selection(("tests/test_policy.py", "tests/test_checksums.py", "tests/test_layout.py")),
-    "hdmf_ai/io/safety.py": Selection(("tests/test_reliability.py", "tests/test_checksums.py")),
+    # the read path's defences: bombs, depth, budgets, links, chunk indexes (issues 17 and 18)
+    "hdmf_ai/io/safety.py": Selection(
+        ("tests/test_hostile.py", "tests/test_integrity.py", "tests/test_reliability.py", "tests/test_checksums.py")
+    ),
 }
 
 
