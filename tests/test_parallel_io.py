@@ -78,12 +78,24 @@ def flip(path: Path, offset: int) -> None:
     ],
     ids=["float32-2d", "odd-bytes", "zeros", "multiples-of-65535", "one-byte", "float64"],
 )
-def test_fletcher32_is_the_checksum_hdf5s_own_filter_stores(tmp_path: Path, data: np.ndarray) -> None:
+@pytest.mark.parametrize("implementation", ["numcodecs", "numpy"])
+def test_fletcher32_is_the_checksum_hdf5s_own_filter_stores(
+    tmp_path: Path, data: np.ndarray, implementation: str
+) -> None:
+    """Both sums: numcodecs' compiled one (used when installed) and the numpy one (without it), against HDF5's."""
+    checksum = h5chunks.fletcher32 if implementation == "numcodecs" else h5chunks.fletcher32_numpy
+    assert implementation != "numcodecs" or h5chunks._fletcher_codec() is not None, "numcodecs is a dependency"
     with h5py.File(tmp_path / "f.h5", "w") as f:
         f.create_dataset("x", data=data, chunks=data.shape, fletcher32=True)
     with h5py.File(tmp_path / "f.h5", "r") as f:
         _, stored = f["x"].id.read_direct_chunk((0,) * data.ndim)
-    assert h5chunks.fletcher32(stored[:-4]).to_bytes(4, "little") == stored[-4:]
+    assert checksum(stored[:-4]).to_bytes(4, "little") == stored[-4:]
+    assert checksum(memoryview(stored)[:-4]) == checksum(np.frombuffer(stored[:-4], dtype=np.uint8))
+
+
+def test_fletcher32_of_nothing_is_zero_in_both_implementations() -> None:
+    """numcodecs refuses an empty buffer: the numpy sum answers (HDF5 gives 0 for all-zero input, as for none)."""
+    assert h5chunks.fletcher32(b"") == h5chunks.fletcher32_numpy(b"") == 0
 
 
 def test_fletcher32_gives_the_same_sums_from_many_threads_at_once() -> None:

@@ -45,6 +45,7 @@ __all__ = [
     "check_filter_masks",
     "deflate",
     "fletcher32",
+    "fletcher32_numpy",
     "isal_zlib",
     "pipeline",
     "planes_to_deflate",
@@ -123,6 +124,33 @@ _weights = np.zeros(0, dtype=np.uint64)
 
 def fletcher32(data: bytes | memoryview | np.ndarray) -> int:
     """HDF5's Fletcher-32 of ``data`` (``H5_checksum_fletcher32``): sums mod 65535 of big-endian 16-bit words.
+
+    numcodecs' compiled Fletcher-32 (a port of HDF5's; zarr's dependency) where it is installed: 1.8x the speed
+    of :func:`fletcher32_numpy` on a 64 KiB chunk, which is what is left without it.
+    """
+    codec = _fletcher_codec()
+    if codec is None or not len(data):  # numcodecs' encoder refuses an empty buffer
+        return fletcher32_numpy(data)
+    return int.from_bytes(bytes(codec.encode(data)[-4:]), "little")
+
+
+_codec: Any = False
+
+
+def _fletcher_codec() -> Any:
+    global _codec
+    if _codec is False:
+        try:
+            from numcodecs import Fletcher32
+
+            _codec = Fletcher32()
+        except ImportError:  # pragma: no cover - zarr's dependency, so installed with hdmf-ai
+            _codec = None
+    return _codec
+
+
+def fletcher32_numpy(data: bytes | memoryview | np.ndarray) -> int:
+    """:func:`fletcher32` in numpy (no compiled code).
 
     HDF5 folds its sums to 16 bits as it goes, so a sum that is a non-zero multiple of 65535 ends as 0xFFFF,
     and only an all-zero input gives 0; the closed form below reproduces both.
@@ -344,12 +372,14 @@ def write_rows(dataset: h5py.Dataset, start: int, data: np.ndarray) -> bool:
     # character (the low bytes of floats are noise throughout), and judging each chunk costs more than deflate
     deflated = planes_to_deflate(found.shuffled(block(first)), found.planes) if found.level is not None else None
 
-    def encode(lo: int) -> tuple[int, bytes]:
-        return lo, found.encode(block(lo), deflated)
+    def encode(los: range) -> list[tuple[int, bytes]]:
+        return [(lo, found.encode(block(lo), deflated)) for lo in los]
 
     tail = (0,) * (dataset.ndim - 1)
-    for lo, stored in _ordered(encode, range(first, last, unit)):
-        dataset.id.write_direct_chunk((lo, *tail), stored, 0)
+    step = unit * max(1, TASK_BYTES // max(1, found.chunk_bytes))  # several chunks per task, as when reading
+    for encoded in _ordered(encode, (range(lo, min(lo + step, last), unit) for lo in range(first, last, step))):
+        for lo, stored in encoded:
+            dataset.id.write_direct_chunk((lo, *tail), stored, 0)
     return True
 
 
