@@ -9,7 +9,7 @@ resident size with the arrays loaded), and a chunk-shape sweep shows what the ch
 Output: a table of ratios to raw h5py (contiguous, uncompressed) on stdout, ``results/latest.json``, and
 ``results/latest.md`` (tables and the targets of the storage-policy issue, met or missed).
 
-Usage: ``python benchmarks/run.py [--quick] [--skip-reference] [--out DIR]``.
+Usage: ``python benchmarks/run.py [--quick] [--skip-reference] [--rounds N] [--out DIR]``.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class Case:
 
 
 # issue 11's table: N = 1M x 100; --all-presets adds the other cases and every preset (the storage-policy suite)
-FULL = (Case(1_000_000, 100, "peaked", 2),)
+FULL = (Case(1_000_000, 100, "peaked", 3),)  # 3 rounds: a first round can differ (allocator warm-up)
 ALL_CASES = (
     Case(10_000, 100, "peaked", 3),
     Case(1_000_000, 100, "peaked", 2),
@@ -394,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small cases only (under two minutes)")
     parser.add_argument("--skip-reference", action="store_true", help="do not build or run the reference venv")
     parser.add_argument("--no-sweep", action="store_true", help="skip the chunk-shape sweep")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds of every case (default: the case's own)")
     parser.add_argument("--all-presets", action="store_true", help="every preset and case (the storage suite)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="directory for latest.json/.md")
     parser.add_argument("--work", type=Path, default=REPO / ".cache" / "bench", help="scratch directory")
@@ -410,6 +411,8 @@ def main(argv: list[str] | None = None) -> int:
         log(f"the reference hdmf-ai 0.2.0 is not measured: {why}")
     started = time.perf_counter()
     cases = QUICK if args.quick else ALL_CASES if args.all_presets else FULL
+    if args.rounds is not None:
+        cases = tuple(Case(c.n, c.n_classes, c.kind, max(1, args.rounds)) for c in cases)
     report: dict[str, Any] = {
         "mode": "quick" if args.quick else "full",
         "machine": machine(),
