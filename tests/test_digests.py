@@ -431,17 +431,22 @@ def test_block_digests_follow_the_stored_chunks(path: Path) -> None:
     assert len(hexes) == 16 * -(-5000 // 300)
 
 
+def _loss_blocks(path: Path) -> str:
+    """The block digests recorded on results/loss, as written."""
+    root = _group(path)
+    try:
+        return str(root["results/loss"].attrs[digest.BLOCKS_ATTRIBUTE])
+    finally:
+        if isinstance(root, h5py.File):
+            root.close()
+
+
 def test_block_digests_past_64_kib_of_text_stay_one_per_chunk_and_catch_a_changed_value(path: Path) -> None:
     """Past 4,096 blocks the attribute outgrows HDF5's object header (dense attribute storage): still one block
     per chunk up to MAX_BLOCKS, so rows read at random decode only their own chunks, and still checked."""
     written = full_table(5000)
     hdmf_ai.write(written, path, storage={"loss": Setting(chunk_rows=1)})
-    root = _group(path)
-    try:
-        recorded = str(root["results/loss"].attrs[digest.BLOCKS_ATTRIBUTE])
-    finally:
-        if isinstance(root, h5py.File):
-            root.close()
+    recorded = _loss_blocks(path)
     size, hexes = recorded.split(":")[1:]
     assert (int(size), len(hexes)) == (1, 16 * 5000) and len(recorded) > 2**16
     assert_tables_equal(hdmf_ai.read(path), written)
@@ -460,12 +465,7 @@ def test_block_digests_past_their_most_span_several_chunks(path: Path) -> None:
     n = digest.MAX_BLOCKS + 100
     written = full_table(n)
     hdmf_ai.write(written, path, storage={"loss": Setting(chunk_rows=1)})
-    root = _group(path)
-    try:
-        recorded = str(root["results/loss"].attrs[digest.BLOCKS_ATTRIBUTE])
-    finally:
-        if isinstance(root, h5py.File):
-            root.close()
+    recorded = _loss_blocks(path)
     size, hexes = recorded.split(":")[1:]
     assert (int(size), len(hexes)) == (2, 16 * -(-n // 2))
     with hdmf_ai.open(path) as rt:
