@@ -18,7 +18,7 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
-from builders import full_table
+from builders import assert_tables_equal, full_table
 
 import hdmf_ai
 from hdmf_ai.io import h5chunks
@@ -335,3 +335,40 @@ def test_read_refuses_a_masked_chunk_of_a_column_hdf5_decodes(tmp_path: Path) ->
         dataset.id.write_direct_chunk((0,), stored, 1)
     with pytest.raises(hdmf_ai.ResultsFileError, match=r"results/loss.*filter mask 0x1 marks shuffle skipped"):
         hdmf_ai.read(path)
+
+
+# -- a process forked after the pool started (a DataLoader worker, multiprocessing's "fork") ----------------
+
+
+def _read_and_write_in_child(path: str, out: str) -> None:
+    """In the forked child: a read and a write that both need the chunk pool; the values are compared."""
+    with hdmf_ai.open(path) as rt:
+        rows = rt.column("predicted_probability").read(slice(0, len(rt)), progress=False)
+    table = full_table(len(rows))
+    np.testing.assert_array_equal(rows, np.asarray(table["predicted_probability"].data))
+    hdmf_ai.write(table, out)
+    np.testing.assert_array_equal(hdmf_ai.read(out)["predicted_probability"].data, rows)
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of fork:DeprecationWarning")
+def test_a_process_forked_after_reads_reads_and_writes_with_its_own_pool(tmp_path: Path) -> None:
+    """The parent's pool threads do not exist in a forked child: a pool that still thought they did queued
+    every chunk to nobody, and the child's first read hung for ever (found while mutation testing, whose
+    workers are forked)."""
+    import multiprocessing
+
+    path = hdmf_ai.write(full_table(3000), tmp_path / "parent.h5")
+    with hdmf_ai.open(path) as rt:  # the pool's threads start in this process
+        rt.column("predicted_probability").read(slice(0, 3000), progress=False)
+    assert h5chunks.workers() == 1 or h5chunks._pool is not None
+    child = multiprocessing.get_context("fork").Process(
+        target=_read_and_write_in_child, args=(str(path), str(tmp_path / "child.h5"))
+    )
+    child.start()
+    child.join(120)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        pytest.fail("the forked child's read or write hung (killed after 120 s)")
+    assert child.exitcode == 0
+    assert_tables_equal(hdmf_ai.read(tmp_path / "child.h5"), full_table(3000))

@@ -74,6 +74,17 @@ _pool: ThreadPoolExecutor | None = None
 _isal: Any = False  # not looked for yet
 
 
+def _forget_pool() -> None:
+    """In a child made by ``fork``: the parent's pool threads do not exist there, and a pool that still thinks
+    they do queues tasks nobody runs (a read hung for ever in a DataLoader worker). The child makes its own."""
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def isal_zlib() -> Any:
     """ISA-L's zlib module, or None without the ``isal`` package (then zlib, slower, still on every core)."""
     global _isal
