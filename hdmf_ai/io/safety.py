@@ -457,7 +457,8 @@ def _check_vlen_chunk(dataset: h5py.Dataset, offset: tuple[int, ...], end_of_fil
         return  # not the layout above (another address size): nothing to check it against
     elements = np.frombuffer(raw, dtype=_VLEN_ON_DISK)
     if elements.size and (
-        int(elements["length"].max()) > end_of_file or int(elements["collection"].max()) > end_of_file
+        # a length past the file's size, or a heap collection that starts at its end or past it
+        int(elements["length"].max()) > end_of_file or int(elements["collection"].max()) >= end_of_file
     ):
         raise ResultsFileError(
             source, f"dataset '{dataset.name}': an element of its chunk at {offset} claims more bytes than the file has"

@@ -1,0 +1,134 @@
+"""The read path's defences at their edges: the boundaries and messages ``make mutate`` found untested.
+
+Each test pins one behaviour of :mod:`hdmf_ai.io.safety` with values worked out by hand (a header of exactly
+the length it needs, a size one past what is allowed, a length the file can just hold), so that an off-by-one,
+a flipped comparison or a lost branch fails here rather than letting a damaged or hostile file through.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from numcodecs import Blosc, Zstd
+
+import hdmf_ai
+from hdmf_ai.io import safety
+
+ZSTD_MAGIC = struct.pack("<I", 0xFD2FB528)
+
+
+def blosc_header(size: int, frame: int) -> memoryview:
+    """The 16 bytes of a Blosc frame's header: version, flags, type size, then the three sizes."""
+    return memoryview(bytes([2, 1, 1, 4]) + struct.pack("<III", size, 4096, frame))
+
+
+# -- the header of an HDF5 Blosc or Zstd chunk (hdf5plugin's filters allocate what it declares) --------------
+
+
+def test_a_blosc_header_of_exactly_sixteen_bytes_is_read() -> None:
+    assert safety._declared_size_problem("blosc", blosc_header(4000, 100), 100, 4000) is None
+    short = safety._declared_size_problem("blosc", blosc_header(4000, 100)[:15], 100, 4000)
+    assert short == "a Blosc frame of 15 bytes, shorter than its header"
+
+
+def test_a_blosc_frame_as_long_as_its_chunk_is_read_and_one_byte_longer_is_refused() -> None:
+    assert safety._declared_size_problem("blosc", blosc_header(4000, 100), 100, 4000) is None
+    longer = safety._declared_size_problem("blosc", blosc_header(4000, 101), 100, 4000)
+    assert longer == "a Blosc frame that says it holds 101 bytes; the chunk has 100"
+
+
+def test_a_blosc_size_past_two_gib_is_read_unsigned_and_refused() -> None:
+    """Read as a signed number, 2**31 + 5 bytes would be negative and pass the bound."""
+    problem = safety._declared_size_problem("blosc", blosc_header(2**31 + 5, 100), 100, 4000)
+    assert problem == "blosc data that declares 2,147,483,653 bytes, past the 4,000 its chunk shape holds"
+
+
+def test_a_real_blosc_frame_is_read_and_a_bound_below_its_size_refuses_it() -> None:
+    frame = Blosc("zstd", 5, Blosc.SHUFFLE).encode(np.arange(1000, dtype=np.float32).tobytes())
+    head = memoryview(frame)[:64]
+    assert safety._declared_size_problem("blosc", head, len(frame), 4000) is None
+    assert "declares 4,000 bytes, past the 3,999" in str(safety._declared_size_problem("blosc", head, len(frame), 3999))
+
+
+def test_a_zstd_chunk_header_is_read_for_its_size() -> None:
+    frame = memoryview(Zstd(1).encode(np.zeros(1000, dtype=np.uint8).tobytes()))
+    assert safety._declared_size_problem("zstd", frame[:64], len(frame), 1000) is None
+    assert safety._declared_size_problem("zstd", frame[:64], len(frame), 999) == (
+        "zstd data that declares 1,000 bytes, past the 999 its chunk shape holds"
+    )
+
+
+def test_a_zstd_chunk_header_without_its_size_is_refused() -> None:
+    """Frame header descriptor 0: no content size, not a single segment (a window descriptor byte follows)."""
+    head = memoryview(ZSTD_MAGIC + bytes([0x00, 0x58]) + bytes(10))
+    assert safety._declared_size_problem("zstd", head, 16, 1000) == "a zstd frame that does not state its size"
+
+
+# -- variable-length elements (HDF5 allocates what each claims) ----------------------------------------------
+
+
+def _text_file(path: Path) -> tuple[int, int]:
+    """A chunked, unfiltered text dataset of 4 strings; (byte offset of its chunk, end of the file)."""
+    with h5py.File(path, "w", libver=("v108", "v108")) as f:
+        f.create_dataset("t", data=np.array(["ab", "cde", "f", "gh"], dtype=object), chunks=(4,),
+                         dtype=h5py.string_dtype(), maxshape=(None,))  # fmt: skip
+    with h5py.File(path, "r") as f:
+        info = f["t"].id.get_chunk_info(0)
+        assert info.size == 4 * 16, "4 elements of 16 bytes: length, heap collection, index"
+        return info.byte_offset, f.id.get_filesize()
+
+
+def _set_element(path: Path, at: int, element: int, field: str, value: int) -> None:
+    offset = {"length": 0, "collection": 4}[field]
+    pack = "<I" if field == "length" else "<Q"
+    data = bytearray(path.read_bytes())
+    struct.pack_into(pack, data, at + 16 * element + offset, value)
+    path.write_bytes(bytes(data))
+
+
+def _check(path: Path) -> None:
+    with h5py.File(path, "r") as f:
+        safety.check_chunk_index(f["t"], path)
+
+
+def test_a_text_element_claiming_more_bytes_than_the_file_has_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "t.h5"
+    at, end = _text_file(path)
+    _check(path)  # intact
+    _set_element(path, at, 2, "length", end + 1)  # its heap collection's address stays right
+    with pytest.raises(hdmf_ai.ResultsFileError, match="an element of its chunk at \\(0,\\) claims more bytes") as info:
+        _check(path)
+    assert str(path) in str(info.value), "the error names the file"
+
+
+def test_a_text_element_claiming_as_many_bytes_as_the_file_has_is_not_refused(tmp_path: Path) -> None:
+    path = tmp_path / "t.h5"
+    at, end = _text_file(path)
+    _set_element(path, at, 1, "length", end)
+    _check(path)
+
+
+@pytest.mark.parametrize("past", [0, 1])
+def test_a_text_element_whose_heap_collection_starts_at_the_end_of_the_file_or_past_it_is_refused(
+    tmp_path: Path, past: int
+) -> None:
+    path = tmp_path / "t.h5"
+    at, end = _text_file(path)
+    _set_element(path, at, 0, "collection", end + past)
+    with pytest.raises(hdmf_ai.ResultsFileError, match="claims more bytes than the file has"):
+        _check(path)
+
+
+# -- the read budget's message --------------------------------------------------------------------------------
+
+
+def test_the_read_budget_names_the_sizes_in_gib() -> None:
+    budget = safety.ReadBudget("f.h5", limit=2**30)
+    budget.charge(np.zeros((2**20,), dtype=np.uint8), "small")  # 1 MiB used
+    with pytest.raises(hdmf_ai.ResultsFileError) as info:
+        budget.charge(np.broadcast_to(np.zeros(1, dtype=np.float64), (3 * 2**27,)), "big")  # 3 GiB declared
+    assert "dataset 'big' declares shape (402653184,) (~3 GiB), more than the 0.999 GiB left" in str(info.value)
