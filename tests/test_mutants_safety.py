@@ -8,6 +8,7 @@ a flipped comparison or a lost branch fails here rather than letting a damaged o
 from __future__ import annotations
 
 import struct
+import zlib
 from pathlib import Path
 
 import h5py
@@ -132,3 +133,94 @@ def test_the_read_budget_names_the_sizes_in_gib() -> None:
     with pytest.raises(hdmf_ai.ResultsFileError) as info:
         budget.charge(np.broadcast_to(np.zeros(1, dtype=np.float64), (3 * 2**27,)), "big")  # 3 GiB declared
     assert "dataset 'big' declares shape (402653184,) (~3 GiB), more than the 0.999 GiB left" in str(info.value)
+
+
+# -- streams decoded to measure them (gzip, zlib, bz2, lzma): bounded, a MiB at a time --------------------------
+
+
+def test_streams_one_after_another_are_all_counted() -> None:
+    """The second stream takes the total past the bound, from exactly the bound."""
+    two = zlib.compress(bytes(1000)) + zlib.compress(bytes(10))
+    assert safety.decoded_size_problem("zlib", two, 1010) is None
+    assert safety.decoded_size_problem("zlib", two, 1000) == (
+        "zlib data that decodes to 1,010 bytes or more, past the 1,000 its chunk shape allows"
+    )
+
+
+def test_a_stream_one_byte_past_a_mib_is_refused_at_a_bound_of_a_mib() -> None:
+    """Decoded a MiB at a time: the slice that reaches the bound exactly must not end the count."""
+    stream = zlib.compress(bytes(2**20 + 1))
+    assert safety.decoded_size_problem("zlib", stream, 2**20 + 1) is None
+    problem = safety.decoded_size_problem("zlib", stream, 2**20)
+    assert problem is not None and problem.startswith("zlib data that decodes to 1,048,577 bytes or more")
+
+
+def test_a_truncated_stream_is_measured_by_what_it_decodes_to() -> None:
+    """Its size is what it holds (the codec then refuses it when it decodes); no error, no other stream read."""
+    stream = zlib.compress(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    assert safety.decoded_size_problem("zlib", stream[: len(stream) // 2], 5000) is None
+
+
+def test_a_bomb_is_measured_without_holding_what_it_decodes_to() -> None:
+    """256 MiB of zeros in a 255 KiB stream: measured a MiB at a time up to the bound, never held whole."""
+    import tracemalloc
+
+    bomb = zlib.compress(bytes(256 * 2**20), 1)
+    tracemalloc.start()
+    try:
+        problem = safety.decoded_size_problem("zlib", bomb, 2**20)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert problem is not None and "past the 1,048,576 its chunk shape allows" in problem
+    assert peak < 8 * 2**20, f"{peak:,} bytes held while measuring"
+
+
+# -- the chunk index (HDF5 trusts it) --------------------------------------------------------------------------
+
+
+def _chunked(path: Path) -> int:
+    """A dataset of 3 unfiltered chunks of 400 bytes, the last written last: it ends where the file ends."""
+    with h5py.File(path, "w", libver=("v108", "v108")) as f:
+        f.create_dataset("x", shape=(300,), chunks=(100,), dtype="<u4")[:] = np.arange(300, dtype="<u4")
+    with h5py.File(path, "r") as f:
+        last = f["x"].id.get_chunk_info(2)
+        assert last.byte_offset + last.size == f.id.get_filesize(), "the last chunk should end the file"
+        return int(last.byte_offset)
+
+
+def _check_all(path: Path) -> None:
+    with h5py.File(path, "r") as f:
+        for name in f:
+            safety.check_chunk_index(f[name], path)
+
+
+def test_a_chunk_that_ends_where_the_file_ends_passes(tmp_path: Path) -> None:
+    path = tmp_path / "c.h5"
+    _chunked(path)
+    _check_all(path)
+
+
+def test_datasets_without_chunks_have_no_chunk_index_to_check(tmp_path: Path) -> None:
+    path = tmp_path / "plain.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("contiguous", data=np.arange(10))
+        f.create_dataset("scalar", data=3.0)
+        f.create_dataset("empty", shape=(0,), dtype="f4")
+    _check_all(path)
+
+
+def test_a_chunk_index_entry_that_runs_past_the_end_of_the_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.h5"
+    last = _chunked(path)
+    data = bytearray(path.read_bytes())
+    key = struct.pack("<IIQQ", 400, 0, 200, 0)  # the v1 B-tree key of the last chunk: size, filter mask, offset
+    assert data.count(key) == 1
+    at = data.index(key)
+    end = len(data)
+    struct.pack_into("<I", data, at, end - last + 10)  # 10 bytes past the end; its start still inside
+    path.write_bytes(bytes(data))
+    with pytest.raises(hdmf_ai.ResultsFileError) as info:
+        _check_all(path)
+    message = f"a chunk of {end - last + 10} bytes at byte {last}, past the end of the file"
+    assert f"dataset '/x': its chunk index is damaged: {message}" in str(info.value)
