@@ -182,7 +182,9 @@ def test_a_bomb_is_measured_without_holding_what_it_decodes_to() -> None:
 def _chunked(path: Path) -> int:
     """A dataset of 3 unfiltered chunks of 400 bytes, the last written last: it ends where the file ends."""
     with h5py.File(path, "w", libver=("v108", "v108")) as f:
-        f.create_dataset("x", shape=(300,), chunks=(100,), dtype="<u4")[:] = np.arange(300, dtype="<u4")
+        f.create_dataset("x", shape=(300,), chunks=(100,), maxshape=(None,), dtype="<u4")[:] = np.arange(
+            300, dtype="<u4"
+        )
     with h5py.File(path, "r") as f:
         last = f["x"].id.get_chunk_info(2)
         assert last.byte_offset + last.size == f.id.get_filesize(), "the last chunk should end the file"
@@ -224,3 +226,66 @@ def test_a_chunk_index_entry_that_runs_past_the_end_of_the_file_is_refused(tmp_p
         _check_all(path)
     message = f"a chunk of {end - last + 10} bytes at byte {last}, past the end of the file"
     assert f"dataset '/x': its chunk index is damaged: {message}" in str(info.value)
+
+
+def _edit_key(path: Path, chunk: int, *, size: int = 400, offset: int | None = None) -> None:
+    """The v1 B-tree key of the chunk at row ``chunk`` of _chunked's dataset, with another size or offset."""
+    data = bytearray(path.read_bytes())
+    key = struct.pack("<IIQQ", 400, 0, chunk, 0)
+    assert data.count(key) == 1
+    data[data.index(key) : data.index(key) + len(key)] = struct.pack(
+        "<IIQQ", size, 0, chunk if offset is None else offset, 0
+    )
+    path.write_bytes(bytes(data))
+
+
+def _refusal(path: Path) -> str:
+    with pytest.raises(hdmf_ai.ResultsFileError) as info:
+        _check_all(path)
+    message = str(info.value)
+    assert str(path) in message, "the error names the file"
+    return message
+
+
+def test_an_unfiltered_chunk_of_another_size_than_a_chunk_holds_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.h5"
+    _chunked(path)
+    _edit_key(path, 100, size=396)
+    assert "dataset '/x': its chunk index is damaged: the chunk at (100,): " in _refusal(path)
+
+
+@pytest.mark.parametrize(
+    ("offset", "refused_as"),
+    [
+        (300, "its chunk index is damaged: a chunk at (300,) that chunks of (100,) in a shape of (300,) cannot have"),
+        (100, "its chunk index is damaged: a chunk at (100,) that chunks of (100,) in a shape of (300,) cannot have"),
+        (150, "its chunk index cannot be read: "),  # off the grid: HDF5's own walk stops there
+    ],
+    ids=["at-the-end-of-the-shape", "twice-at-one-offset", "off-the-grid"],
+)
+def test_a_chunk_at_an_offset_no_chunk_can_have_is_refused(tmp_path: Path, offset: int, refused_as: str) -> None:
+    path = tmp_path / "c.h5"
+    _chunked(path)
+    _edit_key(path, 200, offset=offset)
+    assert f"dataset '/x': {refused_as}" in _refusal(path)
+
+
+def test_a_shape_that_needs_chunks_never_stored_is_refused_naming_how_many(tmp_path: Path) -> None:
+    path = tmp_path / "c.h5"
+    _chunked(path)
+    with h5py.File(path, "r+") as f:
+        f["x"].resize((450,))  # rows 300-449 need 2 more chunks; none is written
+    message = _refusal(path)
+    assert "dataset '/x': 2 of the 5 chunks its shape (450,) needs are not stored (a shape larger than what was " in (
+        message
+    )
+
+
+def test_a_chunk_index_that_cannot_be_walked_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.h5"
+    _chunked(path)
+    data = bytearray(path.read_bytes())
+    assert data.count(b"TREE") == 1, "one B-tree node: the chunk index"
+    data[data.index(b"TREE")] = ord("X")
+    path.write_bytes(bytes(data))
+    assert "dataset '/x': its chunk index cannot be read: " in _refusal(path)
