@@ -289,3 +289,50 @@ def test_a_chunk_index_that_cannot_be_walked_is_refused(tmp_path: Path) -> None:
     data[data.index(b"TREE")] = ord("X")
     path.write_bytes(bytes(data))
     assert "dataset '/x': its chunk index cannot be read: " in _refusal(path)
+
+
+# -- chains of filters whose decoded size a chunk's header cannot bound ------------------------------------------
+
+BLOSC, ZSTD = 32001, 32015
+
+
+def _filtered(path: Path, filters: list[int]) -> None:
+    """An empty chunked dataset with ``filters`` in that order (only its pipeline is checked)."""
+    import hdf5plugin  # noqa: F401  (registers the Blosc and Zstd filters)
+
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_chunk((100,))
+    for fid in filters:
+        dcpl.set_filter(fid, h5py.h5z.FLAG_OPTIONAL, () if fid != h5py.h5z.FILTER_DEFLATE else (1,))
+    with h5py.File(path, "w") as f:
+        space = h5py.h5s.create_simple((0,), (h5py.h5s.UNLIMITED,))
+        h5py.h5d.create(f.id, b"x", h5py.h5t.NATIVE_FLOAT, space, dcpl=dcpl)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        [BLOSC, ZSTD],  # two compressors
+        [BLOSC, h5py.h5z.FILTER_SHUFFLE],  # a shuffle after the compressor
+        [h5py.h5z.FILTER_DEFLATE, BLOSC],  # a compressor before the compressor
+    ],
+    ids=["blosc-then-zstd", "blosc-then-shuffle", "deflate-then-blosc"],
+)
+def test_a_chain_of_filters_whose_output_a_header_cannot_bound_is_refused(tmp_path: Path, filters: list[int]) -> None:
+    _filtered(tmp_path / "f.h5", filters)
+    with h5py.File(tmp_path / "f.h5", "r") as f:
+        problems = safety.chunk_bomb_problems(f["x"].id, "/x")
+    assert problems == [f"dataset '/x': a chain of filters {filters} whose decoded size cannot be bounded; refused"]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [[BLOSC], [h5py.h5z.FILTER_SHUFFLE, BLOSC], [h5py.h5z.FILTER_SHUFFLE, ZSTD, h5py.h5z.FILTER_FLETCHER32]],
+    ids=["blosc", "shuffle-then-blosc", "shuffle-zstd-fletcher32"],
+)
+def test_a_compressor_last_after_shuffles_and_before_a_checksum_is_checked_chunk_by_chunk(
+    tmp_path: Path, filters: list[int]
+) -> None:
+    _filtered(tmp_path / "f.h5", filters)
+    with h5py.File(tmp_path / "f.h5", "r") as f:
+        assert safety.chunk_bomb_problems(f["x"].id, "/x") == []  # its creation properties looked up here
