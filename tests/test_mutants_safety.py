@@ -336,3 +336,48 @@ def test_a_compressor_last_after_shuffles_and_before_a_checksum_is_checked_chunk
     _filtered(tmp_path / "f.h5", filters)
     with h5py.File(tmp_path / "f.h5", "r") as f:
         assert safety.chunk_bomb_problems(f["x"].id, "/x") == []  # its creation properties looked up here
+
+
+# -- the walk of an HDF5 file on every open -------------------------------------------------------------------
+
+
+def _small_tree(path: Path) -> int:
+    """A root, a group and a dataset in the 1.8 format (checksummed object headers); the dataset's header."""
+    with h5py.File(path, "w", libver=("v108", "v108")) as f:
+        f.create_group("g").create_dataset("d", data=np.arange(5))
+    data = path.read_bytes()
+    headers = [i for i in range(len(data)) if data.startswith(b"OHDR", i)]
+    assert len(headers) == 3, "the root's, the group's and the dataset's object headers"
+    return headers[-1]
+
+
+def _walk(path: Path) -> set[int]:
+    with h5py.File(path, "r") as f:
+        return safety.check_hdf5(f, path)
+
+
+def test_an_object_header_that_cannot_be_read_stops_the_walk_with_a_typed_error(tmp_path: Path) -> None:
+    path = tmp_path / "t.h5"
+    header = _small_tree(path)
+    assert _walk(path) == set()
+    data = bytearray(path.read_bytes())
+    data[header + 8] ^= 0xFF  # inside the dataset's header: its checksum no longer matches
+    path.write_bytes(bytes(data))
+    with pytest.raises(hdmf_ai.ResultsFileError, match="its object tree cannot be walked: ") as info:
+        _walk(path)
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(("limit", "refused"), [(2, False), (1, True)])
+def test_the_object_limit_counts_every_object_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int, refused: bool
+) -> None:
+    """Two objects below the root (the group and its dataset): a limit of 2 lets the file through, 1 does not."""
+    path = tmp_path / "t.h5"
+    _small_tree(path)
+    monkeypatch.setenv(safety.MAX_OBJECTS_ENV, str(limit))
+    if not refused:
+        assert _walk(path) == set()
+        return
+    with pytest.raises(hdmf_ai.ResultsFileError, match="holds more than 1 objects \\(at '/g/d'\\); refused"):
+        _walk(path)
