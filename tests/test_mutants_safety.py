@@ -381,3 +381,27 @@ def test_the_object_limit_counts_every_object_once(
         return
     with pytest.raises(hdmf_ai.ResultsFileError, match="holds more than 1 objects \\(at '/g/d'\\); refused"):
         _walk(path)
+
+
+@pytest.mark.parametrize(("name", "shown"), [(b"ext", "ext"), (b"ext\xfe", "ext\ufffd")], ids=["utf-8", "not-utf-8"])
+def test_an_external_link_is_refused_naming_the_file_and_the_object_it_points_at(
+    tmp_path: Path, name: bytes, shown: str
+) -> None:
+    path = tmp_path / "t.h5"
+    with h5py.File(path, "w", libver=("v108", "v108")) as f:
+        f[name] = h5py.ExternalLink("other.h5", "/target")
+    with pytest.raises(hdmf_ai.ResultsFileError) as info:
+        _walk(path)
+    assert str(info.value) == f"{path}: object '/{shown}' is an external link to other.h5:/target; refused"
+
+
+def test_an_object_name_that_is_not_utf_8_is_shown_replaced_in_the_object_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "t.h5"
+    with h5py.File(path, "w", libver=("v108", "v108")) as f:
+        f[b"a"] = np.arange(3)
+        f[b"\xffb"] = np.arange(3)
+    monkeypatch.setenv(safety.MAX_OBJECTS_ENV, "1")
+    with pytest.raises(hdmf_ai.ResultsFileError, match="holds more than 1 objects \\(at '/\ufffdb'\\); refused"):
+        _walk(path)

@@ -316,8 +316,9 @@ def check_hdf5(file: h5py.File, source: object) -> set[int]:
                 problems.append(counted)
                 return counted
             if info.type == h5py.h5l.TYPE_EXTERNAL:
-                link = file.get(name.decode(errors="replace"), getlink=True)
-                where = f"{getattr(link, 'filename', '?')}:{getattr(link, 'path', '?')}"
+                # by its stored name: a name that is not UTF-8 is not found again by its decoded text
+                target, path = file.id.links.get_val(name)
+                where = f"{target.decode(errors='replace')}:{path.decode(errors='replace')}"
                 problems.append(f"object '/{name.decode(errors='replace')}' is an external link to {where}; refused")
             elif info.type == h5py.h5l.TYPE_HARD:
                 obj = h5py.h5o.open(file.id, name)
