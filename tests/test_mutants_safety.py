@@ -405,3 +405,55 @@ def test_an_object_name_that_is_not_utf_8_is_shown_replaced_in_the_object_limit(
     monkeypatch.setenv(safety.MAX_OBJECTS_ENV, "1")
     with pytest.raises(hdmf_ai.ResultsFileError, match="holds more than 1 objects \\(at '/\ufffdb'\\); refused"):
         _walk(path)
+
+
+# -- the first chunk of every dataset, checked on every open (hdmf reads a column's first value) -------------------
+
+
+def _first_chunk_edited(path: Path, *, rows: int, chunk: int, gzip: bool, size: int | None = None) -> tuple[int, int]:
+    """A dataset "x" whose first chunk's recorded size is ``size`` (default: one byte short of what is stored);
+    (its byte offset, the recorded size)."""
+    with h5py.File(path, "w", libver=("v108", "v108")) as f:
+        f.create_dataset("empty", shape=(0,), chunks=(10,), maxshape=(None,), dtype="<u4")
+        f.create_dataset("x", shape=(rows,), chunks=(chunk,), maxshape=(None,), dtype="<u4",
+                         compression="gzip" if gzip else None)[:] = np.arange(rows, dtype="<u4") + 7  # fmt: skip
+    with h5py.File(path, "r") as f:
+        info = f["x"].id.get_chunk_info(0)
+    data = bytearray(path.read_bytes())
+    assert data.count(b"TREE") == 1, "one B-tree node: x's chunk index ('empty' has none)"
+    key = data.index(b"TREE") + 24  # after the node's signature, type, level, entry count and two siblings
+    assert struct.unpack_from("<IIQQ", data, key) == (info.size, 0, 0, 0), "the first key: the chunk at row 0"
+    new_size = info.size - 1 if size is None else size
+    struct.pack_into("<I", data, key, new_size)
+    path.write_bytes(bytes(data))
+    return info.byte_offset, new_size
+
+
+@pytest.mark.parametrize(("rows", "chunk"), [(300, 100), (1, 1), (3, 1)], ids=["3-chunks", "one-row", "rows-of-one"])
+def test_a_first_chunk_of_a_size_no_chunk_has_is_refused_when_the_file_is_walked(
+    tmp_path: Path, rows: int, chunk: int
+) -> None:
+    path = tmp_path / "f.h5"
+    _first_chunk_edited(path, rows=rows, chunk=chunk, gzip=False)
+    with pytest.raises(hdmf_ai.ResultsFileError, match=r"dataset '/x', its first chunk: .*; refused") as info:
+        _walk(path)
+    assert str(path) in str(info.value)
+
+
+def test_a_first_chunk_recorded_past_the_end_of_the_file_is_refused_when_the_file_is_walked(tmp_path: Path) -> None:
+    path = tmp_path / "f.h5"
+    offset, size = _first_chunk_edited(path, rows=300, chunk=100, gzip=True, size=10**6)
+    end = path.stat().st_size
+    assert offset + size > end
+    message = (
+        f"dataset '/x', its first chunk: its chunk index puts {size} bytes at byte {offset}, past the end of the file"
+    )
+    with pytest.raises(hdmf_ai.ResultsFileError, match="refused") as info:
+        _walk(path)
+    assert message in str(info.value)
+
+
+def test_empty_chunked_datasets_and_a_filtered_first_chunk_of_any_size_pass_the_walk(tmp_path: Path) -> None:
+    path = tmp_path / "f.h5"
+    _first_chunk_edited(path, rows=300, chunk=100, gzip=True, size=None)  # a filtered chunk may be any size >= 1
+    assert _walk(path) == set()
