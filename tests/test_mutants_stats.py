@@ -127,3 +127,39 @@ def test_fisher_exact_is_at_most_one_where_every_table_counts(table: list[list[i
     got = stats.fisher_exact(np.array(table))
     assert got <= 1.0
     assert got == pytest.approx(scipy.stats.fisher_exact(table).pvalue, rel=1e-12)
+
+
+def test_delong_influence_matches_a_brute_force_count_and_is_zero_without_enough_samples() -> None:
+    """V10 (negatives below each positive) and V01 (positives above each negative), ties counting 1/2, counted
+    pair by pair: the influence is (V - AUC) / sqrt(count (count - 1)) for each class."""
+    rng = np.random.default_rng(5)
+    positive = np.array([1, 0, 1, 1, 0, 0, 1, 0, 0])
+    scores = np.round(rng.normal(size=positive.size) + positive, 1)
+    scores[1] = scores[0]  # a tie across the classes
+    got = stats.delong_components(scores, positive)
+    pos, neg = scores[positive == 1], scores[positive == 0]
+    m, n = pos.size, neg.size
+    above = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
+    auc = above.mean()
+    assert got.auc == pytest.approx(auc) == pytest.approx(roc_auc_score(positive, scores))
+    np.testing.assert_allclose(got.influence[positive == 1], (above.mean(axis=1) - auc) / math.sqrt(m * (m - 1)))
+    np.testing.assert_allclose(got.influence[positive == 0], (above.mean(axis=0) - auc) / math.sqrt(n * (n - 1)))
+    few = stats.delong_components(scores[:3], positive[:3])
+    assert math.isnan(few.auc) and np.array_equal(few.influence, np.zeros(3))
+
+
+def test_the_proportion_interval_by_default_is_wilsons_at_95_percent() -> None:
+    k, n = np.array([3, 9]), np.array([10, 20])
+    lower, upper = stats.proportion_interval(k, n)
+    want_lower, want_upper = proportion_confint(k, n, alpha=0.05, method="wilson")
+    np.testing.assert_allclose(lower, want_lower, rtol=1e-9)
+    np.testing.assert_allclose(upper, want_upper, rtol=1e-9)
+
+
+@pytest.mark.parametrize(("only_a", "only_b"), [(3, 3), (0, 1), (4, 9)])
+def test_mcnemar_exact_and_mid_p_values_match_the_binomial_and_stay_at_most_one(only_a: int, only_b: int) -> None:
+    n, low = only_a + only_b, min(only_a, only_b)
+    exact, mid = stats.mcnemar(only_a, only_b)
+    tail, point = scipy.stats.binom.cdf(low, n, 0.5), scipy.stats.binom.pmf(low, n, 0.5)
+    assert exact == pytest.approx(min(1.0, 2 * tail)) and exact <= 1.0
+    assert mid == pytest.approx(min(1.0, 2 * tail - point)) and mid <= 1.0
