@@ -457,3 +457,41 @@ def test_empty_chunked_datasets_and_a_filtered_first_chunk_of_any_size_pass_the_
     path = tmp_path / "f.h5"
     _first_chunk_edited(path, rows=300, chunk=100, gzip=True, size=None)  # a filtered chunk may be any size >= 1
     assert _walk(path) == set()
+
+
+# -- zstd frame headers, every layout the format allows (RFC 8878, 3.1.1.1) ------------------------------------
+
+
+@pytest.mark.parametrize("dictionary", [0, 1, 2, 3])
+@pytest.mark.parametrize("single", [0, 1])
+@pytest.mark.parametrize("size_field", [0, 1, 2, 3])
+def test_a_zstd_frame_header_gives_its_content_size_in_every_layout(
+    dictionary: int, single: int, size_field: int
+) -> None:
+    """Descriptor: size field flag (2 bits), single segment (1), checksum (1), dictionary id flag (2). Then a
+    window byte unless single segment, a dictionary id of 0, 1, 2 or 4 bytes, a content size of (1 if single
+    else 0), 2 (+256), 4 or 8 bytes."""
+    size_bytes = (single, 2, 4, 8)[size_field]
+    content = 300_000 if size_bytes >= 4 else 200 if size_bytes == 1 else 700
+    stored = content - 256 if size_bytes == 2 else content
+    header = (
+        ZSTD_MAGIC
+        + bytes([size_field << 6 | single << 5 | dictionary])
+        + (b"" if single else b"\x58")
+        + bytes(range(1, 1 + (0, 1, 2, 4)[dictionary]))
+        + (stored.to_bytes(size_bytes, "little") if size_bytes else b"")
+    )
+    for raw in (header + bytes(8), header):  # blocks follow, or the header ends the bytes given
+        size, length = safety._zstd_header(memoryview(raw))
+        assert (size, length) == (content if size_bytes else None, len(header))
+    if size_bytes and len(header) > 6:  # its size field cut short: no size to trust
+        assert safety._zstd_header(memoryview(header[:-1])) == (None, len(header))
+    elif size_bytes:  # 5 bytes: less than the shortest frame header
+        with pytest.raises(ValueError, match=r"^not a zstd frame$"):
+            safety._zstd_header(memoryview(header[:-1]))
+
+
+@pytest.mark.parametrize("raw", [b"\x28\xb5\x2f", b"\x28\xb5\x2f\xfd\x20", b"\x29\xb5\x2f\xfd\x20\x10\x00"])
+def test_what_is_not_a_whole_zstd_frame_header_is_refused(raw: bytes) -> None:
+    with pytest.raises(ValueError, match=r"^not a zstd frame$"):
+        safety._zstd_header(memoryview(raw))
