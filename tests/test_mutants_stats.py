@@ -163,3 +163,30 @@ def test_mcnemar_exact_and_mid_p_values_match_the_binomial_and_stay_at_most_one(
     tail, point = scipy.stats.binom.cdf(low, n, 0.5), scipy.stats.binom.pmf(low, n, 0.5)
     assert exact == pytest.approx(min(1.0, 2 * tail)) and exact <= 1.0
     assert mid == pytest.approx(min(1.0, 2 * tail - point)) and mid <= 1.0
+
+
+@pytest.mark.parametrize("confidence", [0.0, 1.0, 1.5, -0.2])
+def test_a_confidence_outside_0_and_1_is_refused(confidence: float) -> None:
+    for interval in (stats.wilson_interval, stats.clopper_pearson_interval):
+        with pytest.raises(ValueError, match=f"confidence must lie between 0 and 1; got {confidence}"):
+            interval(np.array([3]), np.array([10]), confidence=confidence)
+
+
+@pytest.mark.parametrize(
+    ("p", "want"), [(0.0, -math.inf), (1.0, math.inf), (0.975, 1.959963984540054), (1.5, math.nan), (-0.1, math.nan)]
+)
+def test_the_normal_quantile_at_and_past_its_ends(p: float, want: float) -> None:
+    got = stats.normal_quantile(p)
+    assert (math.isnan(got) and math.isnan(want)) or got == pytest.approx(want, rel=1e-12)
+    if 0 < p < 1:
+        assert got == pytest.approx(scipy.stats.norm.ppf(p), rel=1e-12)
+
+
+def test_the_wilson_interval_stays_inside_0_and_1_at_0_and_n_successes() -> None:
+    n = np.arange(1, 200)
+    for k in (np.zeros_like(n), n):
+        lower, upper = stats.wilson_interval(k, n)
+        want_lower, want_upper = proportion_confint(k, n, alpha=0.05, method="wilson")
+        np.testing.assert_allclose(lower, want_lower, rtol=1e-9, atol=1e-15)
+        np.testing.assert_allclose(upper, want_upper, rtol=1e-9, atol=1e-15)
+        assert lower.min() >= 0.0 and upper.max() <= 1.0
