@@ -78,7 +78,13 @@ class Selection:
 MODULES = {
     # the module grew with issues 12-16 (DeLong, McNemar, Cochran's Q, Clopper-Pearson...): their tests too
     "hdmf_ai/analysis/stats.py": Selection(
-        ("tests/test_analysis.py", "tests/test_compare.py", "tests/test_slices.py", "tests/test_evaluation.py")
+        (
+            "tests/test_mutants_stats.py",
+            "tests/test_analysis.py",
+            "tests/test_compare.py",
+            "tests/test_slices.py",
+            "tests/test_evaluation.py",
+        )
     ),
     "hdmf_ai/checks.py": Selection(
         ("tests/test_mutants_checks.py", "tests/test_errors.py", "tests/test_missing_values.py"),
@@ -107,7 +113,13 @@ MODULES = {
     "hdmf_ai/io/policy.py": Selection(("tests/test_policy.py", "tests/test_checksums.py", "tests/test_layout.py")),
     # the read path's defences: bombs, depth, budgets, links, chunk indexes (issues 17 and 18)
     "hdmf_ai/io/safety.py": Selection(
-        ("tests/test_hostile.py", "tests/test_integrity.py", "tests/test_reliability.py", "tests/test_checksums.py")
+        (
+            "tests/test_mutants_safety.py",
+            "tests/test_hostile.py",
+            "tests/test_integrity.py",
+            "tests/test_reliability.py",
+            "tests/test_checksums.py",
+        )
     ),
 }
 
