@@ -483,3 +483,11 @@ def test_a_signed_column_refuses_uint64_values_beyond_int64_naming_the_column() 
     # within range, uint64 values are kept exactly
     rt2 = hdmf_ai.ResultsTable()
     np.testing.assert_array_equal(rt2.add_cluster_label(np.array([0, 5], dtype=np.uint64)).data, [0, 5])
+
+
+def test_signed_integers_take_uint64_values_up_to_the_int64_maximum_and_name_the_first_past_it() -> None:
+    top = np.iinfo(np.int64).max
+    kept = checks.as_integers("x", np.array([top, 0], dtype=np.uint64), signed=True)
+    assert kept.dtype.kind == "i" and int(kept[0]) == top
+    err = error(checks.as_integers, "x", np.array([top + 1, 0], dtype=np.uint64), signed=True)
+    assert (err.column, err.expected, err.given) == ("x", "integers within the int64 range", f"the value {top + 1}")
