@@ -185,8 +185,8 @@ NOTES = {
         "cluster label >= 2**63 reaches it, a bug reported (it should be a ColumnError), not pinned by a test."
     ),
     "hdmf_ai/coercion.py": (
-        "measured again after the fork fix (1,123 mutants now: the module grew with the attribution and evaluation "
-        "rules): 90%, 107 survivors, not yet classified one by one. The run described next classified 91: "
+        "measured again after the fork fix (1,123 mutants now: the module has grown since "
+        "its last run): 90%, 107 survivors, not yet classified one by one. The run described next classified 91: "
         "first run 86% (580 of 671, 712 s, before the last section of tests/test_mutants_coercion.py); its 91 "
         "survivors classified one by one: 66 were real gaps, nearly all an error naming another column than the "
         "rule's (each rule's inner checks were called with a mutated column name), plus n_splits=1 refused, a "
