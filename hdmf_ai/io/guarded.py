@@ -365,22 +365,27 @@ class GuardedArray:
                 plan.append([index])
         batch: list[tuple[int, np.ndarray] | list[int]] = []
         blocks = 0  # blocks to read in the batch
-        for at, step in enumerate(plan):
+        for step in plan:
+            if isinstance(step, list) and blocks and blocks + len(step) > per_batch:
+                yield from self._read_batch(batch, size, n)
+                batch, blocks = [], 0
             batch.append(step)
             blocks += len(step) if isinstance(step, list) else 0
-            following = plan[at + 1] if at + 1 < len(plan) else None
-            if isinstance(following, tuple) or (following is not None and blocks + len(following) <= per_batch):
+        yield from self._read_batch(batch, size, n)
+
+    def _read_batch(
+        self, batch: list[tuple[int, np.ndarray] | list[int]], size: int, n: int
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """The steps of ``batch`` in order: kept blocks as they are, runs read in one backend call and checked."""
+        runs = [step for step in batch if isinstance(step, list)]
+        read = iter(self._raw_spans([(run[0] * size, min(n, (run[-1] + 1) * size)) for run in runs]))
+        for step in batch:
+            if isinstance(step, tuple):
+                yield step
                 continue
-            runs = [s for s in batch if isinstance(s, list)]
-            read = iter(self._raw_spans([(run[0] * size, min(n, (run[-1] + 1) * size)) for run in runs]))
-            for s in batch:
-                if isinstance(s, tuple):
-                    yield s
-                    continue
-                rows = next(read)
-                for k, index in enumerate(s):
-                    yield index, self._check_block(index, rows[k * size : (k + 1) * size])
-            batch, blocks = [], 0
+            rows = next(read)
+            for k, index in enumerate(step):
+                yield index, self._check_block(index, rows[k * size : (k + 1) * size])
 
     def _check_block(self, index: int, rows: np.ndarray) -> np.ndarray:
         assert self._blocks is not None
