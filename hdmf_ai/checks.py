@@ -261,11 +261,22 @@ def text_list(column: str, value: str | Sequence[str] | None) -> list[str] | Non
         return None
     if isinstance(value, (str, bytes)):
         value = [value]
-    values = [v.decode() if isinstance(v, bytes) else v for v in np.asarray(value, dtype=object).ravel().tolist()]
+    values = [_decoded(column, v) for v in np.asarray(value, dtype=object).ravel().tolist()]
     bad = [v for v in values if not isinstance(v, str)]
     if bad:
         raise ColumnError(column, "a string or a list of strings, one per step", f"{type(bad[0]).__name__} {bad[0]!r}")
     return values
+
+
+def _decoded(column: str, value: Any) -> Any:
+    """Bytes as the text they encode in UTF-8 (refused when they are not UTF-8); anything else as it is."""
+    if not isinstance(value, bytes):
+        return value
+    try:
+        return value.decode()
+    except UnicodeDecodeError as err:
+        given = f"bytes that are not UTF-8 ({err.reason} at byte {err.start} of {value[:40]!r})"
+        raise ColumnError(column, "text: strings, or bytes in UTF-8", given) from None
 
 
 def json_list(column: str, value: Any) -> list[str] | None:
@@ -275,8 +286,7 @@ def json_list(column: str, value: Any) -> list[str] | None:
     steps = [value] if isinstance(value, (Mapping, str, bytes)) else list(value)
     out = []
     for step in steps:
-        if isinstance(step, bytes):
-            step = step.decode()
+        step = _decoded(column, step)
         if isinstance(step, str):
             try:
                 json.loads(step)

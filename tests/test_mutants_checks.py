@@ -350,6 +350,13 @@ def test_metadata_text_becomes_one_string_per_step() -> None:
     assert (err.expected, err.given) == ("a string or a list of strings, one per step", "float 2.5")
 
 
+@pytest.mark.parametrize("to_list", [checks.text_list, checks.json_list])
+def test_metadata_bytes_that_are_not_utf8_are_refused_naming_the_column(to_list: object) -> None:
+    err = error(to_list, "source_code", ["{}", b"{}", b'"caf\xe9"'])  # Latin-1, not UTF-8
+    assert (err.column, err.expected) == ("source_code", "text: strings, or bytes in UTF-8")
+    assert err.given == "bytes that are not UTF-8 (invalid continuation byte at byte 4 of b'\"caf\\xe9\"')"
+
+
 def test_parameters_become_one_json_text_per_step() -> None:
     assert checks.json_list("p", None) is None
     assert checks.json_list("p", {"C": 1}) == ['{"C": 1}']

@@ -450,3 +450,113 @@ def test_declaration_errors_name_the_column() -> None:
     )
     assert error(ColumnSpec.parse, "loss", [1.5]).column == "loss"
     assert error(ColumnSpec.parse, "true_label", {"classes": [1, 2]}).column == "true_label"
+
+
+# -- survivors of the run after the fork fix: the attribution rules (issue 14) ----------------------------------
+
+
+def attrs(row_shape: tuple[int, ...], output: str = "predicted_value", **kwargs: object) -> dict[str, object]:
+    return coercion.attribution_attributes("shap", row_shape, method="tree_shap", output=output, **kwargs)
+
+
+def attrs_error(row_shape: tuple[int, ...], output: str = "predicted_value", **kwargs: object) -> ColumnError:
+    err = error(attrs, row_shape, output, **kwargs)
+    assert err.column == "shap"
+    return err
+
+
+def test_an_attribution_of_the_wrong_rank_says_which_axes_its_output_needs() -> None:
+    err = error(coercion.feature_attribution, "shap", np.zeros((3, 2)), output="each_class")
+    assert (err.column, err.given) == ("shap", "an array of shape (3, 2)")
+    assert err.expected == "a 3-D/4-D/5-D array (rows, features[, ...], outputs) for output 'each_class'"
+    err = error(coercion.feature_attribution, "shap", np.zeros(3), output="predicted_class")
+    assert err.expected == (
+        "a 2-D/3-D/4-D array (rows, features) or (rows, height, width[, channels]) for output 'predicted_class'"
+    )
+
+
+def test_an_attribution_method_that_is_not_text_is_refused_showing_what_was_given() -> None:
+    methods = "['tree_shap', 'kernel_shap', 'linear_shap', 'deep_shap', 'permutation', 'integrated_gradients', "
+    for given in (3, "  "):
+        err = error(coercion.attribution_method, "shap", given)
+        assert (err.column, err.given) == ("shap", repr(given))
+        assert err.expected.startswith(f"a method: one of {methods}")
+        assert err.expected.endswith("] or a description of another")
+
+
+def test_attribution_errors_about_the_output_name_the_column() -> None:
+    assert attrs_error((4,), "each_feature").expected.startswith("output one of ['predicted_class', ")
+    err = attrs_error((4,), "positive_class", n_classes=3)
+    assert err.expected == "output 'positive_class' for a binary classifier (2 classes)"
+    assert err.given == "3 classes in predicted_probability; use 'each_class' or 'predicted_class'"
+
+
+def test_per_output_image_attributions_take_their_outputs_from_the_last_axis() -> None:
+    # rows of (height 5, width 6, 3 classes): the classes are the last axis, the features the two before it
+    got = attrs((5, 6, 3), "each_class", n_classes=3, base_values=[0.1, 0.2, 0.7])
+    np.testing.assert_array_equal(got["base_values"], [0.1, 0.2, 0.7])
+    assert attrs_error((5, 6, 3), "each_class", n_classes=6).given == "3 outputs in rows of shape (5, 6, 3)"
+    err = attrs_error((5, 6, 3), "each_class", feature_names=[f"f{i}" for i in range(5)])
+    assert err.expected == "feature_names only with one feature axis (tabular data)"
+    assert err.given == "feature names for features of shape (5, 6)"
+
+
+def test_feature_names_are_refused_naming_what_is_wrong_with_them() -> None:
+    err = attrs_error((3,), feature_names=["a", 3, "c"])
+    assert (err.expected, err.given) == ("feature_names: one text name per feature", "int 3")
+    assert "not UTF-8" in attrs_error((2,), feature_names=[b"a", b"\xff"]).given
+    err = attrs_error((3,), feature_names=["a", " ", "c"])
+    assert (err.expected, err.given) == ("a non-empty name for every feature", "an empty name at feature 1")
+    err = attrs_error((3,), feature_names=["a", "b", "a"])
+    assert (err.expected, err.given) == ("unique feature_names", "'a' more than once")
+    assert attrs((1,), feature_names="only")["feature_names"] == ["only"]  # a lone name is one feature
+
+
+def test_a_feature_table_must_be_a_table_holding_every_named_feature() -> None:
+    from hdmf.common import DynamicTable
+
+    for not_a_table in ({"age": [1]}, [1, 2]):
+        err = attrs_error((1,), feature_names=["age"], feature_table=not_a_table)
+        assert (err.expected, err.given) == ("feature_table: a DynamicTable", type(not_a_table).__name__)
+    table = DynamicTable(name="src", description="features")
+    for i in range(12):
+        table.add_column(f"c{i:02d}", "a feature")
+    err = attrs_error((2,), feature_table=table)
+    assert err.expected == "feature_names naming the columns of feature_table"
+    assert err.given == "feature_table without them"
+    names = ["c00", *(f"x{i}" for i in range(6))]
+    err = attrs_error((7,), feature_names=names, feature_table=table)
+    assert err.expected == f"feature_names among the columns of table 'src' ({[f'c{i:02d}' for i in range(10)]})"
+    assert err.given == str(names[1:6])
+    assert attrs((2,), feature_names=["c00", "c11"], feature_table=table)["feature_table"] is table
+
+
+def test_base_values_are_one_float_per_output() -> None:
+    for given, output, row_shape in ((0.5, "predicted_value", (4,)), ([1, 2], "each_output", (4, 2))):
+        stored = attrs(row_shape, output, base_values=given)["base_values"]
+        assert isinstance(stored, np.ndarray) and stored.dtype == np.float64  # integers become floats
+        np.testing.assert_array_equal(stored, np.ravel(given))
+    for given in ([[1.0, 2.0]], []):
+        err = attrs_error((4, 2), "each_output", base_values=given)
+        assert err.expected == "base_values: a number or a 1-D array, one per output"
+        assert err.given == f"shape {np.shape(given)}"
+    assert attrs_error((4,), base_values=[[1.0], [2.0, 3.0]]).expected == "a rectangular array"  # ragged
+    err = attrs_error((4,), "predicted_class", n_classes=3, base_values=[0.0, 1.0])
+    assert (err.expected, err.given) == ("3 base_values (per class, for output 'predicted_class')", "2 values")
+    err = attrs_error((4, 3), "each_output", base_values=[0.0, 1.0])
+    assert (err.expected, err.given) == ("3 base_values (per output, for output 'each_output')", "2 values")
+    err = attrs_error((4, 7), "each_output", base_values=[1, np.nan, np.inf, 2, 3, 4, 5])
+    assert (err.expected, err.given) == ("finite base_values", "[1.0, nan, inf, 2.0, 3.0]")
+
+
+def test_a_declared_attribution_takes_every_keyword_and_names_its_column_when_refused() -> None:
+    declared = {"method": "tree_shap", "output": "each_class", "output_space": "raw", "feature_table": None}
+    assert ColumnSpec.parse("shap", {"attribution": declared}).attribution == declared
+    for bad in ({"method": "tree_shap"}, {**declared, "colour": "red"}, ["tree_shap", "each_class"]):
+        err = error(ColumnSpec.parse, "shap", {"attribution": bad})
+        assert (err.column, err.given) == ("shap", repr(bad))
+        assert err.expected == (
+            "attribution: a mapping with method, output and any of "
+            "['base_values', 'feature_names', 'feature_table', 'output_space']"
+        )
+    assert error(ColumnSpec.parse, "shap", {"attribution": {**declared, "output": "each"}}).column == "shap"
