@@ -110,7 +110,9 @@ MODULES = {
         ("tests/test_mutants_invariants.py", "tests/test_invariants.py", "tests/test_attribution.py"),
         one_backend=True,
     ),
-    "hdmf_ai/io/policy.py": Selection(("tests/test_policy.py", "tests/test_checksums.py", "tests/test_layout.py")),
+    "hdmf_ai/io/policy.py": Selection(
+        ("tests/test_mutants_policy.py", "tests/test_policy.py", "tests/test_checksums.py", "tests/test_layout.py")
+    ),
     # the read path's defences: bombs, depth, budgets, links, chunk indexes (issues 17 and 18)
     "hdmf_ai/io/safety.py": Selection(
         (
