@@ -94,6 +94,11 @@ def test_a_settings_dtype_is_checked_when_the_setting_is_made() -> None:
         ((1000,), 8, 1, (128,)),
         ((10, 4096), 8, 1, (1, 4096)),  # a row larger than the target: one row per chunk
         ((5, 2), 8, 1024, (5, 2)),  # never more rows than the array
+        ((5000, 5), 1, 1, (204, 5)),  # 1,024 // 5: not the 205 rows of 1,025 bytes
+        ((5000,), 1, 1, (1024,)),  # rows of one byte
+        ((10, 0), 8, 1, (10, 0)),  # rows of no bytes
+        ((1, 3), 8, 1, (1, 3)),  # one row
+        ((0, 3), 8, 1, (1, 3)),  # at least one row per chunk
     ],
 )
 def test_chunks_hold_as_many_whole_rows_as_the_target_size_allows(
@@ -162,3 +167,42 @@ def test_a_uniform_preset_table_gives_every_kind_its_override_or_the_common_sett
     table = policy._uniform(common, label=label)
     assert list(table) == list(policy.KINDS)
     assert {kind: s for kind, s in table.items() if s is not common} == {"label": label}
+
+
+def test_a_preset_falls_back_to_its_float_setting_and_names_a_backend_it_lacks() -> None:
+    floats, labels = Setting(chunk_kib=8), Setting(chunk_kib=16)
+    preset = policy.Preset("mine", "for a test", hdf5={"float": floats, "label": labels})
+    assert preset.setting("hdf5", "label") is labels
+    assert preset.setting("hdf5", "embedding") is floats
+    for backend in ("parquet", "name"):  # "name" is a field of the preset, not a table
+        refused(
+            lambda backend=backend: preset.setting(backend, "float"),  # type: ignore[misc]
+            f"preset 'mine': no settings for backend {backend!r}; it has hdf5 and zarr",
+        )
+
+
+def test_an_unknown_kind_is_refused_naming_the_column_and_the_kinds() -> None:
+    refused(
+        lambda: policy.resolve("portable", backend="hdf5", column="loss", kind="text"),
+        f"column 'loss': unknown kind 'text'; expected one of {policy.KINDS}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("dtype", "kind"),
+    [("?", "label"), ("u1", "label"), ("i1", "label"), ("i2", "integer"), ("u8", "integer"), ("f4", "float"),
+     ("f8", "float"), ("f2", "float")],
+)  # fmt: skip
+def test_a_plain_column_takes_its_kind_from_its_dtype(dtype: str, kind: str) -> None:
+    from hdmf.common import VectorData
+
+    data = np.zeros(4, dtype=dtype)
+    assert policy.column_kind(VectorData(name="c", description="c", data=data), data) == kind
+
+
+def test_an_attribution_column_is_of_the_attribution_kind() -> None:
+    from hdmf_ai.columns import FeatureAttribution
+
+    data = np.zeros((4, 3), dtype="u1")  # not a label, though one byte wide
+    column = FeatureAttribution(name="shap", data=data, method="tree_shap", output="predicted_value")
+    assert policy.column_kind(column, data) == "attribution"
