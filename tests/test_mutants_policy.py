@@ -206,3 +206,56 @@ def test_an_attribution_column_is_of_the_attribution_kind() -> None:
     data = np.zeros((4, 3), dtype="u1")  # not a label, though one byte wide
     column = FeatureAttribution(name="shap", data=data, method="tree_shap", output="predicted_value")
     assert policy.column_kind(column, data) == "attribution"
+
+
+# -- planning a write --------------------------------------------------------------------------------------------
+
+
+def _table(**columns: object) -> object:
+    from hdmf.common import DynamicTable, VectorData
+
+    n = max((len(v) for v in columns.values() if hasattr(v, "__len__")), default=0)
+    vectors = [VectorData(name=name, description=name, data=data) for name, data in columns.items()]
+    return DynamicTable(name="t", description="t", columns=vectors, id=list(range(n)))
+
+
+def _planned(root: object, preset: str | policy.Preset = "portable", **kwargs: object) -> dict[str, policy.Planned]:
+    return {p.path: p for p in policy.plan(root, backend="hdf5", preset=preset, storage=kwargs.get("storage"))}  # type: ignore[arg-type]
+
+
+def test_the_plan_covers_numeric_columns_of_one_row_or_more_and_wrapped_ones() -> None:
+    from hdmf.backends.hdf5 import H5DataIO
+
+    wrapped = np.arange(3.0)
+    planned = _planned(_table(a=np.arange(3), b=H5DataIO(wrapped, compression="gzip"), c=[1.5, 2.5, 3.5]))
+    assert sorted(planned) == ["t/a", "t/b", "t/c", "t/id"]
+    assert planned["t/b"].data is wrapped  # the user's wrapper is replaced by the policy's, the data kept
+    np.testing.assert_array_equal(planned["t/c"].data, [1.5, 2.5, 3.5])
+    assert sorted(_planned(_table(one=np.array([7])))) == ["t/id", "t/one"]
+
+
+@pytest.mark.parametrize(
+    "data", [np.zeros(0), [], [True, False], ["x", "y"]], ids=["empty", "empty-list", "bools", "text"]
+)
+def test_the_plan_leaves_empty_boolean_lists_and_text_to_hdmf(data: object) -> None:
+    assert "t/c" not in _planned(_table(c=data))
+
+
+def test_the_plan_takes_a_columns_kind_from_its_type() -> None:
+    from hdmf_ai import ResultsTable
+
+    probabilities = Setting(chunk_kib=4)
+    others = Setting(chunk_kib=8)
+    preset = policy.Preset("mine", "t", hdf5={**policy._uniform(others), "probability": probabilities})
+    table = ResultsTable(name="results", description="r", n_samples=2)
+    table.add_predicted_probability([[0.25, 0.75], [0.5, 0.5]])
+    assert _planned(table, preset)["results/predicted_probability"].setting is probabilities
+
+
+def test_storage_overrides_must_be_settings() -> None:
+    refused(lambda: policy.check_storage({"loss": "gzip"}, {"loss"}), "storage['loss']: expected a Setting; got str")  # type: ignore[dict-item]
+
+
+def test_lossy_rounding_of_integers_is_refused_naming_the_column() -> None:
+    item = policy.Planned(None, "t/counts", np.arange(3), policy.lossy(keepbits=3))
+    refused(lambda: policy.stored_data(item), "column 't/counts': lossy rounding applies to floats; got dtype int64")
