@@ -113,10 +113,15 @@ def tvt_split(values: ArrayLike) -> np.ndarray:
 def cv_split(values: ArrayLike, *, n_splits: int | None) -> tuple[np.ndarray, int]:
     """The folds (smallest signed type) and the number of folds (default: the largest fold + 1)."""
     folds = checks.as_integers("cv_split", values)
+    top = np.iinfo(np.int64).max  # the schema's int: a fold must fit a signed 64-bit integer
+    if folds.size and int(folds.max()) > top:
+        raise ColumnError("cv_split", "folds within the int64 range", f"the value {folds.max()}")
     if n_splits is None:
         n_splits = int(folds.max()) + 1 if folds.size else 0
     elif n_splits < 1:
         raise ColumnError("cv_split", "n_splits >= 1", f"n_splits={n_splits}")
+    elif n_splits > top + 1:
+        raise ColumnError("cv_split", "n_splits <= 2**63 (folds are int64)", f"n_splits={n_splits}")
     checks.check_below("cv_split", folds, n_splits, f"n_splits={n_splits}")
     return _widened("cv_split", checks.smallest_int(folds)), n_splits
 

@@ -183,8 +183,10 @@ NOTES = {
         "2 not testable under mutmut: stacklevel=4 changed or dropped (check_probabilities 38 42): mutmut's "
         "trampoline adds frames, so test_the_sum_warning_points_at_the_callers_line is left out of the run; "
         "it fails on stacklevel=5 edited by hand. "
-        "3 on a line said to be unreachable (smallest_int 16 17 18, the AssertionError's message): a uint64 "
-        "cluster label >= 2**63 reaches it, a bug reported (it should be a ColumnError), not pinned by a test."
+        "3 on the message of an AssertionError that no input reaches now (smallest_int 16 17 18): a uint64 "
+        "cluster label >= 2**63 reached it until as_integers refused one; cv_split's folds >= 2**63 and an "
+        "n_splits past 2**63 reached it until 2026-11-30, now ColumnErrors (test_mutants_coercion.py, "
+        "test_folds_beyond_the_int64_range_are_a_column_error)."
     ),
     "hdmf_ai/coercion.py": (
         "run of 2026-11-30 after the fork fix, with the tests for the survivors of the run before it: 97%, its 29 "

@@ -560,3 +560,12 @@ def test_a_declared_attribution_takes_every_keyword_and_names_its_column_when_re
             "['base_values', 'feature_names', 'feature_table', 'output_space']"
         )
     assert error(ColumnSpec.parse, "shap", {"attribution": {**declared, "output": "each"}}).column == "shap"
+
+
+def test_folds_beyond_the_int64_range_are_a_column_error() -> None:
+    err = error(coercion.cv_split, np.array([0, 2**63], dtype=np.uint64), n_splits=None)
+    assert (err.column, err.expected, err.given) == ("cv_split", "folds within the int64 range", f"the value {2**63}")
+    folds, n = coercion.cv_split(np.array([0, 2**63 - 1], dtype=np.uint64), n_splits=2**63)
+    assert (folds.dtype, n, int(folds[1])) == (np.dtype(np.int64), 2**63, 2**63 - 1)
+    err = error(coercion.cv_split, [0, 1], n_splits=2**63 + 1)
+    assert (err.expected, err.given) == ("n_splits <= 2**63 (folds are int64)", f"n_splits={2**63 + 1}")
