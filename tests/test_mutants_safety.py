@@ -7,6 +7,7 @@ a flipped comparison or a lost branch fails here rather than letting a damaged o
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -495,3 +496,179 @@ def test_a_zstd_frame_header_gives_its_content_size_in_every_layout(
 def test_what_is_not_a_whole_zstd_frame_header_is_refused(raw: bytes) -> None:
     with pytest.raises(ValueError, match=r"^not a zstd frame$"):
         safety._zstd_header(memoryview(raw))
+
+
+# -- skippable zstd frames (RFC 8878, 3.1.2): stepped over by their length ---------------------------------------
+
+
+def _skippable(nibble: int, payload: bytes) -> bytes:
+    return struct.pack("<II", 0x184D2A50 | nibble, len(payload)) + payload
+
+
+def test_skippable_zstd_frames_are_stepped_over_and_the_frames_around_them_counted() -> None:
+    first = Zstd(1).encode(bytes(1000))
+    second = Zstd(1).encode(np.arange(300, dtype=np.uint8).tobytes())
+    # every magic number of the range (0x184D2A5?), payloads of several lengths, one frame of no payload last
+    raw = _skippable(0xF, b"abc") + first + _skippable(0x1, bytes(5)) + second + _skippable(0x0, b"")
+    assert safety._zstd_size(memoryview(raw)) == 1300
+    assert safety.decoded_size_problem("zstd", raw, 1300, exact=True) is None
+
+
+def test_a_skippable_frame_cut_before_its_length_is_refused() -> None:
+    frame = Zstd(1).encode(bytes(1000))
+    cut = struct.pack("<I", 0x184D2A50) + bytes(2)  # its magic and half of its length
+    problem = safety.decoded_size_problem("zstd", frame + cut, 10**6)
+    assert problem == "a zstd stream that cannot be read: not a zstd frame"
+
+
+# -- HDF5 chunks of hdf5plugin's Zstd filter, checked from their first bytes -------------------------------------
+
+
+def _zstd_chunks(path: Path, dtype: object, chunks: list[bytes], rows: int = 100) -> None:
+    """A dataset "x" of the Zstd filter (32015, optional: no plugin is needed to write it), ``rows`` rows a
+    chunk, its chunks written raw."""
+    with h5py.File(path, "w") as f:
+        plist = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        plist.set_chunk((rows,))
+        plist.set_filter(ZSTD, h5py.h5z.FLAG_OPTIONAL, ())
+        space = h5py.h5s.create_simple((rows * len(chunks),), (rows * len(chunks),))
+        dataset = h5py.Dataset(h5py.h5d.create(f.id, b"x", h5py.h5t.py_create(dtype, logical=True), space, dcpl=plist))
+        for i, chunk in enumerate(chunks):
+            dataset.id.write_direct_chunk((i * rows,), chunk, filter_mask=0)
+
+
+def _bombs(path: Path) -> tuple[list[str], list[str]]:
+    """chunk_bomb_problems of "x": reading chunk heads from the file's descriptor, and through HDF5."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with h5py.File(path, "r") as f:
+            return safety.chunk_bomb_problems(f["x"].id, "/x", fd), safety.chunk_bomb_problems(f["x"].id, "/x")
+    finally:
+        os.close(fd)
+
+
+def test_a_zstd_chunk_declaring_one_byte_more_than_its_chunk_holds_is_refused_however_its_head_is_read(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "z.h5"
+    _zstd_chunks(path, np.uint8, [Zstd(1).encode(bytes(100)), Zstd(1).encode(bytes(101))])  # one byte a row
+    problem = "dataset '/x': its chunk at (100,) holds zstd data that declares 101 bytes, past the 100 its chunk "
+    assert _bombs(path) == ([problem + "shape holds; refused"],) * 2
+
+
+@pytest.mark.parametrize("dtype", [h5py.string_dtype(), h5py.vlen_dtype(np.float32)], ids=["text", "ragged"])
+def test_variable_length_chunks_are_bounded_by_the_bytes_allowed_per_element(tmp_path: Path, dtype: object) -> None:
+    """A chunk of variable-length elements holds a 16-byte heap reference for each, whatever h5py's in-memory
+    size of the type (8 for a string): 64 bytes are allowed per element (safety._STRING_BYTES)."""
+    path = tmp_path / "z.h5"
+    _zstd_chunks(path, dtype, [Zstd(1).encode(bytes(10 * 16)), Zstd(1).encode(bytes(10 * 64 + 1))], rows=10)
+    problem = "dataset '/x': its chunk at (10,) holds zstd data that declares 641 bytes, past the 640 its chunk "
+    assert _bombs(path) == ([problem + "shape holds; refused"],) * 2
+
+
+def test_a_zstd_text_column_written_by_hdf5plugin_passes_the_walk(tmp_path: Path) -> None:
+    hdf5plugin = pytest.importorskip("hdf5plugin", reason="hdf5plugin (the fast extra) writes the Zstd filter")
+    path = tmp_path / "t.h5"
+    text = np.array([f"sample {i}" for i in range(100)], dtype=object)
+    with h5py.File(path, "w") as f:
+        f.create_dataset("x", data=text, dtype=h5py.string_dtype(), chunks=(50,), **hdf5plugin.Zstd())
+    assert _walk(path) == {ZSTD}
+    with h5py.File(path, "r") as f:
+        assert f["x"].asstr()[:].tolist() == text.tolist()
+
+
+# -- the walk: what it returns, what it names, and the file it opens --------------------------------------------
+
+
+def test_the_walk_returns_the_filters_outside_hdf5s_own_from_256_up(tmp_path: Path) -> None:
+    path = tmp_path / "f.h5"
+    with h5py.File(path, "w") as f:
+        for name, fid in ((b"a", 256), (b"b", ZSTD)):
+            plist = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+            plist.set_chunk((5,))
+            plist.set_filter(fid, h5py.h5z.FLAG_OPTIONAL, ())
+            h5py.h5d.create(f.id, name, h5py.h5t.NATIVE_INT32, h5py.h5s.create_simple((10,), (10,)), dcpl=plist)
+        f.create_dataset("c", data=np.arange(10), chunks=(5,), compression="gzip", shuffle=True, fletcher32=True)
+    assert _walk(path) == {256, ZSTD}
+
+
+def test_names_that_are_not_utf_8_are_shown_replaced_in_what_the_walk_refuses(tmp_path: Path) -> None:
+    path = tmp_path / "t.h5"
+    with h5py.File(path, "w", libver=("v108", "v108")) as f:
+        f["ext"] = h5py.ExternalLink(b"\xffother.h5", b"/t\xfe")
+    with pytest.raises(hdmf_ai.ResultsFileError) as info:
+        _walk(path)
+    assert str(info.value) == f"{path}: object '/ext' is an external link to \ufffdother.h5:/t\ufffd; refused"
+    with h5py.File(path, "w") as f:
+        f.create_dataset(b"\xfex", shape=(10,), dtype="i4", external=[(b"\xff.bin", 0, 40)])
+    with pytest.raises(hdmf_ai.ResultsFileError) as info:
+        _walk(path)
+    assert str(info.value) == f"{path}: dataset '/\ufffdx' keeps its data in the external file '\ufffd.bin'; refused"
+
+
+def test_a_virtual_dataset_mapping_its_own_file_passes_the_walk(tmp_path: Path) -> None:
+    path = tmp_path / "v.h5"
+    with h5py.File(path, "w") as f:
+        f["x"] = np.arange(10)
+        layout = h5py.VirtualLayout(shape=(10,), dtype="i8")
+        layout[:] = h5py.VirtualSource(f["x"])
+        f.create_virtual_dataset("v", layout)
+    with h5py.File(path, "r") as f:
+        assert [m.file_name for m in f["v"].virtual_sources()] == ["."], "HDF5 records its own file as '.'"
+    assert _walk(path) == set()
+
+
+def test_the_walk_stops_at_the_first_problem_before_a_damaged_object_behind_it(tmp_path: Path) -> None:
+    path = tmp_path / "t.h5"
+    with h5py.File(path, "w", libver=("v108", "v108")) as f:
+        f["a"] = h5py.ExternalLink("other.h5", "/t")  # visited first (links are visited in name order)
+        f["b"] = np.arange(5)
+    data = bytearray(path.read_bytes())
+    headers = [i for i in range(len(data)) if data.startswith(b"OHDR", i)]
+    assert len(headers) == 2, "the root's and b's object headers"
+    data[headers[-1] + 8] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(hdmf_ai.ResultsFileError) as info:
+        _walk(path)
+    assert str(info.value) == f"{path}: object '/a' is an external link to other.h5:/t; refused"
+
+
+def test_a_damaged_header_or_link_table_is_refused_with_hdf5s_reason(tmp_path: Path) -> None:
+    path = tmp_path / "t.h5"
+    header = _small_tree(path)
+    data = bytearray(path.read_bytes())
+    data[header + 8] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(hdmf_ai.ResultsFileError) as info:
+        _walk(path)
+    assert str(info.value).endswith("its object tree cannot be walked: 'Unable to synchronously open object "
+                                    "(incorrect metadata checksum after all read attempts)'")  # fmt: skip
+    with h5py.File(path, "w", libver=("v108", "v108")) as f:
+        for i in range(40):  # enough links for the dense form: a fractal heap indexed by a v2 B-tree
+            f[f"g{i:02d}"] = np.arange(2)
+    data = bytearray(path.read_bytes())
+    assert data.count(b"FRHP") == 1
+    data[data.index(b"FRHP")] = ord("X")
+    path.write_bytes(bytes(data))
+    with pytest.raises(hdmf_ai.ResultsFileError) as info:
+        _walk(path)
+    assert str(info.value) == (
+        f"{path}: its object tree cannot be walked: Link visitation failed (wrong fractal heap header signature)"
+    )
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts descriptors in /proc (Linux)")
+def test_the_walk_closes_the_descriptor_it_opens_and_needs_none_for_a_file_in_memory(tmp_path: Path) -> None:
+    path = tmp_path / "t.h5"
+    _zstd_chunks(path, np.uint8, [Zstd(1).encode(bytes(100))])
+    with h5py.File(path, "r") as f:
+        before = _open_descriptors()
+        assert safety.check_hdf5(f, path) == {ZSTD}
+        assert _open_descriptors() == before
+    with h5py.File(tmp_path / "m.h5", "w", driver="core", backing_store=False) as f:
+        f["x"] = np.arange(3)
+        assert safety.check_hdf5(f, "in memory") == set()

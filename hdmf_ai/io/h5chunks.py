@@ -46,6 +46,7 @@ __all__ = [
     "deflate",
     "fletcher32",
     "fletcher32_numpy",
+    "is_variable_length",
     "isal_zlib",
     "pipeline",
     "planes_to_deflate",
@@ -530,6 +531,15 @@ def check_filter_masks(dataset: Any, start: int, stop: int) -> None:
                 raise OSError(f"dataset '{dataset.name}', chunk at row {lo}: {problem}")
 
 
+def is_variable_length(file_type: h5py.h5t.TypeID) -> bool:
+    """Whether elements of ``file_type`` live in the file's global heap: variable-length strings and sequences.
+    A chunk holds a heap reference for each (16 bytes on disk), not ``get_size()`` bytes: that is 8 for a
+    variable-length string (a pointer in memory)."""
+    return isinstance(file_type, h5py.h5t.TypeVlenID) or (
+        isinstance(file_type, h5py.h5t.TypeStringID) and file_type.is_variable_str()
+    )
+
+
 class StoredSizes:
     """The sizes a stored chunk of an HDF5 dataset can have: exactly the chunk's bytes without filters; with
     filters at least one byte, and the 4 of a Fletcher-32 when that filter is on. HDF5 trusts the size in the
@@ -544,10 +554,7 @@ class StoredSizes:
         self.exact: int | None = None
         if not ids and plist.get_layout() == h5py.h5d.CHUNKED:
             file_type = dataset.get_type()
-            variable = isinstance(file_type, h5py.h5t.TypeVlenID) or (
-                isinstance(file_type, h5py.h5t.TypeStringID) and file_type.is_variable_str()
-            )
-            if not variable:
+            if not is_variable_length(file_type):
                 self.exact = int(np.prod(plist.get_chunk(), dtype=np.int64)) * file_type.get_size()
 
     def problem(self, size: int) -> str | None:

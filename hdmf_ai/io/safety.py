@@ -43,7 +43,7 @@ import numpy as np
 from hdmf.build import DatasetBuilder, GroupBuilder
 
 from ..errors import ResultsFileError
-from .h5chunks import StoredSizes
+from .h5chunks import StoredSizes, is_variable_length
 
 __all__ = [
     "ALL_CHUNKS_ATTRIBUTE",
@@ -71,6 +71,8 @@ ALL_CHUNKS_ATTRIBUTE = "hdmf_ai_all_chunks_written"
 #: Environment variable: the most bytes :func:`hdmf_ai.read` copies into memory (default: half the RAM).
 READ_BUDGET_ENV = "HDMF_AI_READ_BUDGET"
 
+#: bytes allowed per variable-length element (string or sequence) where a size must be bounded: a chunk
+#: holds a 16-byte heap reference for each, and the read budget counts each string as this many bytes
 _STRING_BYTES = 64
 
 #: the deepest nesting of groups a file may have (a results file has 4 or 5 levels; NWB files about 8)
@@ -251,7 +253,7 @@ def chunk_bomb_problems(
     codec = _H5_CODECS[compressing[0]]
     chunk = plist.get_chunk()
     file_type = dataset.get_type()
-    itemsize = _STRING_BYTES if isinstance(file_type, h5py.h5t.TypeVlenID) else max(file_type.get_size(), 1)
+    itemsize = _STRING_BYTES if is_variable_length(file_type) else max(file_type.get_size(), 1)
     bound = int(np.prod(chunk, dtype=np.float64)) * itemsize
     problems: list[str] = []
 
@@ -430,7 +432,7 @@ def check_chunk_index(dataset: h5py.Dataset, source: object) -> None:
                 f"dataset '{dataset.name}': {needed - len(seen)} of the {needed} chunks its shape {shape} needs are "
                 "not stored (a shape larger than what was written, or chunk index entries lost)",
             )
-        if _is_vlen(dataset) and dataset.id.get_create_plist().get_nfilters() == 0:
+        if is_variable_length(dataset.id.get_type()) and dataset.id.get_create_plist().get_nfilters() == 0:
             for offset in seen:
                 _check_vlen_chunk(dataset, offset, end_of_file, source)
     except ResultsFileError:
@@ -441,13 +443,6 @@ def check_chunk_index(dataset: h5py.Dataset, source: object) -> None:
 
 # how a variable-length element is stored in a chunk: its length, then the global heap collection and index
 _VLEN_ON_DISK = np.dtype([("length", "<u4"), ("collection", "<u8"), ("index", "<u4")])
-
-
-def _is_vlen(dataset: h5py.Dataset) -> bool:
-    file_type = dataset.id.get_type()
-    return isinstance(file_type, h5py.h5t.TypeVlenID) or (
-        isinstance(file_type, h5py.h5t.TypeStringID) and file_type.is_variable_str()
-    )
 
 
 def _check_vlen_chunk(dataset: h5py.Dataset, offset: tuple[int, ...], end_of_file: int, source: object) -> None:
