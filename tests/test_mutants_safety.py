@@ -672,3 +672,34 @@ def test_the_walk_closes_the_descriptor_it_opens_and_needs_none_for_a_file_in_me
     with h5py.File(tmp_path / "m.h5", "w", driver="core", backing_store=False) as f:
         f["x"] = np.arange(3)
         assert safety.check_hdf5(f, "in memory") == set()
+
+
+def _frame(content: bytes, *, checksum: bool = False, dictionary: int = 0) -> bytes:
+    """A zstd frame of one raw block: single segment, a 1-byte content size, a dictionary id of 0, 1, 2 or 4
+    bytes (``dictionary``: its flag), and a content checksum's 4 bytes (zeros: only decoding checks them)."""
+    assert len(content) < 256
+    descriptor = 0x20 | (4 if checksum else 0) | dictionary
+    block = ((len(content) << 3) | 1).to_bytes(3, "little")  # the last block, raw, its size
+    dictionary_id = bytes((0, 1, 2, 4)[dictionary])
+    return (
+        ZSTD_MAGIC + bytes([descriptor]) + dictionary_id + bytes([len(content)]) + block + content + bytes(4 * checksum)
+    )
+
+
+def test_the_frames_that_follow_a_checksum_or_a_dictionary_id_are_found_and_counted() -> None:
+    plain = _frame(bytes(range(10)))
+    assert Zstd().decode(plain) == bytes(range(10)), "a well-formed frame"
+    frames = [plain, _frame(bytes(20), checksum=True), _frame(bytes(30), dictionary=1),
+              _frame(bytes(40), dictionary=3, checksum=True), _frame(bytes(50), dictionary=2)]  # fmt: skip
+    raw = b"".join(frames)
+    assert safety._zstd_size(memoryview(raw)) == 150
+    assert safety.decoded_size_problem("zstd", raw, 150, exact=True) is None
+
+
+@pytest.mark.parametrize("kept", [1, 2], ids=["one-byte", "two-bytes"])
+def test_a_frame_cut_inside_a_block_header_is_refused(kept: int) -> None:
+    frame = _frame(bytes(10))
+    cut = frame[: len(frame) - 10 - 3 + kept]  # the frame's header and part of its block's
+    assert (
+        safety.decoded_size_problem("zstd", cut, 10**6) == "a zstd stream that cannot be read: a truncated zstd frame"
+    )
