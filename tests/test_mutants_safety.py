@@ -703,3 +703,21 @@ def test_a_frame_cut_inside_a_block_header_is_refused(kept: int) -> None:
     assert (
         safety.decoded_size_problem("zstd", cut, 10**6) == "a zstd stream that cannot be read: a truncated zstd frame"
     )
+
+
+def test_chunk_heads_are_read_through_a_descriptor_of_a_local_file_only(tmp_path: Path) -> None:
+    """The walk reads chunk heads with os.pread from its own descriptor of a plain local file (sec2); a file
+    HDF5 holds in memory (core, here read from disk) is read through HDF5 instead."""
+    path = tmp_path / "t.h5"
+    with h5py.File(path, "w") as f:
+        f["x"] = np.arange(3)
+    with h5py.File(path, "r") as f:
+        fd = safety._raw_descriptor(f)
+        assert fd is not None
+        try:
+            assert os.path.samestat(os.fstat(fd), path.stat())
+            assert os.pread(fd, 8, 0) == b"\x89HDF\r\n\x1a\n"
+        finally:
+            os.close(fd)
+    with h5py.File(path, "r", driver="core") as f:
+        assert safety._raw_descriptor(f) is None
