@@ -7,6 +7,7 @@ a flipped comparison or a lost branch fails here rather than letting a damaged o
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 import zlib
@@ -721,3 +722,74 @@ def test_chunk_heads_are_read_through_a_descriptor_of_a_local_file_only(tmp_path
             os.close(fd)
     with h5py.File(path, "r", driver="core") as f:
         assert safety._raw_descriptor(f) is None
+
+
+# -- Zarr object references: they must name a key of the store being read ---------------------------------------
+
+
+class _Resolver:
+    def resolve_ref(self, zarr_ref: object) -> tuple[str, object]:
+        return ("resolved", zarr_ref)
+
+
+class _Contained(safety.ContainedReferences, _Resolver):
+    """The mixin over a stand-in for hdmf-zarr's resolve_ref (which would open what the reference names)."""
+
+    def __init__(self, store: str | None) -> None:
+        self.source = "results.zarr"
+        self.store_location = store
+
+
+@pytest.mark.parametrize("where", ["", ".", "./", " . "])
+@pytest.mark.parametrize("store", [None, "/data/r.zarr", "s3://bucket/r.zarr"])
+def test_a_reference_to_the_current_store_is_its_own_whatever_the_store(where: str, store: str | None) -> None:
+    assert safety._same_store(where, store)
+
+
+def test_a_reference_may_name_its_store_relative_to_the_store_or_its_parent(tmp_path: Path) -> None:
+    store = str(tmp_path / "r.zarr")
+    assert safety._same_store("r.zarr", store)  # older hdmf-zarr: the store's name beside it
+    assert safety._same_store(f"../{tmp_path.name}/r.zarr", store)
+    assert safety._same_store("sub/..", store)  # from the store itself
+    assert not safety._same_store("other.zarr", store)
+    assert not safety._same_store("r.zarr", None)  # no store location to compare with
+
+
+@pytest.mark.parametrize(
+    ("where", "store"),
+    [
+        ("s3://bucket/r.zarr", "s3://bucket/r.zarr"),  # a URL, even the store's own
+        ("x://../r.zarr", "/data/r.zarr"),  # a URL that a path join would bring back to the store
+        ("/data/r.zarr", "/data/r.zarr"),  # an absolute path, even the store's own
+        ("r.zarr", "s3://bucket/r.zarr"),  # relative to a store that is not a local directory
+    ],
+)
+def test_a_reference_by_url_or_absolute_path_or_into_a_remote_store_is_not_its_own(where: str, store: str) -> None:
+    assert not safety._same_store(where, store)
+
+
+def test_references_are_read_from_json_text_zero_d_arrays_and_plain_paths() -> None:
+    ref = {"source": "other.zarr", "path": "/x"}
+    assert safety._as_reference(json.dumps(ref)) == ref
+    assert safety._as_reference(np.array(json.dumps(ref), dtype=object)) == ref  # a 0-d array holding the text
+    assert safety._as_reference("results/x") == {"source": ".", "path": "results/x"}  # not JSON: a path here
+    assert safety._as_reference(ref) is ref
+    rows = np.array([json.dumps(ref)], dtype=object)
+    assert safety._as_reference(rows) is rows
+
+
+def test_a_reference_into_another_store_or_out_of_the_store_is_refused_naming_the_file(tmp_path: Path) -> None:
+    contained = _Contained(str(tmp_path / "r.zarr"))
+    for ok in ({"source": ".", "path": "/results/x"}, {"source": "r.zarr", "path": "x"}, {"path": "x"}, "x"):
+        assert contained.resolve_ref(ok) == ("resolved", ok)
+    other = json.dumps({"source": "other.zarr", "path": "/x"})
+    for bad in (other, np.array(other, dtype=object)):
+        with pytest.raises(hdmf_ai.ResultsFileError) as info:
+            contained.resolve_ref(bad)
+        assert str(info.value) == (
+            "results.zarr: an object reference points into another store ('other.zarr', '/x'); refused"
+        )
+    for path in ("../x", "/../x", "a/../../x"):
+        with pytest.raises(hdmf_ai.ResultsFileError) as info:
+            contained.resolve_ref({"source": ".", "path": path})
+        assert str(info.value) == f"results.zarr: the store key {path.lstrip('/')!r} points outside the store; refused"
