@@ -793,3 +793,54 @@ def test_a_reference_into_another_store_or_out_of_the_store_is_refused_naming_th
         with pytest.raises(hdmf_ai.ResultsFileError) as info:
             contained.resolve_ref({"source": ".", "path": path})
         assert str(info.value) == f"results.zarr: the store key {path.lstrip('/')!r} points outside the store; refused"
+
+
+# -- decoded sizes of whole chunks (Zarr's codecs, and HDF5 chunks read whole) -----------------------------------
+
+
+def test_a_zstd_frame_that_does_not_state_its_size_is_refused() -> None:
+    block = ((10 << 3) | 1).to_bytes(3, "little") + bytes(10)
+    frame = ZSTD_MAGIC + bytes([0x00, 0x00]) + block  # no size flag, not single-segment: a window byte instead
+    assert safety.decoded_size_problem("zstd", frame, 10**6) == "a zstd frame that does not state its size"
+
+
+def test_a_chunk_may_decode_to_less_than_its_bound_unless_it_must_fill_it() -> None:
+    frame = _frame(bytes(10))
+    assert safety.decoded_size_problem("zstd", frame, 20) is None
+    problem = safety.decoded_size_problem("zstd", frame, 20, exact=True)
+    assert problem == "zstd data that decodes to 10 bytes; its chunk shape and data type hold 20"
+    # a stream is only measured up to its bound: it cannot be held to the bound exactly
+    assert safety.decoded_size_problem("gzip", zlib.compress(bytes(10)), 20, exact=True) is None
+
+
+def test_a_blosc_frame_size_past_two_gib_is_read_unsigned() -> None:
+    frame = bytes([2, 1, 1, 4]) + struct.pack("<III", 2**31 + 5, 4096, 16)
+    assert safety.decoded_size_problem("blosc", frame, 4000) == (
+        "blosc data that decodes to 2,147,483,653 bytes or more, past the 4,000 its chunk shape allows"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "bound", "problem"),
+    [
+        (b"\x05\x00\x00", 0, None),  # shorter than the size it starts with: nothing is declared
+        (b"\x0a\x00\x00\x00", 10, None),
+        (b"\x0b\x00\x00\x00", 10, "lz4 data that decodes to 11 bytes or more, past the 10 its chunk shape allows"),
+    ],
+    ids=["three-bytes", "four-bytes-at-the-bound", "four-bytes-past-it"],
+)
+def test_an_lz4_chunk_declares_its_size_in_its_first_four_bytes(raw: bytes, bound: int, problem: str | None) -> None:
+    assert safety.decoded_size_problem("lz4", raw, bound) == problem
+
+
+def _meminfo_total() -> int:
+    line = next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal:"))
+    return int(line.split()[1]) * 1024
+
+
+@pytest.mark.skipif(not Path("/proc/meminfo").exists(), reason="reads the memory size from /proc (Linux)")
+def test_the_default_read_budget_is_half_the_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(safety.READ_BUDGET_ENV, raising=False)
+    budget = safety._default_budget()
+    assert isinstance(budget, int)
+    assert budget == _meminfo_total() // 2
