@@ -844,3 +844,39 @@ def test_the_default_read_budget_is_half_the_memory(monkeypatch: pytest.MonkeyPa
     budget = safety._default_budget()
     assert isinstance(budget, int)
     assert budget == _meminfo_total() // 2
+
+
+def test_without_a_memory_size_the_read_budget_is_8_gib(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(safety.READ_BUDGET_ENV, raising=False)
+
+    def no_sysconf(name: str) -> int:
+        raise ValueError(f"unrecognized configuration name {name!r}")
+
+    monkeypatch.setattr(os, "sysconf", no_sysconf)
+    assert safety._default_budget() == 8 * 2**30
+
+
+class _Declared:
+    """What the budget reads of an array: its shape and dtype, when it has them."""
+
+    def __init__(self, **attributes: object) -> None:
+        self.__dict__.update(attributes)
+
+
+@pytest.mark.parametrize(
+    ("data", "size"),
+    [
+        (_Declared(shape=(10, 3), dtype=np.dtype("<f4")), 120),
+        (_Declared(shape=(10,)), 10),  # no dtype: a byte each
+        (_Declared(dtype=np.dtype("<f8")), 8),  # no shape: one value
+        (_Declared(shape=(10,), dtype=np.dtype(object)), 10 * 64),  # text: 64 bytes a string
+        (_Declared(shape=(4,), dtype=np.dtype("V0")), 4),  # no bytes: still one each
+    ],
+    ids=["numbers", "no-dtype", "no-shape", "text", "empty-elements"],
+)
+def test_the_read_budget_takes_exactly_what_an_array_declares(data: object, size: int) -> None:
+    budget = safety.ReadBudget("f.h5", limit=size)
+    budget.charge(data, "x")  # exactly the limit: allowed
+    assert budget.used == size
+    with pytest.raises(hdmf_ai.ResultsFileError, match="dataset 'x' declares shape"):
+        safety.ReadBudget("f.h5", limit=size - 1).charge(data, "x")
