@@ -16,6 +16,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from hdmf.build import DatasetBuilder, GroupBuilder
 from numcodecs import Blosc, Zstd
 
 import hdmf_ai
@@ -880,3 +881,49 @@ def test_the_read_budget_takes_exactly_what_an_array_declares(data: object, size
     assert budget.used == size
     with pytest.raises(hdmf_ai.ResultsFileError, match="dataset 'x' declares shape"):
         safety.ReadBudget("f.h5", limit=size - 1).charge(data, "x")
+
+
+def test_a_hostile_shape_is_counted_without_overflowing() -> None:
+    """2**32 x 2**32 one-byte values: 2**64 bytes, which an int64 product would wrap round to 0."""
+    with pytest.raises(hdmf_ai.ResultsFileError) as info:
+        safety.ReadBudget("f.h5", limit=10**9).charge(_Declared(shape=(2**32, 2**32), dtype=np.dtype("u1")), "x")
+    assert str(info.value).startswith("f.h5: dataset 'x' declares shape (4294967296, 4294967296) (~1.72e+10 GiB)")
+
+
+# -- tables: every column as long as the table's id ---------------------------------------------------------------
+
+
+def _table(name: str, n_ids: int, colnames: object, **datasets: object) -> GroupBuilder:
+    built = {"id": DatasetBuilder("id", np.arange(n_ids))}
+    built.update({key: DatasetBuilder(key, value) for key, value in datasets.items()})
+    return GroupBuilder(name, attributes={"colnames": colnames}, datasets=built)
+
+
+def _lengths_problem(root: GroupBuilder) -> str | None:
+    try:
+        safety.check_table_lengths(root, "f.h5")
+    except hdmf_ai.ResultsFileError as err:
+        return str(err)
+    return None
+
+
+def test_a_column_shorter_than_the_tables_id_is_refused_naming_both() -> None:
+    table = _table("results", 5, ["a", "b"], a=np.arange(5), b=[1, 2, 3, 4])
+    assert _lengths_problem(table) == "f.h5: table 'results': column 'b' has 4 rows; the table has 5 (its id)"
+
+
+def test_tables_are_found_at_any_depth_below_groups_that_are_not_tables() -> None:
+    bad = _table("results", 5, np.array([b"a"], dtype=object), a=np.arange(6))  # names stored as bytes
+    not_a_table = GroupBuilder("analysis", attributes={"colnames": ["a"]}, datasets={"a": DatasetBuilder("a", [1])})
+    ids_only = GroupBuilder("ids", datasets={"id": DatasetBuilder("id", [1, 2])})
+    root = GroupBuilder("root", groups={"g": GroupBuilder("g", groups={"results": bad}), "analysis": not_a_table,
+                                        "ids": ids_only})  # fmt: skip
+    assert _lengths_problem(root) == "f.h5: table 'results': column 'a' has 6 rows; the table has 5 (its id)"
+    assert _lengths_problem(GroupBuilder("root", groups={"analysis": not_a_table, "ids": ids_only})) is None
+
+
+def test_a_ragged_column_is_measured_by_its_index() -> None:
+    ok = _table("t", 3, ["c"], c=np.arange(10), c_index=np.array([2, 5, 10]))
+    assert _lengths_problem(ok) is None
+    bad = _table("t", 3, ["c"], c=np.arange(3), c_index=np.array([2, 3]))
+    assert _lengths_problem(bad) == "f.h5: table 't': column 'c_index' has 2 rows; the table has 3 (its id)"
