@@ -927,3 +927,10 @@ def test_a_ragged_column_is_measured_by_its_index() -> None:
     assert _lengths_problem(ok) is None
     bad = _table("t", 3, ["c"], c=np.arange(3), c_index=np.array([2, 3]))
     assert _lengths_problem(bad) == "f.h5: table 't': column 'c_index' has 2 rows; the table has 3 (its id)"
+
+
+def test_rows_are_counted_from_a_declared_shape_without_reading_the_column() -> None:
+    lazy = _Declared(shape=(4, 2), dtype=np.dtype("<f4"))  # as a lazily read array: a shape, no len()
+    table = _table("t", 5, ["x"], x=lazy)
+    assert _lengths_problem(table) == "f.h5: table 't': column 'x' has 4 rows; the table has 5 (its id)"
+    assert _lengths_problem(_table("t", 5, ["x"], x=np.float64(1.5))) is None  # a scalar has no rows to count
