@@ -11,6 +11,7 @@ import json
 import os
 import struct
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import h5py
@@ -929,8 +930,15 @@ def test_a_ragged_column_is_measured_by_its_index() -> None:
     assert _lengths_problem(bad) == "f.h5: table 't': column 'c_index' has 2 rows; the table has 3 (its id)"
 
 
+class _Lazy(_Declared):
+    """A column read lazily: a shape, no len(), and reading it is a failure here."""
+
+    def __iter__(self) -> Iterator[object]:
+        raise AssertionError("the column was read")
+
+
 def test_rows_are_counted_from_a_declared_shape_without_reading_the_column() -> None:
-    lazy = _Declared(shape=(4, 2), dtype=np.dtype("<f4"))  # as a lazily read array: a shape, no len()
+    lazy = _Lazy(shape=(4, 2), dtype=np.dtype("<f4"))
     table = _table("t", 5, ["x"], x=lazy)
     assert _lengths_problem(table) == "f.h5: table 't': column 'x' has 4 rows; the table has 5 (its id)"
     assert _lengths_problem(_table("t", 5, ["x"], x=np.float64(1.5))) is None  # a scalar has no rows to count
