@@ -468,12 +468,15 @@ def write_report(results: list[dict[str, object]]) -> None:
     if suspect:
         lines += [
             "",
-            "**Scores that overstate:** " + ", ".join(f"`{m}`" for m in suspect) + " were measured before "
+            "**Scores that overstate:** "
+            + ", ".join(f"`{m}`" for m in suspect)
+            + (" was" if len(suspect) == 1 else " were")
+            + " measured before "
             "099106f. Until then a process forked after an HDF5 read or write (mutmut's workers are) hung on its next "
             "one: the chunk pool it inherited had no threads. A mutant that the selection's first tests did not "
             "kill then hung in the next test that wrote or read a file, and the hang counted as a kill (the 60 s "
             "test limit, or mutmut's own). Two equivalent mutants of checks.py, re-run by hand in a fresh "
-            "process, passed every test while that run counted them killed. These modules are to be measured again.",
+            "process, passed every test while that run counted them killed. To be measured again.",
         ]
     lines += ["", "## Survivors", ""]
     lines += [f"- `{module}`: {note}" for module, note in NOTES.items() if module in previous]
