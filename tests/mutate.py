@@ -158,7 +158,10 @@ NOTES = {
         "None is excluded from the score."
     ),
     "hdmf_ai/checks.py": (
-        "measured again after the fork fix (643 mutants now, the module having grown): 93%, the 42 survivors of "
+        "run of 2026-11-30 (661 mutants: the module grew by the check of bytes that are not UTF-8): 93.5%, 618 "
+        "killed in 135 s; its 43 survivors: the 42 classified below, and the 40-byte excerpt of such bytes in "
+        "the message changed to 41 (_decoded 3), since failed by a test of tests/test_mutants_checks.py. "
+        "The run before it, the first after the fork fix (643 mutants): 93%, the 42 survivors of "
         "the run described next and 2 new ones in as_integers, a uint64 equal to the int64 maximum refused and the "
         "message naming that range changed (as_integers 76 84), real gaps since failed by a test of "
         "tests/test_mutants_checks.py (seen failing with MUTANT_UNDER_TEST). Before: "
@@ -179,7 +182,7 @@ NOTES = {
         "gives the same mask, slower (check_no_missing 30); np.asarray of an array is that array (check_storable "
         "7 11; 11 counted as a timeout, so killed, in the first run: a spurious timeout on a loaded machine); "
         "`>=` for `>` at the 1e-3 sum tolerance (no float64 sum near 1 is exactly fl(1e-3) from it: "
-        "check_probabilities 32); allow_nan=None is falsy (json_list 22). "
+        "check_probabilities 32); allow_nan=None is falsy (json_list 22, numbered 26 since). "
         "2 not testable under mutmut: stacklevel=4 changed or dropped (check_probabilities 38 42): mutmut's "
         "trampoline adds frames, so test_the_sum_warning_points_at_the_callers_line is left out of the run; "
         "it fails on stacklevel=5 edited by hand. "
@@ -189,8 +192,11 @@ NOTES = {
         "test_folds_beyond_the_int64_range_are_a_column_error)."
     ),
     "hdmf_ai/coercion.py": (
-        "run of 2026-11-30 after the fork fix, with the tests for the survivors of the run before it: 97%, its 29 "
-        "survivors are the 29 equivalent mutants listed here, none excluded. The run before (1,123 mutants, 90%, "
+        "run of 2026-11-30 (1,151 mutants: cv_split's int64 range checks added): 97.2%, 1,119 killed in 270 s; "
+        "its 32 survivors: the 29 equivalent mutants listed here, none excluded, and 3 that changed the column "
+        "named by the error for an n_splits past 2**63 (cv_split 46 52 53), since pinned by "
+        "test_folds_beyond_the_int64_range_are_a_column_error. The run before it (1,123 mutants), the first with "
+        "the tests for the survivors of the one before: 97.4%, the 29 equivalent. The run before (1,123 mutants, 90%, "
         "1,016 killed) had 107 survivors, classified one by one: 82 were new, in the attribution rules of issue "
         "14, and 78 of them real gaps: messages of the attribution errors not pinned (the axes a rank needs, a "
         "method that is not text, 'positive_class' with more than 2 classes, each feature_names refusal, a "

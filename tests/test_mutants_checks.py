@@ -355,6 +355,8 @@ def test_metadata_bytes_that_are_not_utf8_are_refused_naming_the_column(to_list:
     err = error(to_list, "source_code", ["{}", b"{}", b'"caf\xe9"'])  # Latin-1, not UTF-8
     assert (err.column, err.expected) == ("source_code", "text: strings, or bytes in UTF-8")
     assert err.given == "bytes that are not UTF-8 (invalid continuation byte at byte 4 of b'\"caf\\xe9\"')"
+    long = b"\xff" + bytes(range(65, 65 + 49))  # 50 bytes: the message shows the first 40
+    assert error(to_list, "source_code", long).given.endswith(f"at byte 0 of {long[:40]!r})")
 
 
 def test_parameters_become_one_json_text_per_step() -> None:

@@ -568,4 +568,5 @@ def test_folds_beyond_the_int64_range_are_a_column_error() -> None:
     folds, n = coercion.cv_split(np.array([0, 2**63 - 1], dtype=np.uint64), n_splits=2**63)
     assert (folds.dtype, n, int(folds[1])) == (np.dtype(np.int64), 2**63, 2**63 - 1)
     err = error(coercion.cv_split, [0, 1], n_splits=2**63 + 1)
-    assert (err.expected, err.given) == ("n_splits <= 2**63 (folds are int64)", f"n_splits={2**63 + 1}")
+    assert (err.column, err.expected) == ("cv_split", "n_splits <= 2**63 (folds are int64)")
+    assert err.given == f"n_splits={2**63 + 1}"
