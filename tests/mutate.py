@@ -285,8 +285,21 @@ NOTES = {
         "around it (ReadBudget.charge 26). With the tests, the next run should score about 96% (849 of 882)."
     ),
     "hdmf_ai/invariants.py": (
-        "second run, after the module was rewritten for issue 18 (352 -> 588 mutants): every mutant killed, none "
-        "excluded. 35 timed out on the first pass (a machine at load 4-6, one worker); rerun with 10x the time "
+        "run of 2026-11-30, the first after the fork fix (588 mutants, 1 worker, 288 s): 94.7%, 557 killed, 31 "
+        "survived; the 100% recorded before it counted hangs as kills. Its survivors: 11 real gaps, each now "
+        "failed by a test of tests/test_mutants_invariants.py (seen failing with MUTANT_UNDER_TEST): a stored "
+        "attribution's base_values, output_space, feature_table and class width were not checked again (the "
+        "attributes left out of the call, or n_classes passed as None: _attribution 13-16 22-25, _column_rules "
+        "51); an empty ragged column (_rising_index 40) and the column named for row ends past the values "
+        "(_rising_index 59). Equivalent: the fast path for ids already rising (np.unique gives the same answer: "
+        "_unique 1 4 5); the min/max pre-check of probabilities widened only runs the full check, which passes "
+        "what is valid (_probabilities 12 13 14), check_sum=None is falsy (18), and the range check raises "
+        "before any sum is checked (22); float64 differences of row ends below 2**53 keep their sign "
+        "(_rising_index 24); an index whose target has no data or no length cannot be built, hdmf's VectorIndex "
+        "takes its target's length (_rising_index 6 11 12). Not yet classified: _apply 3, _link 7 12 26 29, "
+        "_table_rules 1 2, check_slice 4. Before: second run, after the module was rewritten for issue 18 "
+        "(352 -> 588 mutants): every mutant counted killed, none excluded. 35 timed out on the first pass (a "
+        "machine at load 4-6, one worker); rerun with 10x the time "
         "limit, each failed a test. The first run (95%, 333 of 352) had 7 real gaps, each since failed by a named "
         "test in tests/test_mutants_invariants.py, and 12 equivalent survivors in code that has since changed."
     ),

@@ -459,3 +459,64 @@ def test_the_probabilities_link_of_a_class_column_of_another_name_is_not_held_to
     probs = probabilities(2, rows=2)
     mine = ClassLabel(name="my_class", data=np.array([0, 1], np.uint32), probabilities=probs)
     assert invariants.metadata_problems(table(probs, mine)) == []
+
+
+# -- feature attributions: the attributes add_feature_attribution checks, checked again on the stored column -------
+
+
+def _attributed(width: int = 3, **attributes: Any) -> DynamicTable:
+    """A table of 4 rows: probabilities over 3 classes, attributions of 2 features for ``width`` classes."""
+    from hdmf_ai.columns import FeatureAttribution
+
+    given = {"feature_names": ["x", "y"], "base_values": [0.1, 0.2, 0.7][:width], "output_space": "probability"}
+    attribution = FeatureAttribution(data=np.zeros((4, 2, width)), method="kernel_shap", output="each_class",
+                                     **{**given, **attributes})  # fmt: skip
+    return table(probabilities(3, rows=4), attribution, ids=list(range(4)))
+
+
+def test_a_stored_attribution_as_add_feature_attribution_makes_it_keeps_the_rules() -> None:
+    assert invariants.problems(_attributed()) == []
+
+
+@pytest.mark.parametrize(
+    ("attributes", "problem"),
+    [
+        ({"base_values": [0.1, np.nan, 0.7]}, "expected finite base_values; got [0.1, nan, 0.7]"),
+        ({"output_space": "logits"},
+         "expected output_space one of ['raw', 'probability', 'value'] or None; got 'logits'"),
+        ({"feature_table": {"x": [1]}}, "expected feature_table: a DynamicTable; got dict"),
+        ({"base_values": [0.1, 0.2, 0.3], "feature_names": None}, None),
+    ],
+    ids=["base-values", "output-space", "feature-table", "no-names"],
+)  # fmt: skip
+def test_a_stored_attributions_attributes_are_checked_again(attributes: dict[str, Any], problem: str | None) -> None:
+    expected = [] if problem is None else [f"column 'feature_attribution': {problem}"]
+    assert invariants.problems(_attributed(**attributes)) == expected
+
+
+def test_a_stored_attributions_class_axis_must_be_as_wide_as_the_probabilities() -> None:
+    assert invariants.problems(_attributed(width=2)) == [
+        "column 'feature_attribution': expected a last axis of 3 classes (the width of predicted_probability); "
+        "got 2 outputs in rows of shape (2, 2)"
+    ]
+
+
+# -- ragged columns' indices ------------------------------------------------------------------------------------------
+
+
+def _ragged(values: list[int], ends: list[int]) -> tuple[VectorData, VectorIndex]:
+    data = column("c", np.asarray(values, dtype=np.int64))
+    return data, VectorIndex(name="c_index", data=np.asarray(ends, dtype=np.uint64), target=data)
+
+
+def test_an_empty_ragged_column_keeps_the_rules() -> None:
+    data, index = _ragged([], [])
+    assert invariants.problems(table(data, index, ids=[])) == []
+
+
+def test_a_slice_of_row_ends_past_the_values_is_named_by_its_index() -> None:
+    _, index = _ragged([1, 2, 3], [2, 3])
+    invariants.check_slice(index, np.array([3], dtype=np.uint64))  # the last value's end: allowed
+    with pytest.raises(ColumnError) as info:
+        invariants.check_slice(index, np.array([4], dtype=np.uint64))
+    assert str(info.value) == "column 'c_index': expected row ends within the 3 values; got 4"
