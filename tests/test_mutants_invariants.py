@@ -520,3 +520,19 @@ def test_a_slice_of_row_ends_past_the_values_is_named_by_its_index() -> None:
     with pytest.raises(ColumnError) as info:
         invariants.check_slice(index, np.array([4], dtype=np.uint64))
     assert str(info.value) == "column 'c_index': expected row ends within the 3 values; got 4"
+
+
+def test_a_link_to_something_that_is_not_a_column_is_named_as_it_is() -> None:
+    rt = table(ClassLabel(name="predicted_class", data=np.array([0], np.uint32)))
+    rt["predicted_class"].training_labels = "true_label"  # a name, not the column
+    assert invariants.metadata_problems(rt) == [
+        "column 'predicted_class': expected 'training_labels' pointing at the column 'true_label' of the same "
+        "table; got 'true_label' of table 'None'"
+    ]
+
+
+def test_values_of_a_type_no_rule_expects_are_named_unreadable() -> None:
+    with pytest.raises(ColumnError) as info:
+        invariants.check_slice(probabilities(2), np.array([["a", "b"]]))
+    assert (info.value.column, info.value.expected) == ("predicted_probability", "values of a type its rules check")
+    assert info.value.given.startswith("unreadable values (")
