@@ -300,14 +300,21 @@ def test_a_chunk_index_that_cannot_be_walked_is_refused(tmp_path: Path) -> None:
 BLOSC, ZSTD = 32001, 32015
 
 
+def _dcpl(rows: int, filters: list[int]) -> h5py.h5p.PropDCID:
+    """Creation properties: chunks of ``rows`` rows, ``filters`` in that order, each optional (written without
+    its plugin: HDF5 then stores chunks as given)."""
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_chunk((rows,))
+    for fid in filters:
+        dcpl.set_filter(fid, h5py.h5z.FLAG_OPTIONAL, () if fid != h5py.h5z.FILTER_DEFLATE else (1,))
+    return dcpl
+
+
 def _filtered(path: Path, filters: list[int]) -> None:
     """An empty chunked dataset with ``filters`` in that order (only its pipeline is checked)."""
     import hdf5plugin  # noqa: F401  (registers the Blosc and Zstd filters)
 
-    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
-    dcpl.set_chunk((100,))
-    for fid in filters:
-        dcpl.set_filter(fid, h5py.h5z.FLAG_OPTIONAL, () if fid != h5py.h5z.FILTER_DEFLATE else (1,))
+    dcpl = _dcpl(100, filters)
     with h5py.File(path, "w") as f:
         space = h5py.h5s.create_simple((0,), (h5py.h5s.UNLIMITED,))
         h5py.h5d.create(f.id, b"x", h5py.h5t.NATIVE_FLOAT, space, dcpl=dcpl)
@@ -531,9 +538,7 @@ def _zstd_chunks(path: Path, dtype: object, chunks: list[bytes], rows: int = 100
     """A dataset "x" of the Zstd filter (32015, optional: no plugin is needed to write it), ``rows`` rows a
     chunk, its chunks written raw."""
     with h5py.File(path, "w") as f:
-        plist = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
-        plist.set_chunk((rows,))
-        plist.set_filter(ZSTD, h5py.h5z.FLAG_OPTIONAL, ())
+        plist = _dcpl(rows, [ZSTD])
         space = h5py.h5s.create_simple((rows * len(chunks),), (rows * len(chunks),))
         dataset = h5py.Dataset(h5py.h5d.create(f.id, b"x", h5py.h5t.py_create(dtype, logical=True), space, dcpl=plist))
         for i, chunk in enumerate(chunks):
@@ -587,10 +592,8 @@ def test_the_walk_returns_the_filters_outside_hdf5s_own_from_256_up(tmp_path: Pa
     path = tmp_path / "f.h5"
     with h5py.File(path, "w") as f:
         for name, fid in ((b"a", 256), (b"b", ZSTD)):
-            plist = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
-            plist.set_chunk((5,))
-            plist.set_filter(fid, h5py.h5z.FLAG_OPTIONAL, ())
-            h5py.h5d.create(f.id, name, h5py.h5t.NATIVE_INT32, h5py.h5s.create_simple((10,), (10,)), dcpl=plist)
+            space = h5py.h5s.create_simple((10,), (10,))
+            h5py.h5d.create(f.id, name, h5py.h5t.NATIVE_INT32, space, dcpl=_dcpl(5, [fid]))
         f.create_dataset("c", data=np.arange(10), chunks=(5,), compression="gzip", shuffle=True, fletcher32=True)
     assert _walk(path) == {256, ZSTD}
 
