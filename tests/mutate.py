@@ -126,9 +126,6 @@ MODULES = {
 }
 
 
-#: modules whose recorded run predates the fork fix (099106f), in which hangs counted as kills (see the report)
-FORKED_HANG = ("hdmf_ai/io/policy.py", "hdmf_ai/invariants.py")
-
 #: what was seen in the survivors of a measured module (``mutmut show <name>`` in its scratch copy's directory)
 NOTES = {
     "hdmf_ai/analysis/stats.py": (
@@ -388,7 +385,7 @@ def run(module: str, *, recheck_only: bool = False) -> dict[str, object] | None:
         command += ["--max-children", jobs]
     start = time.monotonic()
     if recheck_only:
-        finished = subprocess.CompletedProcess(command, 0)
+        finished: subprocess.CompletedProcess[bytes] = subprocess.CompletedProcess(command, 0)
         recorded = json.loads(RESULTS.read_text()).get(module, {}) if RESULTS.exists() else {}
         first_timeouts = recorded.get("timeout_first_pass", recorded.get("timeout", 0))
     else:
@@ -489,20 +486,6 @@ def write_report(results: list[dict[str, object]]) -> None:
             f"| `{module}` | {source} | {tests} | {r['total']} | {r['killed']} | {timeouts(r)} | "
             f"{r['survived']} | {r['no_tests']} | {score(r):.0%} | {r['seconds']} |"
         )
-    suspect = sorted(m for m, r in previous.items() if m in FORKED_HANG and not r.get("fork_safe"))
-    if suspect:
-        lines += [
-            "",
-            "**Scores that overstate:** "
-            + ", ".join(f"`{m}`" for m in suspect)
-            + (" was" if len(suspect) == 1 else " were")
-            + " measured before "
-            "099106f. Until then a process forked after an HDF5 read or write (mutmut's workers are) hung on its next "
-            "one: the chunk pool it inherited had no threads. A mutant that the selection's first tests did not "
-            "kill then hung in the next test that wrote or read a file, and the hang counted as a kill (the 60 s "
-            "test limit, or mutmut's own). Two equivalent mutants of checks.py, re-run by hand in a fresh "
-            "process, passed every test while that run counted them killed. To be measured again.",
-        ]
     lines += ["", "## Survivors", ""]
     lines += [f"- `{module}`: {note}" for module, note in NOTES.items() if module in previous]
     _write_atomically(REPORT, "\n".join(lines) + "\n")
