@@ -16,7 +16,7 @@ import scipy.stats
 from sklearn.metrics import roc_auc_score
 from statsmodels.stats.proportion import proportion_confint
 
-from hdmf_ai.analysis import stats
+from hdmf_ai.analysis import kruskal_wallis, stats
 
 
 @pytest.mark.parametrize("dof", [1, 2, 3, 4, 5, 6, 7, 8])
@@ -190,3 +190,24 @@ def test_the_wilson_interval_stays_inside_0_and_1_at_0_and_n_successes() -> None
         np.testing.assert_allclose(lower, want_lower, rtol=1e-9, atol=1e-15)
         np.testing.assert_allclose(upper, want_upper, rtol=1e-9, atol=1e-15)
         assert lower.min() >= 0.0 and upper.max() <= 1.0
+
+
+def test_ranks_of_an_array_of_any_shape_are_those_of_its_values_in_order() -> None:
+    # numpy 2's np.unique gives the inverse in the input's shape: the ranks must still come out flat
+    values = np.array([[3.0, 1.0, 2.0], [1.0, 5.0, 3.0]])
+    ranks, ties = stats.average_ranks(values)
+    np.testing.assert_array_equal(ranks, scipy.stats.rankdata(values.ravel()))
+    assert ranks.dtype == np.float64
+    _, counts = np.unique(values, return_counts=True)
+    assert ties == float(np.sum(counts**3 - counts)) == 12.0
+
+
+def test_kruskal_wallis_of_values_given_as_a_column_matches_scipy() -> None:
+    rng = np.random.default_rng(7)
+    values = np.round(rng.normal(size=(40, 1)), 1)  # rounded: ties, so the correction counts
+    codes = np.repeat([0, 1, 2, 3], 10)
+    h, dof, p, _ = kruskal_wallis(values, codes)
+    want = scipy.stats.kruskal(*(values[codes == g, 0] for g in range(4)))
+    assert dof == 3
+    assert h == pytest.approx(want.statistic, rel=1e-12)
+    assert p == pytest.approx(want.pvalue, rel=1e-9)
