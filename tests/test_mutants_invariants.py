@@ -15,7 +15,7 @@ from builders import full_table
 from hdmf.common import DynamicTable, DynamicTableRegion, VectorData, VectorIndex
 
 from hdmf_ai import invariants
-from hdmf_ai.columns import ClassLabel, CrossValidationSplit, EnumColumn, TopKClasses
+from hdmf_ai.columns import ClassLabel, CrossValidationSplit, EnumColumn, FeatureAttribution, TopKClasses
 from hdmf_ai.errors import ColumnError
 
 
@@ -466,8 +466,6 @@ def test_the_probabilities_link_of_a_class_column_of_another_name_is_not_held_to
 
 def _attributed(width: int = 3, **attributes: Any) -> DynamicTable:
     """A table of 4 rows: probabilities over 3 classes, attributions of 2 features for ``width`` classes."""
-    from hdmf_ai.columns import FeatureAttribution
-
     given = {"feature_names": ["x", "y"], "base_values": [0.1, 0.2, 0.7][:width], "output_space": "probability"}
     attribution = FeatureAttribution(data=np.zeros((4, 2, width)), method="kernel_shap", output="each_class",
                                      **{**given, **attributes})  # fmt: skip
